@@ -1,0 +1,3 @@
+"""logwatch: Redis incidents from Python/RQ application logs."""
+
+__version__ = "0.1.0"

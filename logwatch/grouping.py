@@ -1,0 +1,248 @@
+"""Events + time -> incident changes: a pure state machine, the same for scan and agent.
+
+An incident is the events of one (category, target) that come close together. It opens
+when a rule's threshold is met (count within a window), takes later events as updates,
+resolves after a quiet period (RQ logs nothing when Redis comes back, so quiet is the
+signal) and reopens, as the same incident, when events return within the reopen window.
+Time is always the events' own time, passed in; nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from logwatch.model import Change, ChangeKind, Event, Incident, Severity
+
+OTHER_SIGNATURES = "<other signatures>"
+
+
+class RulePolicy(Protocol):
+    """What grouping needs of a rule (logwatch.rules.Rule has it)."""
+
+    @property
+    def threshold(self) -> int: ...
+    @property
+    def window_s(self) -> float: ...
+    @property
+    def hint(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupingPolicy:
+    """Timers and bounds of the incident state machine."""
+
+    quiet_period_s: float = 120.0
+    reopen_window_s: float = 900.0
+    update_interval_s: float = 300.0
+    max_samples: int = 5
+    max_signatures: int = 50
+    default_target: str = "redis"
+
+
+@dataclass(slots=True)
+class _Live:
+    """Mutable state of one incident, owned by the Grouper; snapshots leave as Incident."""
+
+    id: str
+    category: str
+    target: str
+    severity: Severity
+    first_seen: datetime
+    last_seen: datetime
+    status: str = "open"
+    events: int = 0
+    signatures: Counter[str] = field(default_factory=Counter)
+    sources: Counter[str] = field(default_factory=Counter)
+    rules: Counter[str] = field(default_factory=Counter)
+    samples: dict[str, str] = field(default_factory=dict)  # signature -> first text
+    resolved_at: datetime | None = None
+    reopened: int = 0
+    linked: set[str] = field(default_factory=set)
+    last_change: datetime | None = None
+
+
+def incident_id(category: str, target: str, first_seen: datetime) -> str:
+    """A stable id: the same outage gets the same id in a scan and in the agent."""
+    key = f"{category}|{target}|{first_seen.isoformat()}".encode()
+    return "inc-" + hashlib.sha1(key, usedforsecurity=False).hexdigest()[:10]
+
+
+class Grouper:
+    """Turns events and the passing of (log) time into incident changes."""
+
+    def __init__(
+        self,
+        rules: Mapping[str, RulePolicy],
+        policy: GroupingPolicy | None = None,
+        *,
+        restore: Iterable[Incident] = (),
+    ) -> None:
+        self._rules = rules
+        self._policy = policy or GroupingPolicy()
+        self._quiet = timedelta(seconds=self._policy.quiet_period_s)
+        self._reopen = timedelta(seconds=self._policy.reopen_window_s)
+        self._update = timedelta(seconds=self._policy.update_interval_s)
+        self._live: dict[tuple[str, str], _Live] = {}  # newest incident per key
+        self._done: list[_Live] = []  # incidents past their reopen window
+        self._pending: dict[tuple[str, str], deque[Event]] = {}
+        self._next_deadline: datetime | None = None
+        self.below_threshold = 0  # events that never became part of an incident
+        for incident in restore:
+            self._live[(incident.category, incident.target)] = _from_snapshot(incident)
+        self._recompute_deadline()
+
+    def add(self, event: Event) -> list[Change]:
+        """Feed one event; returns the changes it causes (after resolving what time closed)."""
+        changes = self.tick(event.time)
+        key = (event.category, event.target)
+        live = self._live.get(key)
+        if live is not None and live.status == "open":
+            changes.extend(self._absorb(live, [event], event.time))
+            return changes
+        rule = self._rules.get(event.rule)
+        threshold = rule.threshold if rule else 1
+        window = timedelta(seconds=rule.window_s if rule else 60.0)
+        pending = self._pending.setdefault(key, deque())
+        pending.append(event)
+        while pending and event.time - pending[0].time > window:
+            pending.popleft()
+            self.below_threshold += 1
+        if len(pending) < threshold:
+            return changes
+        burst = list(pending)
+        del self._pending[key]
+        if live is not None and event.time - _resolved(live) <= self._reopen:
+            live.status, live.resolved_at = "open", None
+            live.reopened += 1
+            self._link(live)
+            changes.extend(self._absorb(live, burst, event.time, kind="opened"))
+        else:
+            if live is not None:
+                self._done.append(live)
+            first = burst[0].time
+            live = _Live(
+                id=incident_id(event.category, event.target, first),
+                category=event.category,
+                target=event.target,
+                severity=event.severity,
+                first_seen=first,
+                last_seen=first,
+            )
+            self._live[key] = live
+            self._link(live)
+            changes.extend(self._absorb(live, burst, event.time, kind="opened"))
+        self._recompute_deadline()
+        return changes
+
+    def tick(self, now: datetime) -> list[Change]:
+        """Resolve incidents that have been quiet for the quiet period as of `now`."""
+        if self._next_deadline is None or now < self._next_deadline:
+            return []
+        changes = []
+        for live in self._live.values():
+            if live.status == "open" and now - live.last_seen >= self._quiet:
+                live.status = "resolved"
+                live.resolved_at = live.last_seen + self._quiet
+                live.last_change = live.resolved_at
+                changes.append(Change(kind="resolved", at=live.resolved_at, incident=self._snap(live)))
+        self._recompute_deadline()
+        return sorted(changes, key=lambda c: c.at)
+
+    def isolated_events(self) -> int:
+        """Events that matched a rule but never reached an opening threshold."""
+        return self.below_threshold + sum(len(p) for p in self._pending.values())
+
+    def incidents(self) -> list[Incident]:
+        """Every incident seen, oldest first."""
+        alive = [*self._done, *self._live.values()]
+        return sorted((self._snap(x) for x in alive), key=lambda i: i.first_seen)
+
+    def _absorb(
+        self, live: _Live, events: list[Event], now: datetime, kind: ChangeKind = "updated"
+    ) -> list[Change]:
+        severity_before = live.severity
+        for event in events:
+            live.events += 1
+            live.first_seen = min(live.first_seen, event.time)
+            live.last_seen = max(live.last_seen, event.time)
+            live.severity = max(live.severity, event.severity)
+            live.sources[event.source] += 1
+            live.rules[event.rule] += 1
+            signature = event.signature
+            if signature not in live.signatures and len(live.signatures) >= self._policy.max_signatures:
+                signature = OTHER_SIGNATURES
+            live.signatures[signature] += 1
+            if signature not in live.samples and len(live.samples) < self._policy.max_samples:
+                live.samples[signature] = event.text
+        if kind == "updated":
+            due = live.last_change is None or now - live.last_change >= self._update
+            if not due and live.severity <= severity_before:
+                return []
+        live.last_change = now
+        return [Change(kind=kind, at=now, incident=self._snap(live))]
+
+    def _link(self, live: _Live) -> None:
+        """Link incidents open on the same target at once: one outage, not three."""
+        default = self._policy.default_target
+        for other in self._live.values():
+            if other is live or other.status != "open":
+                continue
+            if other.target == live.target or default in (other.target, live.target):
+                other.linked.add(live.id)
+                live.linked.add(other.id)
+
+    def _recompute_deadline(self) -> None:
+        deadlines = [x.last_seen + self._quiet for x in self._live.values() if x.status == "open"]
+        self._next_deadline = min(deadlines) if deadlines else None
+
+    def _snap(self, live: _Live) -> Incident:
+        top_rule = live.rules.most_common(1)[0][0] if live.rules else ""
+        rule = self._rules.get(top_rule)
+        return Incident(
+            id=live.id,
+            category=live.category,
+            target=live.target,
+            severity=live.severity,
+            status="open" if live.status == "open" else "resolved",
+            first_seen=live.first_seen,
+            last_seen=live.last_seen,
+            events=live.events,
+            signatures=dict(live.signatures.most_common()),
+            sources=dict(live.sources.most_common()),
+            rules=dict(live.rules.most_common()),
+            samples=tuple(live.samples.values()),
+            hint=rule.hint if rule else "",
+            resolved_at=live.resolved_at,
+            reopened=live.reopened,
+            linked=tuple(sorted(live.linked)),
+        )
+
+
+def _resolved(live: _Live) -> datetime:
+    return live.resolved_at or live.last_seen
+
+
+def _from_snapshot(incident: Incident) -> _Live:
+    return _Live(
+        id=incident.id,
+        category=incident.category,
+        target=incident.target,
+        severity=incident.severity,
+        first_seen=incident.first_seen,
+        last_seen=incident.last_seen,
+        status=incident.status,
+        events=incident.events,
+        signatures=Counter(incident.signatures),
+        sources=Counter(incident.sources),
+        rules=Counter(incident.rules),
+        samples={text: text for text in incident.samples},
+        resolved_at=incident.resolved_at,
+        reopened=incident.reopened,
+        linked=set(incident.linked),
+        last_change=incident.last_seen,
+    )
