@@ -42,4 +42,3 @@ def parse_when(value: str, *, now: datetime, tz: tzinfo, option: str = "time") -
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(UTC)
-

@@ -43,7 +43,9 @@ def parse_timezone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"unknown timezone {name!r} (expected an IANA name like UTC or Europe/Paris)") from None
+        raise ConfigError(
+            f"unknown timezone {name!r} (expected an IANA name like UTC or Europe/Paris)"
+        ) from None
 
 
 def redis_target(url: str) -> str:
@@ -97,7 +99,9 @@ def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
         except FileNotFoundError:
             raise ConfigError(f"{path}: config file not found") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read config: {getattr(exc, 'strerror', exc)}") from None
+            raise ConfigError(
+                f"{path}: cannot read config: {getattr(exc, 'strerror', exc)}"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     return build_config(data, env, source=str(path) if path else "built-in defaults", base=path)

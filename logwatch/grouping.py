@@ -149,7 +149,9 @@ class Grouper:
                 live.status = "resolved"
                 live.resolved_at = live.last_seen + self._quiet
                 live.last_change = live.resolved_at
-                changes.append(Change(kind="resolved", at=live.resolved_at, incident=self._snap(live)))
+                changes.append(
+                    Change(kind="resolved", at=live.resolved_at, incident=self._snap(live))
+                )
         self._recompute_deadline()
         return sorted(changes, key=lambda c: c.at)
 
@@ -174,7 +176,10 @@ class Grouper:
             live.sources[event.source] += 1
             live.rules[event.rule] += 1
             signature = event.signature
-            if signature not in live.signatures and len(live.signatures) >= self._policy.max_signatures:
+            if (
+                signature not in live.signatures
+                and len(live.signatures) >= self._policy.max_signatures
+            ):
                 signature = OTHER_SIGNATURES
             live.signatures[signature] += 1
             if signature not in live.samples and len(live.samples) < self._policy.max_samples:

@@ -17,11 +17,16 @@ _PATTERNS: tuple[tuple[regex.Pattern[str], str], ...] = (
     (regex.compile(r"\bxapp-[A-Za-z0-9-]{8,}"), f"xapp-{MASK}"),
     # Slack incoming webhook URLs carry their secret in the path
     (
-        regex.compile(r"https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/[\w/-]+"),
+        regex.compile(
+            r"https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/[\w/-]+"
+        ),
         f"https://hooks.slack.com/services/{MASK}",
     ),
     # Authorization: Bearer …, Basic …; a bare "Bearer <token>"
-    (regex.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?[A-Za-z]+\s+)[^\s\"']+"), rf"\1{MASK}"),
+    (
+        regex.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?[A-Za-z]+\s+)[^\s\"']+"),
+        rf"\1{MASK}",
+    ),
     (regex.compile(r"(?i)(\bbearer\s+)(?!\*\*\*)[A-Za-z0-9._~+/=-]{8,}"), rf"\1{MASK}"),
     # key=value and "key": "value" for secret-looking keys
     (
@@ -33,7 +38,10 @@ _PATTERNS: tuple[tuple[regex.Pattern[str], str], ...] = (
     ),
     # redis-cli -a PASSWORD / AUTH password / CONFIG SET requirepass password
     (regex.compile(r"(?i)(\bredis-cli\b[^\n]*?\s-a\s+)(\S+)"), rf"\1{MASK}"),
-    (regex.compile(r"(\b(?:AUTH|requirepass|masterauth)\s+(?:\w+\s+)?)(?!\*\*\*)(\S+)"), rf"\1{MASK}"),
+    (
+        regex.compile(r"(\b(?:AUTH|requirepass|masterauth)\s+(?:\w+\s+)?)(?!\*\*\*|<)(\S+)"),
+        rf"\1{MASK}",
+    ),
     # AWS access keys and generic long API keys with well-known prefixes
     (regex.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), rf"\1{MASK}"),
     (regex.compile(r"\b(sk|pk|rk)_(live|test)_[A-Za-z0-9]{10,}"), rf"\1_\2_{MASK}"),

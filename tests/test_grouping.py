@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,7 +128,13 @@ def test_incidents_on_one_target_at_once_are_linked() -> None:
 def test_default_target_links_with_named_target() -> None:
     policy = GroupingPolicy(default_target="redis")
     grouper, _ = run(
-        [ev(0), ev(1), ev(2, "timeout", target="redis"), ev(3, "timeout", "redis"), ev(4, "timeout", "redis")],
+        [
+            ev(0),
+            ev(1),
+            ev(2, "timeout", target="redis"),
+            ev(3, "timeout", "redis"),
+            ev(4, "timeout", "redis"),
+        ],
         policy,
     )
     assert all(i.linked for i in grouper.incidents())

@@ -1,0 +1,86 @@
+"""Record -> event: which rule matched, the Redis target, a normalised signature."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from logwatch.model import Event, Record
+from logwatch.rules import RulePack
+from logwatch.timestamps import parse_line_start
+
+MAX_TEXT = 500  # characters of the matched line an event keeps
+MAX_SIGNATURE = 200
+
+# Sentry-style parameterisation, most specific first, so a uuid is not read as numbers.
+_MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b"
+        ),
+        "<uuid>",
+    ),
+    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I), "<url>"),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "<email>"),
+    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<host>"),
+    (re.compile(r"\[[0-9a-fA-F:]+:[0-9a-fA-F:]*\](?::\d+)?"), "<host>"),
+    (re.compile(r"\b[\w][\w.-]*:\d{2,5}\b"), "<host>"),
+    (re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"), "<hex>"),
+    (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
+    (re.compile(r"\bw[0-9a-f]{6,}\b"), "<id>"),  # RQ-style worker names
+    (re.compile(r"(?<![\w<])-?\d+(?:\.\d+)?"), "<int>"),
+    (re.compile(r"\s+"), " "),
+)
+# A log line's prefix before its message: the level word and a [logger] or pid:role tag.
+_PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]\s*|[A-Z]+\s+|\[\w[\w.]*\]\s*|[#*.-]\s+)*")
+
+
+def normalise(text: str) -> str:
+    """The text with ids, uuids, numbers, hosts and urls masked, so variants group together."""
+    for pattern, mask in _MASKS:
+        text = pattern.sub(mask, text)
+    return text.strip()[:MAX_SIGNATURE]
+
+
+def message_of(line: str) -> str:
+    """The line without its leading timestamp, level and logger tag."""
+    stamp = parse_line_start(line)
+    if stamp is not None:
+        line = line[stamp.end :]
+    return _PREFIX.sub("", line, count=1)
+
+
+class Matcher:
+    """Runs the rule pack over records and builds events."""
+
+    def __init__(
+        self,
+        pack: RulePack,
+        *,
+        default_target: str,
+        redact: Callable[[str], str],
+    ) -> None:
+        self.pack = pack
+        self.default_target = default_target
+        self._redact = redact
+
+    def match(self, record: Record) -> Event | None:
+        """The event for a record, or None when no rule matches."""
+        found = self.pack.match(record.text)
+        if found is None:
+            return None
+        rule = found.rule
+        # Redact before anything derives from the line: signatures leave the machine too.
+        line = self._redact(found.line.strip())
+        return Event(
+            time=record.time,
+            source=record.source,
+            line=record.line,
+            rule=rule.id,
+            category=rule.category,
+            severity=rule.severity,
+            target=found.target or self.default_target,
+            signature=f"{rule.id}: {normalise(message_of(line))}",
+            text=line[:MAX_TEXT],
+            fields={k: self._redact(v) for k, v in found.fields.items()},
+        )

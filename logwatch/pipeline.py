@@ -1,0 +1,108 @@
+"""The only place the stages are wired: file -> lines -> records -> events -> changes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from logwatch.config import Config
+from logwatch.grouping import Grouper
+from logwatch.matching import Matcher
+from logwatch.model import Change, Event, Record
+from logwatch.records import RecordAssembler
+from logwatch.redact import Redactor
+from logwatch.rules import RulePack
+from logwatch.sources.reader import file_mtime, is_binary, open_log, read_lines
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Stats:
+    """What a run read; the `stats` object of the JSON output."""
+
+    files: int = 0
+    bytes: int = 0
+    lines: int = 0
+    records: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)  # one-line reasons, for warnings
+
+    def as_dict(self) -> dict[str, int | float]:
+        """The contract's stats object."""
+        return {
+            "files": self.files,
+            "bytes": self.bytes,
+            "lines": self.lines,
+            "records": self.records,
+            "events": self.events,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Engine:
+    """Matching and grouping, shared by the scan and the agent."""
+
+    def __init__(self, config: Config, pack: RulePack) -> None:
+        self.config = config
+        self.pack = pack
+        self.redact = Redactor(config.secrets)
+        self.matcher = Matcher(
+            pack, default_target=config.grouping.default_target, redact=self.redact
+        )
+        self.grouper = Grouper({rule.id: rule for rule in pack.rules}, config.grouping)
+
+    def match(self, record: Record) -> Event | None:
+        """The event for a record, or None."""
+        return self.matcher.match(record)
+
+    def add(self, event: Event) -> list[Change]:
+        """Group one event."""
+        return self.grouper.add(event)
+
+    def tick(self, now: datetime) -> list[Change]:
+        """Let (log) time pass: resolves incidents gone quiet."""
+        return self.grouper.tick(now)
+
+
+def read_records(path: Path, config: Config, stats: Stats) -> Iterator[Record]:
+    """Every record of one log file (compressed or not); skips binary and unreadable files."""
+    label = str(path)
+    try:
+        stream = open_log(path)
+    except OSError as exc:  # SourceError is raised for the common cases; this is the rest
+        _skip(stats, f"{label}: cannot read: {exc.strerror or exc}")
+        return
+    with stream:
+        head = stream.peek(4096)[:4096] if hasattr(stream, "peek") else b""
+        if is_binary(head):
+            _skip(stats, f"{label}: binary file, skipped")
+            return
+        stats.files += 1
+        assembler = RecordAssembler(
+            source=label,
+            file_time=file_mtime(path),
+            tz=config.timezone,
+            max_lines=config.max_record_lines,
+            max_bytes=config.max_record_bytes,
+        )
+        last_end = 0
+        for line in read_lines(stream, max_line_bytes=config.max_line_bytes, final=True):
+            stats.lines += 1
+            last_end = line.end
+            for record in assembler.feed(line):
+                stats.records += 1
+                yield record
+        for record in assembler.flush():
+            stats.records += 1
+            yield record
+        stats.bytes += last_end
+
+
+def _skip(stats: Stats, reason: str) -> None:
+    logger.warning("%s", reason)
+    stats.skipped.append(reason)

@@ -1,0 +1,159 @@
+"""Incidents -> what an operator reads: table, JSON, NDJSON, Markdown. Pure text rendering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime, tzinfo
+from typing import Any
+
+from logwatch.model import Incident
+
+FORMATS = ("table", "json", "ndjson", "markdown")
+
+
+def incident_dict(incident: Incident) -> dict[str, Any]:
+    """The contract's INCIDENT object (DESIGN.md), plus a few extra keys."""
+    return {
+        "id": incident.id,
+        "category": incident.category,
+        "target": incident.target,
+        "severity": incident.severity.label,
+        "status": incident.status,
+        "first_seen": incident.first_seen.isoformat(),
+        "last_seen": incident.last_seen.isoformat(),
+        "events": incident.events,
+        "signatures": dict(incident.signatures),
+        "sources": dict(incident.sources),
+        "samples": list(incident.samples),
+        "hint": incident.hint,
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "duration_s": round(incident.duration_s, 3),
+        "rules": dict(incident.rules),
+        "reopened": incident.reopened,
+        "linked": list(incident.linked),
+    }
+
+
+def render_json(incidents: list[Incident], stats: Mapping[str, Any]) -> str:
+    """One JSON object: {"incidents": [...], "stats": {...}}."""
+    body = {"incidents": [incident_dict(i) for i in incidents], "stats": dict(stats)}
+    return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def render_ndjson(incidents: list[Incident]) -> str:
+    """One INCIDENT object per line."""
+    return "".join(json.dumps(incident_dict(i), ensure_ascii=False) + "\n" for i in incidents)
+
+
+def format_duration(seconds: float) -> str:
+    """`45s`, `7m 40s`, `2h 05m`, `3d 4h`."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def _when(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _top(counts: Mapping[str, int], n: int = 3) -> str:
+    items = list(counts.items())
+    shown = ", ".join(f"{k} ({v:,})" for k, v in items[:n])
+    return shown + (f", +{len(items) - n} more" if len(items) > n else "")
+
+
+def render_table(
+    incidents: list[Incident],
+    stats: Mapping[str, Any],
+    *,
+    tz: tzinfo,
+    isolated: int = 0,
+    style: Callable[[str, str], str] = lambda text, _role: text,
+) -> str:
+    """The 3 a.m. view: each incident with its span, size, target, sources and what to do."""
+    out: list[str] = []
+    n = len(incidents)
+    mb = stats.get("bytes", 0) / 1e6
+    out.append(
+        style(f"{n} Redis incident{'s' if n != 1 else ''}", "title")
+        + f" in {stats.get('files', 0)} files ({mb:,.1f} MB, {stats.get('lines', 0):,} lines,"
+        f" {stats.get('seconds', 0):.1f}s)"
+    )
+    if not incidents:
+        out.append("No Redis errors reached an incident threshold.")
+    for inc in incidents:
+        out.append("")
+        status = "OPEN" if inc.status == "open" else "resolved"
+        out.append(
+            style(
+                f"{inc.severity.label.upper():8} {inc.category:12} {inc.target}", inc.severity.label
+            )
+            + f"   {status}   {inc.id}"
+        )
+        end = inc.resolved_at if inc.resolved_at else inc.last_seen
+        span = f"{_when(inc.first_seen, tz)} -> {_when(inc.last_seen, tz)}"
+        out.append(f"  when:     {span}  ({format_duration(inc.duration_s)})")
+        rate = inc.events / max(inc.duration_s, 1.0) * 60
+        out.append(
+            f"  events:   {inc.events:,}  ({rate:,.1f}/min)"
+            + (f", reopened {inc.reopened}x" if inc.reopened else "")
+        )
+        if inc.status == "resolved":
+            out.append(f"  resolved: {_when(end, tz)} (after a quiet period)")
+        out.append(f"  sources:  {_top(inc.sources)}")
+        out.append(f"  rules:    {_top(inc.rules)}")
+        if inc.linked:
+            out.append(f"  linked:   {', '.join(inc.linked)} (same target, same time)")
+        for sample in inc.samples[:2]:
+            out.append(f"  sample:   {sample}")
+        if inc.hint:
+            out.append("  what to do:")
+            out.extend(f"    {line}" for line in inc.hint.strip().splitlines())
+    if isolated:
+        out.append("")
+        out.append(
+            f"{isolated:,} matched Redis error{'s' if isolated != 1 else ''} stayed below every"
+            " opening threshold (isolated, no incident)."
+        )
+    return "\n".join(out) + "\n"
+
+
+def render_markdown(
+    incidents: list[Incident], stats: Mapping[str, Any], *, tz: tzinfo, isolated: int = 0
+) -> str:
+    """A post-mortem ready summary: a table of incidents, then one section each."""
+    out = [f"# Redis incidents ({len(incidents)})", ""]
+    out.append(
+        f"Scanned {stats.get('files', 0)} files, {stats.get('lines', 0):,} lines"
+        f" in {stats.get('seconds', 0):.1f}s."
+    )
+    if isolated:
+        out.append(f"{isolated:,} isolated Redis errors stayed below the opening thresholds.")
+    out.append("")
+    if incidents:
+        out.append("| severity | category | target | status | first seen | duration | events |")
+        out.append("|---|---|---|---|---|---|---|")
+        for inc in incidents:
+            out.append(
+                f"| {inc.severity.label} | {inc.category} | `{inc.target}` | {inc.status} "
+                f"| {_when(inc.first_seen, tz)} | {format_duration(inc.duration_s)} "
+                f"| {inc.events:,} |"
+            )
+    for inc in incidents:
+        out += ["", f"## {inc.category} on `{inc.target}` ({inc.id})", ""]
+        out.append(f"- **when**: {_when(inc.first_seen, tz)} to {_when(inc.last_seen, tz)}")
+        out.append(f"- **sources**: {_top(inc.sources, 10)}")
+        out.append(f"- **rules**: {_top(inc.rules, 10)}")
+        if inc.linked:
+            out.append(f"- **linked**: {', '.join(inc.linked)}")
+        if inc.samples:
+            out += ["", "```", *inc.samples, "```"]
+        if inc.hint:
+            out += ["", "**What to do**", "", inc.hint.strip()]
+    return "\n".join(out) + "\n"

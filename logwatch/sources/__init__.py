@@ -1,0 +1,1 @@
+"""Log sources: reading (plain or compressed) files, tailing, rotated history."""

@@ -1,0 +1,459 @@
+"""Lines -> records: tracebacks, chains, JSON lines, inferred dates, bounds, the corpus."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from logwatch.model import LogLine, Record
+from logwatch.records import RecordAssembler, assemble
+from logwatch.sources.reader import open_log, read_lines
+from logwatch.timestamps import parse_line_start
+
+FILE_TIME = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+MAKE_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make-corpus"
+PATTERNS = MAKE_CORPUS.with_name("redis-patterns.txt")
+
+
+def _lines(text: str) -> list[LogLine]:
+    return list(read_lines(io.BytesIO(text.encode())))
+
+
+def _records(text: str, **kw: object) -> list[Record]:
+    options: dict[str, object] = {"source": "app.log", "file_time": FILE_TIME, **kw}
+    return list(assemble(_lines(text), **options))  # type: ignore[arg-type]
+
+
+def _utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0, us: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, s, us, tzinfo=UTC)
+
+
+FRAMES = (
+    '  File "/app/morningai/views/feed.py", line 57, in get_feed\n'
+    '    cached = cache.get(f"feed:{user_id}:v3")\n'
+    '  File "/usr/local/lib/python3.11/site-packages/redis/connection.py", line 369, in connect\n'
+    "    raise ConnectionError(self._error_message(e))\n"
+)
+REFUSED = (
+    "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused."
+)
+DNS = (
+    "redis.exceptions.ConnectionError: "
+    "Error -2 connecting to redis:6379. Name or service not known."
+)
+
+
+def test_traceback_joins_the_timestamped_line() -> None:
+    text = (
+        "2026-03-01 12:00:00,001 INFO [api] 200 GET /healthz\n"
+        "2026-03-01 12:00:01,500 ERROR [morningai.app] Exception on /api/v1/feed [GET]\n"
+        "Traceback (most recent call last):\n" + FRAMES + REFUSED + "\n"
+        "2026-03-01 12:00:02,000 INFO [api] 200 GET /healthz\n"
+    )
+    records = _records(text)
+    assert len(records) == 3
+    error = records[1]
+    assert error.text.startswith("2026-03-01 12:00:01,500 ERROR")
+    assert error.text.endswith(REFUSED)
+    assert error.lines == 7 and error.line == 2
+    assert error.time == _utc(2026, 3, 1, 12, 0, 1, 500000) and error.timed
+    assert error.offset == len(text.split("\n")[0]) + 1
+    assert error.end == records[2].offset
+    assert records[2].end == len(text.encode())
+
+
+def test_chained_traceback_is_one_record() -> None:
+    text = (
+        "2026-03-01 12:00:01,500 ERROR [morningai.app] Exception on /api/v1/feed [GET]\n"
+        "Traceback (most recent call last):\n"
+        + FRAMES
+        + "socket.gaierror: [Errno -2] Name or service not known\n"
+        "\n"
+        "During handling of the above exception, another exception occurred:\n"
+        "\n"
+        "Traceback (most recent call last):\n" + FRAMES + DNS + "\n"
+        "\n"
+        "The above exception was the direct cause of the following exception:\n"
+        "\n"
+        "Traceback (most recent call last):\n"
+        + FRAMES
+        + "morningai.errors.CacheUnavailable: redis GET feed:1:v3 failed\n"
+        "\n"
+        "2026-03-01 12:00:02,000 INFO next\n"
+    )
+    records = _records(text)
+    assert len(records) == 2
+    chain = records[0].text.split("\n")
+    assert chain[-1] == "morningai.errors.CacheUnavailable: redis GET feed:1:v3 failed"
+    assert "socket.gaierror: [Errno -2] Name or service not known" in chain
+    assert chain.count("") == 4  # the blank lines between the chained tracebacks
+    assert records[0].lines == len(chain)  # the trailing blank line is not part of it
+
+
+def test_json_line_with_traceback_field() -> None:
+    fields = {
+        "ts": "2026-03-01T00:02:21.167Z",
+        "level": "error",
+        "event": "redis_error",
+        "error_type": "ConnectionError",
+        "error": "Error -2 connecting to redis:6379. Name or service not known.",
+        "attempt": 3,
+        "ok": False,
+        "ctx": {"op": "GET", "key": "feed:1:v3"},
+        "exception": "Traceback (most recent call last):\n" + FRAMES + DNS,
+    }
+    records = _records(
+        json.dumps(fields) + "\n" + json.dumps({"ts": 1709294400, "msg": "x"}) + "\n"
+    )
+    assert len(records) == 2
+    first = records[0]
+    head, *traceback = first.text.split("\n")
+    assert head == (
+        "2026-03-01T00:02:21.167Z error redis_error ConnectionError "
+        "Error -2 connecting to redis:6379. Name or service not known. 3 GET feed:1:v3"
+    )
+    assert traceback[0] == "Traceback (most recent call last):"
+    assert traceback[-1].startswith("redis.exceptions.ConnectionError: Error -2")
+    assert first.time == _utc(2026, 3, 1, 0, 2, 21, 167000) and first.timed and first.lines == 1
+    assert records[1].time == _utc(2024, 3, 1, 12)
+
+
+@pytest.mark.parametrize(
+    ("line", "time_field"),
+    [
+        pytest.param(
+            {"time": "2026-03-01 12:00:00,123", "m": "x"},
+            _utc(2026, 3, 1, 12, 0, 0, 123000),
+            id="asctime",
+        ),
+        pytest.param(
+            {"@timestamp": "2026-03-01T12:00:00Z"}, _utc(2026, 3, 1, 12), id="at-timestamp"
+        ),
+        pytest.param({"timestamp": 1772366400123}, _utc(2026, 3, 1, 12, 0, 0, 123000), id="millis"),
+        pytest.param({"m": "no time"}, FILE_TIME, id="no-time"),
+        pytest.param(
+            {"error": {"stack": "Traceback\nredis.exceptions.TimeoutError: x"}},
+            FILE_TIME,
+            id="nested-stack",
+        ),
+    ],
+)
+def test_json_time_fields(line: dict[str, object], time_field: datetime) -> None:
+    [record] = _records(json.dumps(line) + "\n")
+    assert record.time == time_field
+    assert record.timed == (time_field != FILE_TIME)
+    if "error" in line:
+        assert record.text == "Traceback\nredis.exceptions.TimeoutError: x"
+
+
+def test_broken_json_is_a_plain_line() -> None:
+    records = _records('2026-03-01 12:00:00 a\n{"ts": "2026-03-01T13:00:00Z", broken}\n[1, 2]\n')
+    assert [r.text for r in records] == [
+        "2026-03-01 12:00:00 a",
+        '{"ts": "2026-03-01T13:00:00Z", broken}',
+        "[1, 2]",
+    ]
+    assert records[1].time == records[0].time and not records[1].timed
+
+
+def test_time_only_takes_the_date_of_surrounding_records() -> None:
+    text = (
+        "2026-02-27 23:59:58,000 INFO [app] dated\n"
+        "23:59:59 Worker abc: could not connect to Redis instance: Connection closed by server.\n"
+        "00:00:01 Worker abc: could not connect to Redis instance: Error 111 connecting\n"
+        "00:00:03 Worker abc: still down\n"
+    )
+    times = [r.time for r in _records(text)]
+    assert times == [
+        _utc(2026, 2, 27, 23, 59, 58),
+        _utc(2026, 2, 27, 23, 59, 59),
+        _utc(2026, 2, 28, 0, 0, 1),  # midnight rollover
+        _utc(2026, 2, 28, 0, 0, 3),
+    ]
+
+
+def test_late_line_from_before_midnight_stays_on_the_day_before() -> None:
+    text = "2026-03-01 00:00:05,000 a\n23:59:59 late\n"
+    assert [r.time for r in _records(text)] == [
+        _utc(2026, 3, 1, 0, 0, 5),
+        _utc(2026, 2, 28, 23, 59, 59),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("file_time", "clock", "expected"),
+    [
+        pytest.param(_utc(2026, 3, 2, 6), "05:00:00", _utc(2026, 3, 2, 5), id="earlier-same-day"),
+        pytest.param(
+            _utc(2026, 3, 2, 6), "06:00:30", _utc(2026, 3, 2, 6, 0, 30), id="within-a-minute"
+        ),
+        pytest.param(
+            _utc(2026, 3, 2, 6), "22:00:00", _utc(2026, 3, 1, 22), id="later-is-yesterday"
+        ),
+    ],
+)
+def test_time_only_without_dates_uses_file_time(
+    file_time: datetime, clock: str, expected: datetime
+) -> None:
+    [record] = _records(f"{clock} Worker x: started\n", file_time=file_time)
+    assert record.time == expected and record.timed
+
+
+def test_time_only_file_crossing_midnight() -> None:
+    text = "22:00:00 first\n23:59:59 second\n00:00:10 third\n"
+    times = [r.time for r in _records(text, file_time=_utc(2026, 3, 2, 0, 5))]
+    assert times == [_utc(2026, 3, 1, 22), _utc(2026, 3, 1, 23, 59, 59), _utc(2026, 3, 2, 0, 0, 10)]
+
+
+def test_time_only_in_a_configured_zone() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    text = "2026-03-01 12:00:00 dated, naive, in Paris\n13:00:00 time only\n"
+    times = [r.time for r in _records(text, tz=paris)]
+    assert times == [_utc(2026, 3, 1, 11), _utc(2026, 3, 1, 12)]
+
+
+@pytest.mark.parametrize(
+    ("file_time", "line", "expected"),
+    [
+        pytest.param(
+            _utc(2026, 3, 2),
+            "Mar  1 12:00:00 host app[1]: x",
+            _utc(2026, 3, 1, 12),
+            id="syslog-this-year",
+        ),
+        pytest.param(
+            _utc(2026, 1, 2),
+            "Dec 31 23:00:00 host app[1]: x",
+            _utc(2025, 12, 31, 23),
+            id="syslog-last-year",
+        ),
+        pytest.param(
+            _utc(2026, 3, 2),
+            "[12] 01 Mar 12:00:00.250 # x",
+            _utc(2026, 3, 1, 12, 0, 0, 250000),
+            id="redis-2x",
+        ),
+        pytest.param(
+            _utc(2026, 3, 2), "Feb 29 12:00:00 host x", FILE_TIME, id="feb-29-common-year"
+        ),
+    ],
+)
+def test_yearless_stamps(file_time: datetime, line: str, expected: datetime) -> None:
+    [record] = _records(line + "\n", file_time=file_time)
+    assert record.time == (file_time if expected == FILE_TIME else expected)
+    assert record.timed == (expected != FILE_TIME)
+
+
+def test_yearless_new_year_rollover() -> None:
+    text = "Dec 31 23:59:59 h a\nJan  1 00:00:01 h b\n"
+    times = [r.time for r in _records(text, file_time=_utc(2026, 1, 1, 1))]
+    assert times == [_utc(2025, 12, 31, 23, 59, 59), _utc(2026, 1, 1, 0, 0, 1)]
+
+
+def test_file_without_timestamps() -> None:
+    records = _records("worker starting\nlistening on default\n\nJob OK\n")
+    assert [r.text for r in records] == ["worker starting", "listening on default", "Job OK"]
+    assert all(r.time == FILE_TIME and not r.timed for r in records)
+    assert [r.line for r in records] == [1, 2, 4]
+
+
+def test_bare_traceback_at_top_of_file() -> None:
+    text = (
+        "Traceback (most recent call last):\n" + FRAMES + REFUSED + "\n"
+        "Exception in thread Thread-1:\n"
+        "Traceback (most recent call last):\n"
+        + FRAMES
+        + "redis.exceptions.ConnectionError: Connection closed by server.\n"
+        "2026-03-01 12:00:00,000 INFO back\n"
+        "orphan line\n"
+    )
+    records = _records(text)
+    assert len(records) == 4
+    assert (
+        records[0].text.endswith(REFUSED) and records[0].time == FILE_TIME and not records[0].timed
+    )
+    assert records[1].text.startswith("Exception in thread Thread-1:\nTraceback")
+    assert records[1].text.endswith("Connection closed by server.")
+    assert records[3].text == "orphan line"
+    assert records[3].time == _utc(2026, 3, 1, 12) and not records[3].timed
+
+
+def test_blank_lines_outside_tracebacks_are_dropped() -> None:
+    records = _records("2026-03-01 12:00:00 a\n\n\n2026-03-01 12:00:01 b\n\n")
+    assert [r.text for r in records] == ["2026-03-01 12:00:00 a", "2026-03-01 12:00:01 b"]
+    assert records[0].end == len("2026-03-01 12:00:00 a\n")
+
+
+def test_huge_traceback_is_bounded_and_keeps_its_exception_line() -> None:
+    frames = "".join(f'  File "/app/r.py", line {i}, in f\n' for i in range(10_000))
+    text = "2026-03-01 12:00:00,000 ERROR deep recursion\nTraceback (most recent call last):\n"
+    text += frames + REFUSED + "\n2026-03-01 12:00:01,000 INFO next\n"
+    records = _records(text, max_lines=200)
+    assert len(records) == 2
+    big = records[0]
+    kept = big.text.split("\n")
+    assert len(kept) == 200 and big.truncated
+    assert kept[0] == "2026-03-01 12:00:00,000 ERROR deep recursion"
+    assert kept[-1] == REFUSED
+    assert big.lines == 10_003
+    assert big.end == records[1].offset
+
+
+def test_huge_record_is_bounded_in_bytes() -> None:
+    lines = "".join("  " + "z" * 998 + "\n" for _ in range(300))
+    text = (
+        "2026-03-01 12:00:00 start\nTraceback (most recent call last):\n" + lines + REFUSED + "\n"
+    )
+    [record] = _records(text, max_bytes=16 * 1024)
+    assert len(record.text) <= 16 * 1024
+    assert record.text.endswith(REFUSED) and record.truncated and record.lines == 303
+
+
+def test_huge_single_line_is_cut() -> None:
+    [record] = _records("2026-03-01 12:00:00 " + "q" * 50_000 + "\n", max_bytes=4096)
+    assert len(record.text) <= 4096 and record.truncated
+
+
+def test_truncated_input_line_marks_the_record() -> None:
+    lines = [
+        LogLine(text="2026-03-01 12:00:00 x", number=1, offset=0, end=22),
+        LogLine(text="  yyyy", number=2, offset=22, end=10_000, truncated=True),
+    ]
+    [record] = assemble(lines, source="s", file_time=FILE_TIME)
+    assert record.truncated and record.end == 10_000
+
+
+def test_pending_complete_and_start() -> None:
+    assembler = RecordAssembler(source="app.log", file_time=FILE_TIME)
+    lines = _lines(
+        "2026-03-01 12:00:00,000 ERROR boom\nTraceback (most recent call last):\n"
+        + FRAMES
+        + REFUSED
+        + "\n"
+    )
+    for line in lines[:-1]:
+        assert assembler.feed(line) == []
+        assert not assembler.pending_complete()
+    assert assembler.pending_start() == (0, 1)
+    assembler.feed(lines[-1])
+    assert assembler.pending_complete()
+    [record] = assembler.flush()
+    assert record.text.endswith(REFUSED)
+    assert assembler.flush() == [] and assembler.pending_start() is None
+    assembler.feed(_lines('{"ts": 1709294400, "m": "x"}\n')[0])
+    assert assembler.pending_complete()
+
+
+def test_continuation_after_flush_starts_a_record() -> None:
+    assembler = RecordAssembler(source="app.log", file_time=FILE_TIME)
+    assembler.feed(LogLine(text="2026-03-01 12:00:00 a", number=1, offset=0, end=22))
+    [first] = assembler.flush()
+    assembler.feed(LogLine(text="  more", number=2, offset=22, end=29))
+    [second] = assembler.flush()
+    assert second.text == "  more" and second.time == first.time and not second.timed
+
+
+_LINE_KINDS = st.sampled_from(
+    [
+        "2026-03-01 12:00:00,000 INFO a",
+        "2026-03-01 12:00:01,000 ERROR b",
+        "12:00:02 Worker c",
+        "Traceback (most recent call last):",
+        '  File "/x.py", line 1, in f',
+        "    raise X",
+        REFUSED,
+        "",
+        "During handling of the above exception, another exception occurred:",
+        '{"ts": "2026-03-01T12:00:03Z", "m": "j"}',
+        "plain",
+        "Mar  1 12:00:04 h p: s",
+    ]
+)
+
+
+@given(st.lists(_LINE_KINDS, max_size=60), st.integers(min_value=2, max_value=12))
+def test_records_are_deterministic_and_cover_every_line(texts: list[str], max_lines: int) -> None:
+    text = "".join(t + "\n" for t in texts)
+    first = _records(text, max_lines=max_lines)
+    assert first == _records(text, max_lines=max_lines)
+    # Records are in order, do not overlap, and cover every non-blank line.
+    covered = sum(r.lines for r in first)
+    assert covered <= len(texts)
+    assert all(a.end <= b.offset for a, b in itertools.pairwise(first))
+    assert all(len(r.text.split("\n")) <= max_lines for r in first)
+    assert len(texts) - covered <= texts.count("")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not MAKE_CORPUS.exists():
+        pytest.skip(f"benchmark corpus generator not found at {MAKE_CORPUS}")
+    out = tmp_path_factory.mktemp("corpus")
+    subprocess.run(
+        [sys.executable, str(MAKE_CORPUS), str(out), "--size", "3M", "--seed", "2", "--jobs", "1"],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def _corpus_records(path: Path) -> list[Record]:
+    with open_log(path) as stream:
+        return list(assemble(read_lines(stream), source=path.name, file_time=FILE_TIME))
+
+
+def test_corpus_tracebacks_are_whole_timestamped_records(corpus: Path) -> None:
+    records = _corpus_records(corpus / "app.log")
+    raw = (corpus / "app.log").read_text(encoding="utf-8").split("\n")
+    starts = sum(1 for line in raw if parse_line_start(line) is not None)
+    assert len(records) == starts  # every record begins at a timestamped line
+    redis_lines = sum(1 for line in raw if line.startswith("redis.exceptions."))
+    seen = 0
+    for record in records:
+        lines = record.text.split("\n")
+        assert record.timed and parse_line_start(lines[0]) is not None
+        assert lines[-1] != ""
+        if "Traceback (most recent call last):" in lines:
+            assert not lines[-1].startswith((" ", "Traceback", "During", "The above"))
+        seen += sum(1 for line in lines if line.startswith("redis.exceptions."))
+    assert seen == redis_lines
+
+
+def test_corpus_error_events_are_records(corpus: Path) -> None:
+    """Each error event of the ground truth is exactly one record (traceback or JSON line)."""
+    truth = json.loads((corpus / "truth.json").read_text())
+    patterns = [p for p in PATTERNS.read_text().splitlines() if p.strip()]
+    signature = re.compile("|".join(f"(?:{p})" for p in patterns))
+    records = _corpus_records(corpus / "app.log") + _corpus_records(corpus / "app.jsonl")
+    assert sum(1 for r in records if signature.search(r.text)) == truth["error_events_total"]
+    jsonl_lines = truth["files"]["app.jsonl"]["lines"]
+    assert sum(1 for r in records if r.source == "app.jsonl") == jsonl_lines
+
+
+def test_zoneinfo_utc_is_utc() -> None:
+    [record] = _records("2026-03-01 12:00:00 a\n", tz=ZoneInfo("UTC"))
+    assert record.time == _utc(2026, 3, 1, 12) and record.time.tzinfo is UTC
+
+
+def test_json_without_text_fields_keeps_the_raw_line() -> None:
+    [record] = _records('{"tags": ["a", "b"], "ok": true}\n')
+    assert record.text == '{"tags": ["a", "b"], "ok": true}'
+
+
+def test_zone_and_file_time_defaults() -> None:
+    naive_file_time = datetime(2026, 3, 2, 7, 0)
+    zone: tzinfo = ZoneInfo("Europe/Paris")
+    [record] = assemble(_lines("no stamp\n"), source="s", file_time=naive_file_time, tz=zone)
+    assert record.time == naive_file_time.replace(tzinfo=zone).astimezone(UTC)
+    assert record.time.utcoffset() == timedelta(0)

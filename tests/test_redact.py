@@ -1,0 +1,70 @@
+"""Secrets never leave the machine: every known secret shape is masked."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from logwatch.redact import MASK, Redactor, redact
+
+SECRET_CASES = [
+    pytest.param(
+        "connecting to redis://:s3cr3t-pw@10.0.0.5:6379/0", "s3cr3t-pw", id="redis-url-password"
+    ),
+    pytest.param(
+        "REDIS_URL=rediss://app:hunter2x@cache:6380", "hunter2x", id="rediss-user-password"
+    ),
+    pytest.param(
+        "token=xoxb-1234567890-0987654321-AbCdEfGh", "xoxb-1234567890", id="slack-bot-token"
+    ),
+    pytest.param(
+        "posting to https://hooks.slack.com/services/T00/B00/XXXXyyyy", "XXXXyyyy", id="webhook"
+    ),
+    pytest.param("Authorization: Bearer eyJhbGciOi.JIUzI1Ni", "eyJhbGciOi", id="bearer"),
+    pytest.param('{"password": "correct-horse"}', "correct-horse", id="json-password"),
+    pytest.param("CONFIG SET requirepass n3wpass", "n3wpass", id="requirepass"),
+    pytest.param("redis-cli -h x -a topsecret ping", "topsecret", id="redis-cli-a"),
+    pytest.param("api_key=sk_live_abcdefghijklmnop", "abcdefghijklmnop", id="api-key"),
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), SECRET_CASES)
+def test_secret_is_masked(text: str, secret: str) -> None:
+    out = redact(text)
+    assert secret not in out
+    assert MASK in out
+
+
+KEEP_CASES = [
+    pytest.param("redis.exceptions.AuthenticationError: Authentication required.", id="auth-error"),
+    pytest.param("NOAUTH Authentication required.", id="noauth"),
+    pytest.param("WRONGPASS invalid username-password pair or user is disabled.", id="wrongpass"),
+    pytest.param("Client sent AUTH, but no password is set", id="auth-no-password"),
+    pytest.param("Error 111 connecting to 10.0.0.5:6379. Connection refused.", id="endpoint"),
+    pytest.param("401 Authentication required for /api/v1/admin (token expired)", id="token-word"),
+]
+
+
+@pytest.mark.parametrize("text", KEEP_CASES)
+def test_error_text_without_secrets_is_unchanged(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_known_secret_is_masked_anywhere() -> None:
+    r = Redactor(["pa55-word-xyz"])
+    assert "pa55-word-xyz" not in r("the value pa55-word-xyz leaked in a message")
+    assert "known_secrets=1" in repr(r)
+    assert "pa55" not in repr(r)
+
+
+@given(
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+    secret=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=6, max_size=20),
+)
+def test_seeded_url_password_is_removed_from_any_surrounding_text(
+    before: str, after: str, secret: str
+) -> None:
+    out = Redactor([secret])(f"{before} redis://:{secret}@redis:6379/0 {after}")
+    assert secret not in out

@@ -1,0 +1,233 @@
+"""Timestamps at line starts and in JSON fields: every DESIGN.md format, and junk."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from logwatch.timestamps import Stamp, parse_line_start, parse_value
+
+
+def _utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0, us: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, s, us, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected", "end"),
+    [
+        pytest.param(
+            "2026-03-01T12:00:00.123Z msg", _utc(2026, 3, 1, 12, 0, 0, 123000), 24, id="iso-z"
+        ),
+        pytest.param(
+            "2026-03-01T12:00:00+00:00 msg", _utc(2026, 3, 1, 12), 25, id="iso-offset-colon"
+        ),
+        pytest.param(
+            "2026-03-01T12:00:00+0000 msg", _utc(2026, 3, 1, 12), 24, id="iso-offset-compact"
+        ),
+        pytest.param("2026-03-01T14:00:00+02:00 msg", _utc(2026, 3, 1, 12), 25, id="iso-plus-two"),
+        pytest.param(
+            "2026-03-01T07:00:00.5-05:00 x",
+            _utc(2026, 3, 1, 12, 0, 0, 500000),
+            27,
+            id="iso-minus-five",
+        ),
+        pytest.param(
+            "2026-03-01 12:00:00.123456789Z x",
+            _utc(2026, 3, 1, 12, 0, 0, 123456),
+            30,
+            id="iso-nanos",
+        ),
+        pytest.param(
+            "2026-03-01 12:00:00,123 ERROR [app] x",
+            _utc(2026, 3, 1, 12, 0, 0, 123000),
+            23,
+            id="python-logging",
+        ),
+        pytest.param(
+            "2026-03-01 12:00:00 - app - ERROR - x", _utc(2026, 3, 1, 12), 19, id="python-no-millis"
+        ),
+        pytest.param("2026/03/01 12:00:00 x", _utc(2026, 3, 1, 12), 19, id="slashes"),
+        pytest.param("2026-03-01 12:00:00 +0000 x", _utc(2026, 3, 1, 12), 25, id="spaced-offset"),
+        pytest.param(
+            "[2026-03-01 12:00:00 +0000] [123] [ERROR] Worker (pid:9) was sent SIGKILL",
+            _utc(2026, 3, 1, 12),
+            27,
+            id="gunicorn-error",
+        ),
+        pytest.param(
+            "[2026-03-01 12:00:00,123] ERROR in app: x",
+            _utc(2026, 3, 1, 12, 0, 0, 123000),
+            25,
+            id="flask-default",
+        ),
+        pytest.param(
+            '10.0.2.130 - - [01/Mar/2026:00:00:00 +0000] "GET / HTTP/1.1" 200',
+            _utc(2026, 3, 1),
+            43,
+            id="access-log-ip",
+        ),
+        pytest.param(
+            'web-1.internal - alice [01/Mar/2026:01:00:00 +0100] "GET /"',
+            _utc(2026, 3, 1),
+            51,
+            id="access-log-host-offset",
+        ),
+        pytest.param(
+            "[01/Mar/2026:00:00:00 +0000] x", _utc(2026, 3, 1), 28, id="clf-bracket-start"
+        ),
+        pytest.param(
+            "1234:M 01 Mar 2026 12:00:00.123 # Background saving error",
+            _utc(2026, 3, 1, 12, 0, 0, 123000),
+            31,
+            id="redis-server",
+        ),
+        pytest.param(
+            "7:C 26 Nov 2026 08:13:06.811 * Ready",
+            _utc(2026, 11, 26, 8, 13, 6, 811000),
+            28,
+            id="redis-child",
+        ),
+        pytest.param(
+            "99:S 01 Mar 2026 12:00:00.123 - x",
+            _utc(2026, 3, 1, 12, 0, 0, 123000),
+            29,
+            id="redis-replica",
+        ),
+        pytest.param(
+            "1:X 01 Mar 2026 12:00:00.123 # sentinel",
+            _utc(2026, 3, 1, 12, 0, 0, 123000),
+            28,
+            id="redis-sentinel",
+        ),
+        pytest.param(
+            "1709294400.123 worker started",
+            _utc(2024, 3, 1, 12, 0, 0, 123000),
+            14,
+            id="epoch-fraction",
+        ),
+        pytest.param("1709294400 worker started", _utc(2024, 3, 1, 12), 10, id="epoch"),
+    ],
+)
+def test_full_timestamps(line: str, expected: datetime, end: int) -> None:
+    stamp = parse_line_start(line)
+    assert stamp is not None
+    assert stamp.when is not None and stamp.clock is None
+    when = stamp.when if stamp.when.tzinfo else stamp.when.replace(tzinfo=UTC)
+    assert when == expected
+    assert stamp.end == end
+
+
+@pytest.mark.parametrize(
+    ("line", "clock", "month", "day", "end"),
+    [
+        pytest.param("08:23:06 Worker rq:worker:abc: started", time(8, 23, 6), 0, 0, 8, id="rq"),
+        pytest.param(
+            "12:00:00,123 default: Job OK", time(12, 0, 0, 123000), 0, 0, 12, id="rq-millis"
+        ),
+        pytest.param("Mar  1 12:00:00 host app[12]: msg", time(12), 3, 1, 15, id="syslog"),
+        pytest.param(
+            "Nov 26 08:13:06 host redis[7]: x", time(8, 13, 6), 11, 26, 15, id="syslog-2digit"
+        ),
+        pytest.param(
+            "[1234] 01 Mar 12:00:00.123 # old redis",
+            time(12, 0, 0, 123000),
+            3,
+            1,
+            26,
+            id="redis-2x",
+        ),
+    ],
+)
+def test_partial_timestamps(line: str, clock: time, month: int, day: int, end: int) -> None:
+    assert parse_line_start(line) == Stamp(None, clock, end, month, day)
+
+
+def test_naive_times_take_the_given_zone() -> None:
+    paris = timezone(timedelta(hours=1))
+    stamp = parse_line_start("2026-03-01 12:00:00,123 x", paris)
+    assert stamp is not None and stamp.when == datetime(2026, 3, 1, 11, 0, 0, 123000, tzinfo=UTC)
+    utc = parse_line_start("2026-03-01 12:00:00 x", UTC)
+    assert utc is not None and utc.when is not None and utc.when.tzinfo is UTC
+    offset = parse_line_start("2026-03-01 12:00:00+05:00 x", UTC)
+    assert offset is not None and offset.when == datetime(2026, 3, 1, 7, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("2026-13-01 12:00:00 month 13", id="month-13"),
+        pytest.param("2026-02-30 12:00:00 feb 30", id="feb-30"),
+        pytest.param("2026-03-01 24:00:00 hour 24", id="hour-24"),
+        pytest.param("2026-03-01T12:00:00+25:00 offset", id="offset-25h"),
+        pytest.param("25:00:00 not a time", id="clock-25"),
+        pytest.param("Mar 32 12:00:00 host x", id="syslog-day-32"),
+        pytest.param('  File "/app/x.py", line 3, in f', id="frame"),
+        pytest.param("Traceback (most recent call last):", id="traceback"),
+        pytest.param(
+            "redis.exceptions.ConnectionError: Error 111 connecting to r:6379.", id="exception"
+        ),
+        pytest.param("socket.gaierror: [Errno -2] Name or service not known", id="gaierror"),
+        pytest.param("12345 items", id="short-number"),
+        pytest.param("12:00:00:00 not a clock", id="four-part-clock"),
+        pytest.param("", id="empty"),
+        pytest.param('{"ts": 1}', id="json"),
+        pytest.param("Exception in thread Thread-1:", id="thread"),
+    ],
+)
+def test_not_a_record_start(line: str) -> None:
+    assert parse_line_start(line) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("2026-03-01T12:00:00.123Z", _utc(2026, 3, 1, 12, 0, 0, 123000), id="iso-z"),
+        pytest.param("2026-03-01T13:00:00+01:00", _utc(2026, 3, 1, 12), id="iso-offset"),
+        pytest.param(
+            "2026-03-01 12:00:00,123", datetime(2026, 3, 1, 12, 0, 0, 123000), id="asctime"
+        ),
+        pytest.param(1709294400, _utc(2024, 3, 1, 12), id="epoch-int"),
+        pytest.param(1709294400.5, _utc(2024, 3, 1, 12, 0, 0, 500000), id="epoch-float"),
+        pytest.param(1709294400123, _utc(2024, 3, 1, 12, 0, 0, 123000), id="epoch-millis"),
+        pytest.param(1709294400123456, _utc(2024, 3, 1, 12, 0, 0, 123456), id="epoch-micros"),
+        pytest.param("1709294400", _utc(2024, 3, 1, 12), id="epoch-string"),
+        pytest.param("1709294400.25", _utc(2024, 3, 1, 12, 0, 0, 250000), id="epoch-string-float"),
+        pytest.param("2026-03-01", datetime(2026, 3, 1), id="date-only"),
+        pytest.param(True, None, id="bool"),
+        pytest.param("yesterday", None, id="words"),
+        pytest.param("", None, id="empty"),
+        pytest.param(float("nan"), None, id="nan"),
+        pytest.param(1e300, None, id="huge"),
+    ],
+)
+def test_parse_value(value: str | int | float, expected: datetime | None) -> None:
+    assert parse_value(value) == expected
+
+
+@given(st.text(max_size=80))
+def test_parse_line_start_never_raises(line: str) -> None:
+    stamp = parse_line_start(line)
+    if stamp is not None:
+        assert (stamp.when is None) != (stamp.clock is None)
+        assert 0 < stamp.end <= len(line)
+
+
+@given(
+    st.from_regex(
+        r"\A(\d{1,4}[-/:]\d\d[-/:]\d\d[T ]\d\d:\d\d:\d\d([.,]\d{1,12})?( ?[+-Z]\d{0,4})?|"
+        r"\d{1,6}:[MCSXZ] \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d(\.\d+)? .|"
+        r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{10}(\.\d*)?|"
+        r"\S+ \S+ \S+ \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]).{0,10}\Z"
+    )
+)
+def test_near_miss_timestamps_never_raise(line: str) -> None:
+    parse_line_start(line)
+    parse_line_start(line, UTC)
+
+
+@given(st.one_of(st.text(max_size=40), st.integers(), st.floats()))
+def test_parse_value_never_raises(value: str | int | float) -> None:
+    parse_value(value)
