@@ -99,7 +99,7 @@ class Grouper:
     def add(self, event: Event) -> list[Change]:
         """Feed one event; returns the changes it causes (after resolving what time closed)."""
         changes = self.tick(event.time)
-        key = (event.category, event.target)
+        key = self._key(event)
         live = self._live.get(key)
         if live is not None and live.status == "open":
             changes.extend(self._absorb(live, [event], event.time))
@@ -138,6 +138,47 @@ class Grouper:
             changes.extend(self._absorb(live, burst, event.time, kind="opened"))
         self._recompute_deadline()
         return changes
+
+    def _key(self, event: Event) -> tuple[str, str]:
+        """(category, target); a line that names no endpoint joins its category's named one.
+
+        redis-py names the endpoint in "Error 111 connecting to redis:6379" but not in
+        "Error 104 while writing to socket": both are one outage, so the unnamed events go
+        to the open incident (or pending burst) of their category that names a target.
+        """
+        default = self._policy.default_target
+        if event.target != default:
+            self._adopt_unnamed(event.category, event.target)
+            return (event.category, event.target)
+        for (category, target), live in self._live.items():
+            if category == event.category and target != default and live.status == "open":
+                return (category, target)
+        for category, target in self._pending:
+            if category == event.category and target != default:
+                return (category, target)
+        return (event.category, default)
+
+    def _adopt_unnamed(self, category: str, target: str) -> None:
+        """Move the category's unnamed pending events and open incident to a named target."""
+        unnamed = (category, self._policy.default_target)
+        named = (category, target)
+        if unnamed in self._pending:
+            merged = sorted(
+                [*self._pending.pop(unnamed), *self._pending.get(named, ())], key=lambda e: e.time
+            )
+            self._pending[named] = deque(merged)
+        live = self._live.get(unnamed)
+        current = self._live.get(named)
+        if (
+            live is not None
+            and live.status == "open"
+            and (current is None or current.status != "open")
+        ):
+            del self._live[unnamed]
+            if current is not None:
+                self._done.append(current)
+            live.target = target
+            self._live[named] = live
 
     def tick(self, now: datetime) -> list[Change]:
         """Resolve incidents that have been quiet for the quiet period as of `now`."""

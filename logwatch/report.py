@@ -89,7 +89,8 @@ def render_table(
         out.append("No Redis errors reached an incident threshold.")
     for inc in incidents:
         out.append("")
-        status = "OPEN" if inc.status == "open" else "resolved"
+        # In a scan, "open" means the logs end before the quiet period has passed.
+        status = "OPEN at end of logs" if inc.status == "open" else "resolved"
         out.append(
             style(
                 f"{inc.severity.label.upper():8} {inc.category:12} {inc.target}", inc.severity.label

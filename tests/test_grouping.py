@@ -184,3 +184,19 @@ def test_ticks_between_events_never_change_the_incidents(
             ticked.tick(event.time)
         ticked.add(event)
     assert plain.incidents() == ticked.incidents()
+
+
+def test_unnamed_endpoint_joins_the_named_incident_of_its_category() -> None:
+    """'Error 104 while writing to socket' names no endpoint; it is the same outage."""
+    policy = GroupingPolicy(default_target="redis")
+    events = [ev(0, target="redis"), ev(1, target="redis:6379"), ev(2, target="redis"), ev(3)]
+    grouper, _ = run(events, policy)
+    (incident,) = grouper.incidents()
+    assert (incident.target, incident.events) == ("redis:6379", 4)
+
+
+def test_open_unnamed_incident_is_renamed_when_the_endpoint_appears() -> None:
+    policy = GroupingPolicy(default_target="redis")
+    grouper, _ = run([ev(0, target="redis"), ev(1, target="redis"), ev(5)], policy)
+    (incident,) = grouper.incidents()
+    assert (incident.target, incident.events, incident.status) == ("redis:6379", 3, "open")
