@@ -326,3 +326,217 @@ def test_cmd(app: AppContext, file: Any, tz_name: str | None, show_all: bool) ->
         click.echo(f"line {record.line}: {first}")
     if result.missed_total > len(result.missed):
         click.echo(f"... {result.missed_total - len(result.missed)} more")
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="State database (sqlite). Default: $XDG_STATE_HOME/logwatch/state.db.",
+)
+@click.option("--jsonl", help="Append one JSON line per incident change to FILE (- for stdout).")
+@click.option("--quiet-period", help="Quiet time after which an incident resolves (e.g. 2m).")
+@click.option(
+    "--from-start", is_flag=True, help="First start: read existing files from their start."
+)
+@click.option("--lookback", help="First start: begin at the first record of the last DURATION.")
+@click.option(
+    "--poll", is_flag=True, help="Poll for changes (NFS, container volumes) instead of inotify."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print changes instead of sending them to Slack/webhooks."
+)
+@pass_app
+def watch(
+    app: AppContext,
+    paths: tuple[str, ...],
+    state: Path | None,
+    jsonl: str | None,
+    quiet_period: str | None,
+    from_start: bool,
+    lookback: str | None,
+    poll: bool,
+    dry_run: bool,
+) -> None:
+    """Tail the logs and report Redis incidents as they open, update and resolve.
+
+    \b
+    PATHS are directories, files or globs (default: the config's paths, morningai/logs).
+    Runs until SIGTERM or SIGINT (drains, commits, exits 0); a second signal exits at once;
+    SIGHUP reloads the config and rules. Exit 2 on a config or state error.
+    """
+    import signal
+    import socket
+
+    from logwatch.agent import Agent, AgentOptions
+    from logwatch.notify import close_notifiers
+    from logwatch.notify.console import ConsoleNotifier, JsonlNotifier
+    from logwatch.notify.settings import build_notifiers
+    from logwatch.store import default_state_path
+
+    cfg = app.config
+    if quiet_period:
+        seconds = parse_duration(quiet_period, what="--quiet-period")
+        cfg = replace(cfg, grouping=replace(cfg.grouping, quiet_period_s=seconds))
+    app.config = cfg
+    if from_start and lookback:
+        raise click.UsageError("--from-start and --lookback exclude each other")
+    options = AgentOptions(
+        paths=paths or cfg.paths,
+        state=state or default_state_path(app.env),
+        start="start" if from_start else ("since" if lookback else "end"),
+        lookback_s=parse_duration(lookback, what="--lookback") if lookback else None,
+        poll=poll,
+    )
+    local: list[Any] = []
+    if jsonl:
+        try:
+            local.append(JsonlNotifier(jsonl))
+        except OSError as exc:
+            raise click.BadParameter(f"{jsonl}: {exc.strerror}", param_hint="--jsonl") from None
+    remote = [] if dry_run else build_notifiers(cfg.notify, host=socket.gethostname())
+    if jsonl != "-" and (not remote or dry_run):
+        local.append(ConsoleNotifier(sys.stdout))  # no notifier configured: say it on stdout
+
+    def reload() -> tuple[Config, RulePack]:
+        fresh = AppContext(config_path=app.config_path, env=dict(os.environ))
+        return fresh.config, fresh.pack
+
+    agent = Agent(cfg, app.pack, options, local=local, remote=remote, reload=reload)
+    signal.signal(signal.SIGTERM, agent.request_stop)
+    signal.signal(signal.SIGINT, agent.request_stop)
+    signal.signal(signal.SIGHUP, agent.request_reload)
+    try:
+        code = agent.run()
+    finally:
+        close_notifiers([*local, *remote])
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
+@click.option("--status", type=click.Choice(["open", "resolved"]), help="Only these incidents.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@FORMAT
+@pass_app
+def incidents(
+    app: AppContext, state: Path | None, status: str | None, limit: int, fmt: str
+) -> None:
+    """List the incidents in the agent's state database, newest first."""
+    from logwatch.store import StateStore, default_state_path
+
+    path = state or default_state_path(app.env)
+    if not path.exists():
+        raise CliError(LogwatchError(f"{path}: no state database (has `logwatch watch` run?)"))
+    store = StateStore(path)
+    try:
+        found = store.incidents(status=status, limit=limit)
+        failures = store.failures()
+    finally:
+        store.close()
+    stats = {"files": 0, "bytes": 0, "lines": 0, "records": 0, "events": 0, "seconds": 0}
+    if fmt == "table":
+        from logwatch import report
+
+        text = report.render_table(
+            found, stats, tz=app.config.timezone, style=_styler(sys.stdout.isatty())
+        )
+        text = text.split("\n", 1)[1] if "\n" in text else text  # no scan summary line
+        click.echo(f"{len(found)} incidents in {path}")
+        click.echo(text, nl=False)
+        for incident_id, notifier, error in failures:
+            click.echo(f"notification failed: {incident_id} via {notifier}: {error}")
+        return
+    click.echo(_render(fmt, found, stats, app.config.timezone, 0, True), nl=False)
+
+
+@main.command("notify-test")
+@pass_app
+def notify_test(app: AppContext) -> None:
+    """Send a test message through every configured notifier and say what worked.
+
+    Exit 0 when every notifier delivered, 1 when one failed (bad token, unknown channel,
+    unreachable URL). With no notifier configured, says how to configure one.
+    """
+    import socket
+
+    from logwatch.notify import Delivered, Failed, close_notifiers, make_test_notification
+    from logwatch.notify.settings import build_notifiers
+
+    notifiers = build_notifiers(app.config.notify, host=socket.gethostname())
+    if not notifiers:
+        click.echo(
+            "no notifier configured: set SLACK_BOT_TOKEN and LOGWATCH_SLACK_CHANNEL, or"
+            " SLACK_WEBHOOK_URL, or a [slack]/[webhook]/[command] section in the config"
+        )
+        sys.exit(1)
+    failed = 0
+    try:
+        for notifier in notifiers:
+            outcome = notifier.send(make_test_notification(SystemClock().now()))
+            if isinstance(outcome, Delivered):
+                click.echo(f"{notifier.name}: ok")
+                continue
+            failed += 1
+            why = (
+                outcome.reason if isinstance(outcome, Failed) else f"unreachable: {outcome.reason}"
+            )
+            click.echo(f"{notifier.name}: FAILED: {why}")
+    finally:
+        close_notifiers(notifiers)
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("url", metavar="[REDIS_URL]", required=False)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The app's .env to read REDIS_URL from when neither REDIS_URL nor the environment"
+    " gives one (default: ./.env if present).",
+)
+@click.option(
+    "--timeout",
+    default="2s",
+    show_default=True,
+    help="Longest wait to connect, and for each reply (e.g. 500ms, 2s).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@pass_app
+def probe(app: AppContext, url: str | None, env_file: Path | None, timeout: str, fmt: str) -> None:
+    """Check a live Redis (PING, INFO) and say what is wrong, with the runbook steps.
+
+    REDIS_URL (redis://, rediss:// or unix://) is the argument, else REDIS_URL in the
+    environment, else REDIS_URL in the app's .env, else the config's redis_url. Only reads:
+    nothing is written to Redis. The password never appears in the output.
+
+    \b
+    Examples:
+      logwatch probe redis://:PASSWORD@10.0.0.5:6379/0
+      logwatch probe --env-file /srv/morningai/.env --format json
+    Exit codes: 0 healthy, 1 unhealthy or unreachable, 2 usage (no URL, malformed URL).
+    """
+    from logwatch.probe import run_probe_command
+
+    timeout_s = parse_duration(timeout, what="--timeout")
+    if timeout_s <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    text, code = run_probe_command(
+        url,
+        env=app.env,
+        env_file=env_file,
+        timeout_s=timeout_s,
+        fmt=fmt,
+        configured=lambda: app.config.redis_url,
+    )
+    click.echo(text, nl=False)
+    sys.exit(code)

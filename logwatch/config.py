@@ -15,6 +15,7 @@ import regex
 
 from logwatch.errors import ConfigError
 from logwatch.grouping import GroupingPolicy
+from logwatch.notify.settings import NotifySettings, parse_notify_settings
 
 DEFAULT_CONFIG = Path("config/logwatch.toml")
 DEFAULT_PATHS = ("morningai/logs",)
@@ -86,6 +87,7 @@ class Config:
     max_record_bytes: int = 64 * 1024
     max_line_bytes: int = 64 * 1024
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    notify: NotifySettings = field(default_factory=NotifySettings, repr=False)
 
 
 def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
@@ -112,7 +114,7 @@ def build_config(
 ) -> Config:
     """Validate parsed TOML plus environment; every error names the file and key."""
     for section, value in data.items():
-        if section not in _KNOWN and section not in ("slack", "webhook", "command", "agent"):
+        if section not in _KNOWN and section not in ("slack", "webhook", "command"):
             raise ConfigError(f"{source}: unknown section [{section}]")
         if section in _KNOWN:
             if not isinstance(value, dict):
@@ -172,9 +174,11 @@ def build_config(
     )
     if grouping.quiet_period_s <= 0:
         raise ConfigError(f"{where('incidents', 'quiet_period')}: must be more than 0")
+    notify = parse_notify_settings(data, env, source=source, base=base)
     secrets = [
         *url_secrets(redis_url or ""),
         *(env[k] for k in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL") if env.get(k)),
+        *notify.secrets,
     ]
     return Config(
         source=source,
@@ -189,6 +193,7 @@ def build_config(
         max_record_bytes=positive("records", "max_bytes", 64 * 1024),
         max_line_bytes=positive("records", "max_line_bytes", 64 * 1024),
         secrets=tuple(secrets),
+        notify=notify,
     )
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from logwatch.model import Change, ChangeKind, Event, Incident, Severity
 
@@ -80,7 +80,7 @@ class Grouper:
         rules: Mapping[str, RulePolicy],
         policy: GroupingPolicy | None = None,
         *,
-        restore: Iterable[Incident] = (),
+        state: Mapping[str, Any] | None = None,
     ) -> None:
         self._rules = rules
         self._policy = policy or GroupingPolicy()
@@ -92,8 +92,8 @@ class Grouper:
         self._pending: dict[tuple[str, str], deque[Event]] = {}
         self._next_deadline: datetime | None = None
         self.below_threshold = 0  # events that never became part of an incident
-        for incident in restore:
-            self._live[(incident.category, incident.target)] = _from_snapshot(incident)
+        if state is not None:
+            self._load(state)
         self._recompute_deadline()
 
     def add(self, event: Event) -> list[Change]:
@@ -196,6 +196,31 @@ class Grouper:
         self._recompute_deadline()
         return sorted(changes, key=lambda c: c.at)
 
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-safe state of open and recently resolved incidents and pending bursts.
+
+        Incidents past their reopen window are left out: they can no longer change.
+        """
+        return {
+            "live": [_live_to_json(x) for x in self._live.values()],
+            "pending": [[_event_to_json(e) for e in p] for p in self._pending.values()],
+            "below_threshold": self.below_threshold,
+        }
+
+    def forget_done(self) -> None:
+        """Drop incidents past their reopen window from memory (the store keeps them)."""
+        self._done.clear()
+
+    def _load(self, state: Mapping[str, Any]) -> None:
+        for data in state.get("live", []):
+            live = _live_from_json(data)
+            self._live[(live.category, live.target)] = live
+        for events in state.get("pending", []):
+            restored = [_event_from_json(e) for e in events]
+            if restored:
+                self._pending[(restored[0].category, restored[0].target)] = deque(restored)
+        self.below_threshold = int(state.get("below_threshold", 0))
+
     def isolated_events(self) -> int:
         """Events that matched a rule but never reached an opening threshold."""
         return self.below_threshold + sum(len(p) for p in self._pending.values())
@@ -273,22 +298,80 @@ def _resolved(live: _Live) -> datetime:
     return live.resolved_at or live.last_seen
 
 
-def _from_snapshot(incident: Incident) -> _Live:
+def _event_to_json(e: Event) -> dict[str, Any]:
+    return {
+        "time": e.time.isoformat(),
+        "source": e.source,
+        "line": e.line,
+        "rule": e.rule,
+        "category": e.category,
+        "severity": e.severity.label,
+        "target": e.target,
+        "signature": e.signature,
+        "text": e.text,
+        "fields": dict(e.fields),
+    }
+
+
+def _event_from_json(d: Mapping[str, Any]) -> Event:
+    return Event(
+        time=datetime.fromisoformat(d["time"]),
+        source=d["source"],
+        line=d["line"],
+        rule=d["rule"],
+        category=d["category"],
+        severity=Severity.parse(d["severity"]),
+        target=d["target"],
+        signature=d["signature"],
+        text=d["text"],
+        fields=d["fields"],
+    )
+
+
+def _opt_time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _live_to_json(x: _Live) -> dict[str, Any]:
+    return {
+        "id": x.id,
+        "category": x.category,
+        "target": x.target,
+        "severity": x.severity.label,
+        "first_seen": x.first_seen.isoformat(),
+        "last_seen": x.last_seen.isoformat(),
+        "status": x.status,
+        "events": x.events,
+        "signatures": dict(x.signatures),
+        "sources": dict(x.sources),
+        "rules": dict(x.rules),
+        "samples": dict(x.samples),
+        "resolved_at": _opt_time(x.resolved_at),
+        "reopened": x.reopened,
+        "linked": sorted(x.linked),
+        "last_change": _opt_time(x.last_change),
+    }
+
+
+def _live_from_json(d: Mapping[str, Any]) -> _Live:
+    def when(key: str) -> datetime | None:
+        return datetime.fromisoformat(d[key]) if d.get(key) else None
+
     return _Live(
-        id=incident.id,
-        category=incident.category,
-        target=incident.target,
-        severity=incident.severity,
-        first_seen=incident.first_seen,
-        last_seen=incident.last_seen,
-        status=incident.status,
-        events=incident.events,
-        signatures=Counter(incident.signatures),
-        sources=Counter(incident.sources),
-        rules=Counter(incident.rules),
-        samples={text: text for text in incident.samples},
-        resolved_at=incident.resolved_at,
-        reopened=incident.reopened,
-        linked=set(incident.linked),
-        last_change=incident.last_seen,
+        id=d["id"],
+        category=d["category"],
+        target=d["target"],
+        severity=Severity.parse(d["severity"]),
+        first_seen=datetime.fromisoformat(d["first_seen"]),
+        last_seen=datetime.fromisoformat(d["last_seen"]),
+        status=d["status"],
+        events=d["events"],
+        signatures=Counter(d["signatures"]),
+        sources=Counter(d["sources"]),
+        rules=Counter(d["rules"]),
+        samples=dict(d["samples"]),
+        resolved_at=when("resolved_at"),
+        reopened=d["reopened"],
+        linked=set(d["linked"]),
+        last_change=when("last_change"),
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from logwatch.config import Config
 from logwatch.grouping import Grouper
@@ -47,14 +48,22 @@ class Stats:
 class Engine:
     """Matching and grouping, shared by the scan and the agent."""
 
-    def __init__(self, config: Config, pack: RulePack) -> None:
-        self.config = config
-        self.pack = pack
+    def __init__(
+        self, config: Config, pack: RulePack, *, state: Mapping[str, Any] | None = None
+    ) -> None:
         self.redact = Redactor(config.secrets)
-        self.matcher = Matcher(
-            pack, default_target=config.grouping.default_target, redact=self.redact
-        )
-        self.grouper = Grouper({rule.id: rule for rule in pack.rules}, config.grouping)
+        self.matcher = self._matcher(config, pack)
+        self.grouper = Grouper({rule.id: rule for rule in pack.rules}, config.grouping, state=state)
+
+    def _matcher(self, config: Config, pack: RulePack) -> Matcher:
+        return Matcher(pack, default_target=config.grouping.default_target, redact=self.redact)
+
+    def reload(self, config: Config, pack: RulePack) -> None:
+        """New config and rules; open incidents and pending bursts carry over."""
+        state = self.grouper.snapshot()
+        self.redact = Redactor(config.secrets)
+        self.matcher = self._matcher(config, pack)
+        self.grouper = Grouper({rule.id: rule for rule in pack.rules}, config.grouping, state=state)
 
     def match(self, record: Record) -> Event | None:
         """The event for a record, or None."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -157,7 +158,8 @@ def test_id_is_stable_for_the_same_outage() -> None:
 
 def test_restored_open_incident_keeps_taking_events() -> None:
     grouper, _ = run([ev(0), ev(1)])
-    restored = Grouper(RULES, GroupingPolicy(), restore=grouper.incidents())
+    state = json.loads(json.dumps(grouper.snapshot()))  # as the store keeps it
+    restored = Grouper(RULES, GroupingPolicy(), state=state)
     assert restored.add(ev(60)) == []  # absorbed; the next update is not due yet
     (incident,) = restored.incidents()
     assert (incident.events, incident.status) == (3, "open")
@@ -200,3 +202,11 @@ def test_open_unnamed_incident_is_renamed_when_the_endpoint_appears() -> None:
     grouper, _ = run([ev(0, target="redis"), ev(1, target="redis"), ev(5)], policy)
     (incident,) = grouper.incidents()
     assert (incident.target, incident.events, incident.status) == ("redis:6379", 3, "open")
+
+
+def test_snapshot_keeps_pending_bursts_across_a_restart() -> None:
+    """One error before a restart and one after still make the threshold of two."""
+    grouper, _ = run([ev(0)])
+    restored = Grouper(RULES, GroupingPolicy(), state=json.loads(json.dumps(grouper.snapshot())))
+    assert [c.kind for c in restored.add(ev(10))] == ["opened"]
+    assert restored.incidents()[0].events == 2

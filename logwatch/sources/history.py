@@ -42,7 +42,8 @@ def rotation_key(path: Path) -> tuple[str, tuple[int, int, str]]:
     return str(path.parent / name), (2, 0, "")
 
 
-def _looks_like_log(path: Path) -> bool:
+def looks_like_log(path: Path) -> bool:
+    """Not hidden, not a pid/lock/socket/database file."""
     name = path.name
     return not name.startswith(".") and not name.endswith(_SKIP_SUFFIXES)
 
@@ -91,5 +92,5 @@ def _walk(root: Path) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(Path(dirpath) / f for f in sorted(filenames) if _looks_like_log(Path(f)))
+        found.extend(Path(dirpath) / f for f in sorted(filenames) if looks_like_log(Path(f)))
     return found

@@ -1,0 +1,363 @@
+"""The agent: tails the log directories and runs the engine in real time.
+
+One owner of state: the main loop owns the tailer, the grouper and the store connection;
+watchdog's thread only queues paths; delivery to remote notifiers runs on its own thread
+and talks to the loop through outbox rows. Each iteration reads what is new, groups it,
+and commits cursors, incidents and outbox rows in one transaction.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import queue
+import re
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+
+from logwatch.clock import Clock, SystemClock
+from logwatch.config import Config
+from logwatch.errors import LogwatchError, StateError
+from logwatch.model import Change, Record
+from logwatch.notify import Notifier
+from logwatch.outbox import DeliveryThread, Outbox
+from logwatch.pipeline import Engine
+from logwatch.rules import RulePack
+from logwatch.sources.history import looks_like_log
+from logwatch.sources.tail import Key, Tailer, since_from_lookback
+from logwatch.sources.watch import DirectoryWatcher
+from logwatch.store import Cursor, StateStore
+
+logger = logging.getLogger(__name__)
+
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentOptions:
+    """How `logwatch watch` was asked to run."""
+
+    paths: tuple[str, ...]
+    state: Path
+    start: str = "end"  # "end", "start" or "since" (with lookback_s)
+    lookback_s: float | None = None
+    poll: bool = False
+    tick_s: float = 1.0
+    busy_tick_s: float = 0.05
+    rescan_s: float = 2.0
+    commit_interval_s: float = 1.0
+    max_lines_per_poll: int = 20000
+
+
+class Agent:
+    """The long-running loop; `run()` returns the exit code."""
+
+    def __init__(
+        self,
+        config: Config,
+        pack: RulePack,
+        options: AgentOptions,
+        *,
+        local: Sequence[Notifier],
+        remote: Sequence[Notifier] = (),
+        reload: Callable[[], tuple[Config, RulePack]] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self.options = options
+        self._clock = clock or SystemClock()
+        self._reload = reload
+        self._local = list(local)
+        self._remote = list(remote)
+        self._stop_requested = 0
+        self._reload_requested = False
+        self._warned_missing: set[str] = set()
+        self.store = StateStore(options.state)
+        self.engine = Engine(config, pack, state=self.store.grouper_state())
+        self.tailer = Tailer(
+            tz=config.timezone,
+            max_lines=config.max_record_lines,
+            max_bytes=config.max_record_bytes,
+            max_line_bytes=config.max_line_bytes,
+            max_lines_per_poll=options.max_lines_per_poll,
+        )
+        self.watcher = DirectoryWatcher(poll=options.poll)
+        self._outbox = Outbox(
+            self.store, self._local, clock=self._clock.now, redact=self.engine.redact
+        )
+        self._delivery: DeliveryThread | None = None
+        self._held: list[Change] = []  # changes not yet committed (a failed commit keeps them)
+        self._dirty = False
+
+    # -- signals -------------------------------------------------------------------------
+
+    def request_stop(self, signum: int, frame: FrameType | None = None) -> None:
+        """First signal: drain, commit and exit 0. Second: exit at once."""
+        self._stop_requested += 1
+        if self._stop_requested > 1:
+            logger.warning("second signal: exiting now")
+            os._exit(1)
+        logger.info("stop requested signal=%s", signal.Signals(signum).name)
+
+    def request_reload(self, signum: int, frame: FrameType | None = None) -> None:
+        """SIGHUP: reload config and rules at the next iteration."""
+        self._reload_requested = True
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Follow the logs until asked to stop; returns the exit code."""
+        opts = self.options
+        try:
+            self._start_files()
+            self._commit()  # record where a first start began: a restart resumes from here
+            self.watcher.start()
+            if self._remote:
+                state = opts.state
+                remote = self._remote
+                self._delivery = DeliveryThread(
+                    lambda: Outbox(
+                        StateStore(state),
+                        remote,
+                        clock=self._clock.now,
+                        redact=self.engine.redact,
+                        owns_store=True,
+                    )
+                )
+                self._delivery.start()
+            self._deliver()  # rows left pending by a previous run
+            last_rescan = last_commit = time.monotonic()
+            while not self._stop_requested:
+                try:
+                    if self._reload_requested:
+                        self._do_reload()
+                    timeout = opts.busy_tick_s if self.tailer.busy() else opts.tick_s
+                    keys: set[Key] | None = self._wait_for_paths(timeout)
+                    if time.monotonic() - last_rescan >= opts.rescan_s:
+                        self._rescan()
+                        last_rescan = time.monotonic()
+                        keys = None  # poll everything: events can be missed (NFS, overflow)
+                    elif keys is not None:
+                        keys |= set(self.tailer.busy())
+                    self._process(self.tailer.poll(keys))
+                    if not self.tailer.busy():
+                        self._held += self.engine.tick(self._clock.now())
+                    due = time.monotonic() - last_commit >= opts.commit_interval_s
+                    if self._held or (self._dirty and due):
+                        self._commit()
+                        last_commit = time.monotonic()
+                except StateError as exc:
+                    # Disk full, database locked: the batch stays in memory and is retried.
+                    logger.error("commit failed, will retry: %s", exc)
+                    time.sleep(min(1.0, opts.tick_s))
+                except Exception:  # one broad except per iteration: the agent keeps going
+                    logger.exception("agent loop error")
+                    time.sleep(min(1.0, opts.tick_s))
+            # Drain: read what is there, commit, deliver what can be delivered now.
+            self._process(self.tailer.poll(None))
+            self._commit()
+            logger.info("stopped")
+            return 0
+        finally:
+            self.watcher.stop()
+            if self._delivery is not None:
+                self._delivery.stop()
+            self.tailer.close()
+            self.store.close()
+
+    def _process(self, records: list[Record]) -> None:
+        if records:
+            self._dirty = True
+        for record in records:
+            event = self.engine.match(record)
+            if event is not None:
+                logger.debug(
+                    "event rule=%s target=%s time=%s source=%s line=%d",
+                    event.rule,
+                    event.target,
+                    event.time.isoformat(),
+                    event.source,
+                    event.line,
+                )
+                self._held += self.engine.add(event)
+            else:
+                # Log time moves on even without errors: lets a backlog resolve by log time.
+                self._held += self.engine.tick(record.time)
+
+    def _commit(self) -> None:
+        changes = collapse(self._held)
+        self.engine.grouper.forget_done()
+        self.store.commit_batch(
+            cursors=self.tailer.cursors(),
+            forget=self.tailer.gone,
+            changes=changes,
+            incidents=[c.incident for c in changes],
+            grouper_state=self.engine.grouper.snapshot(),
+            notifiers=[n.name for n in (*self._local, *self._remote)],
+            now=self._clock.now(),
+        )
+        self.tailer.gone.clear()
+        self._held.clear()
+        self._dirty = False
+        for change in changes:
+            logger.info(
+                "incident %s id=%s category=%s target=%s events=%d",
+                change.kind,
+                change.incident.id,
+                change.incident.category,
+                change.incident.target,
+                change.incident.events,
+            )
+        if changes:
+            self._deliver()
+
+    def _deliver(self) -> None:
+        self._outbox.deliver_due()
+        if self._delivery is not None:
+            self._delivery.wake()
+
+    # -- files ---------------------------------------------------------------------------
+
+    def _wait_for_paths(self, timeout: float) -> set[Key]:
+        keys: set[Key] = set()
+        try:
+            path = self.watcher.paths.get(timeout=timeout)
+        except queue.Empty:
+            return keys
+        paths = {path}
+        while True:
+            try:
+                paths.add(self.watcher.paths.get_nowait())
+            except queue.Empty:
+                break
+        wanted = set(self._targets())
+        for p in paths:
+            key = self.tailer.known(p)
+            if key is None and p in wanted:
+                key = self.tailer.open(p, start="start")  # a file created while we run
+            if key is not None:
+                keys.add(key)
+        return keys
+
+    def _targets(self) -> list[Path]:
+        """The files the PATH arguments name now: plain (not compressed) logs."""
+        found: list[Path] = []
+        for arg in self.options.paths:
+            path = Path(arg)
+            if any(c in arg for c in "*?["):
+                found += [Path(p) for p in sorted(glob.glob(arg, recursive=True))]
+            elif path.is_dir():
+                for dirpath, dirnames, filenames in os.walk(path):
+                    dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                    found += [Path(dirpath) / f for f in sorted(filenames)]
+            elif path.is_file():
+                found.append(path)
+        return [
+            p
+            for p in found
+            if p.is_file() and looks_like_log(p) and not p.name.endswith(_COMPRESSED)
+        ]
+
+    def _watch_dirs(self) -> None:
+        for arg in self.options.paths:
+            path = Path(arg)
+            if any(c in arg for c in "*?["):
+                # The deepest directory before the first wildcard: logs/*.log -> logs
+                directory = Path(re.split(r"[*?\[]", arg, maxsplit=1)[0] + "x").parent
+            elif path.is_file():
+                directory = path.parent
+            else:
+                directory = path
+            if directory.is_dir():
+                if arg in self._warned_missing:
+                    logger.info("%s: appeared", arg)
+                    self._warned_missing.discard(arg)
+                self.watcher.watch(directory)
+            elif arg not in self._warned_missing:
+                self._warned_missing.add(arg)
+                logger.warning("%s: does not exist yet; waiting for it", arg)
+
+    def _start_files(self) -> None:
+        """Open every target: at its saved cursor, or per the start policy."""
+        self._watch_dirs()
+        last_commit = self.store.last_commit()
+        cursors = {(c.dev, c.ino): c for c in self.store.cursors()}
+        since = None
+        start = self.options.start
+        if start == "since" and self.options.lookback_s is not None:
+            since = since_from_lookback(self._clock.now(), self.options.lookback_s)
+        for path in self._targets():
+            cursor = _cursor_for(path, cursors)
+            if cursor is not None:
+                self.tailer.open(path, cursor=cursor)
+            elif last_commit is not None and _modified_since(path, last_commit):
+                self.tailer.open(path, start="start")  # written while we were stopped
+            else:
+                self.tailer.open(path, start=start, since=since)
+        present = set(self.tailer.files)
+        self.tailer.gone += [key for key in cursors if key not in present]
+
+    def _rescan(self) -> None:
+        self._watch_dirs()
+        present: set[Key] = set()
+        for path in self._targets():
+            key = self.tailer.known(path)
+            if key is None:
+                key = self.tailer.open(path, start="start")
+            if key is not None:
+                present.add(key)
+        self.tailer.vanished(present)
+
+    def _do_reload(self) -> None:
+        self._reload_requested = False
+        if self._reload is None:
+            return
+        try:
+            config, pack = self._reload()
+        except LogwatchError as exc:
+            logger.error("reload refused, keeping the running config: %s", exc)
+            return
+        self.config = config
+        self.engine.reload(config, pack)
+        logger.info("reloaded config=%s rules=%d", config.source, len(pack.rules))
+
+
+def collapse(changes: list[Change]) -> list[Change]:
+    """One change per incident per batch, so a backlog does not become a storm.
+
+    The last snapshot wins; a batch that opened an incident says "opened" (or "resolved"
+    when it also ended), never a bare "updated" for an incident nobody heard of.
+    """
+    last: dict[str, Change] = {}
+    opened: set[str] = set()
+    for change in changes:
+        if change.kind == "opened":
+            opened.add(change.incident.id)
+        last[change.incident.id] = change
+    result = []
+    for incident_id, change in last.items():
+        if incident_id in opened and change.kind == "updated":
+            change = Change(kind="opened", at=change.at, incident=change.incident)
+        result.append(change)
+    return sorted(result, key=lambda c: c.at)
+
+
+def _cursor_for(path: Path, cursors: dict[Key, Cursor]) -> Cursor | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return cursors.get((st.st_dev, st.st_ino))
+
+
+def _modified_since(path: Path, moment: datetime) -> bool:
+    try:
+        return os.stat(path).st_mtime > moment.timestamp()
+    except OSError:
+        return False

@@ -1,0 +1,165 @@
+"""Delivery of outbox rows to notifiers: retries with backoff, order kept per incident.
+
+Rows are written by the main loop in the same transaction as the incident change that
+caused them; this module only reads them, sends, and records the outcome. A notifier
+returns Delivered, Retry(after_s) or Failed(reason) and never raises for delivery
+problems; an exception from one is treated as a retry, so a bug cannot crash the agent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from logwatch.notify import Delivered, Failed, Notification, Notifier, Retry, ThreadRef
+from logwatch.redact import Redactor
+from logwatch.store import StateStore
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 300.0
+MAX_AGE = timedelta(days=2)  # give up on a notification this old (ElastAlert's alert_time_limit)
+
+
+def backoff_s(
+    attempts: int, *, base_s: float = 1.0, rng: Callable[[], float] = random.random
+) -> float:
+    """Exponential backoff with full jitter: 1, 2, 4 ... capped at MAX_BACKOFF_S."""
+    ceiling = min(MAX_BACKOFF_S, base_s * 2.0 ** min(attempts, 20))
+    return ceiling / 2 + ceiling / 2 * rng()
+
+
+class Outbox:
+    """Sends due rows to each notifier; one instance per thread that delivers."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        notifiers: Sequence[Notifier],
+        *,
+        clock: Callable[[], datetime],
+        redact: Redactor,
+        owns_store: bool = False,
+    ) -> None:
+        self._store = store
+        self._owns_store = owns_store
+        self._notifiers = list(notifiers)
+        self._clock = clock
+        self._redact = redact
+        self._reported: set[tuple[int, str]] = set()
+
+    def close(self) -> None:
+        """Close the store connection if this outbox opened it."""
+        if self._owns_store:
+            self._store.close()
+
+    def deliver_due(self) -> int:
+        """Try every due row once; returns how many were delivered."""
+        delivered = 0
+        now = self._clock()
+        for notifier in self._notifiers:
+            blocked: set[str] = set()  # an incident with a row waiting keeps its later rows back
+            for row in self._store.pending(notifier.name, now=now, limit=200):
+                if row.incident_id in blocked:
+                    continue
+                thread = self._store.thread(row.incident_id, notifier.name)
+                notification = Notification(
+                    kind=row.kind,  # type: ignore[arg-type]
+                    incident=row.incident,
+                    at=row.at,
+                    id=row.id,
+                    thread=ThreadRef(channel=thread[0], ts=thread[1]) if thread else None,
+                )
+                try:
+                    outcome = notifier.send(notification)
+                except Exception as exc:  # a notifier bug must not stop delivery for the rest
+                    outcome = Retry(
+                        after_s=backoff_s(row.attempts), reason=f"internal error: {exc}"
+                    )
+                if isinstance(outcome, Delivered):
+                    if outcome.thread is not None:
+                        self._store.save_thread(
+                            row.incident_id,
+                            notifier.name,
+                            outcome.thread.channel,
+                            outcome.thread.ts,
+                        )
+                    self._store.mark(row.id, notifier.name, "sent")
+                    logger.info(
+                        "notification sent notifier=%s incident=%s kind=%s",
+                        notifier.name,
+                        row.incident_id,
+                        row.kind,
+                    )
+                    delivered += 1
+                elif isinstance(outcome, Failed) or now - row.at > MAX_AGE:
+                    reason = self._redact(
+                        outcome.reason if isinstance(outcome, Failed | Retry) else "failed"
+                    )
+                    self._store.mark(row.id, notifier.name, "failed", error=reason)
+                    logger.error(
+                        "notification failed notifier=%s incident=%s: %s",
+                        notifier.name,
+                        row.incident_id,
+                        reason,
+                    )
+                else:
+                    wait = max(outcome.after_s, backoff_s(row.attempts))
+                    self._store.mark(
+                        row.id,
+                        notifier.name,
+                        "pending",
+                        error=self._redact(outcome.reason),
+                        next_attempt=now + timedelta(seconds=wait),
+                    )
+                    if (row.id, notifier.name) not in self._reported:
+                        self._reported.add((row.id, notifier.name))
+                        logger.warning(
+                            "notification delayed notifier=%s incident=%s: %s (retrying)",
+                            notifier.name,
+                            row.incident_id,
+                            self._redact(outcome.reason),
+                        )
+                    blocked.add(row.incident_id)
+        return delivered
+
+
+class DeliveryThread:
+    """Runs an Outbox on its own thread, woken when the main loop commits new rows."""
+
+    def __init__(self, outbox_factory: Callable[[], Outbox], *, idle_s: float = 1.0) -> None:
+        self._factory = outbox_factory
+        self._idle_s = idle_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="logwatch-delivery", daemon=True)
+
+    def start(self) -> None:
+        """Start delivering."""
+        self._thread.start()
+
+    def wake(self) -> None:
+        """New rows were committed: deliver now rather than at the next idle tick."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 3.0) -> None:
+        """Finish the current attempt and stop."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=timeout_s)
+
+    def _run(self) -> None:
+        outbox = self._factory()  # sqlite connections belong to the thread that made them
+        try:
+            while not self._stop.is_set():
+                try:
+                    outbox.deliver_due()
+                except Exception:  # one broad except per iteration: delivery goes on
+                    logger.exception("delivery loop error")
+                self._wake.wait(self._idle_s)
+                self._wake.clear()
+        finally:
+            outbox.close()

@@ -1,0 +1,395 @@
+"""Live tailing: files followed by identity (device, inode, head digest), never by path.
+
+Survives what a log directory does: rename + create (the renamed file is drained to its end
+first), copytruncate, rewrite in place, deletion, a partial last line (held until its
+newline arrives, flushed once it has sat unchanged for a while), a traceback split across
+two writes, and restarts (a file renamed while we were stopped is found again by identity).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import BinaryIO
+
+from logwatch.errors import SourceError
+from logwatch.model import Record
+from logwatch.records import RecordAssembler
+from logwatch.sources.reader import read_lines
+from logwatch.store import Cursor
+from logwatch.timestamps import parse_line_start
+
+logger = logging.getLogger(__name__)
+
+HEAD_BYTES = 1024  # the digest covers this much of the head, or less while the file is shorter
+DRAIN_GRACE_S = 5.0  # a renamed file is still read this long: its writer may not have reopened
+
+
+def head_digest(fh: BinaryIO, length: int) -> str:
+    """Digest of the first `length` bytes of an open file."""
+    data = os.pread(fh.fileno(), length, 0)
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
+
+
+@dataclass(slots=True)
+class TailedFile:
+    """One followed file: its handle, identity, how far it was read, its record assembler."""
+
+    path: Path
+    fh: BinaryIO
+    dev: int
+    ino: int
+    head_len: int
+    head: str
+    offset: int
+    line: int
+    assembler: RecordAssembler
+    size_seen: int = 0
+    last_change: float = 0.0  # monotonic time the size last changed
+    draining_since: float | None = None  # set once the path names another file
+    head_bytes: bytes = b""  # the head as we read it: a copy of this content is recognised
+    errors: set[str] = field(default_factory=set)
+
+    def cursor(self) -> Cursor:
+        """Where a restart resumes: the start of the record still being assembled."""
+        pending = self.assembler.pending_start()
+        offset, line = pending if pending is not None else (self.offset, self.line)
+        return Cursor(
+            dev=self.dev,
+            ino=self.ino,
+            head_len=self.head_len,
+            head=self.head,
+            path=str(self.path),
+            offset=offset,
+            line=line,
+        )
+
+
+Key = tuple[int, int]  # (device, inode)
+
+
+class Tailer:
+    """Follows files by identity; returns the records that new data completed.
+
+    A renamed file is the same file under a new name: it is read on to its end, and the
+    new file under the old name is a new identity, read from its start. A file whose
+    identity no longer appears under any name (deleted, compressed) is drained and closed.
+    """
+
+    def __init__(
+        self,
+        *,
+        tz: tzinfo,
+        max_lines: int,
+        max_bytes: int,
+        max_line_bytes: int,
+        record_wait_s: float = 0.3,
+        partial_wait_s: float = 3.0,
+        max_lines_per_poll: int = 20000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_lines_per_poll = max_lines_per_poll
+        self._tz = tz
+        self._max_lines = max_lines
+        self._max_bytes = max_bytes
+        self._max_line_bytes = max_line_bytes
+        self._record_wait_s = record_wait_s
+        self._partial_wait_s = partial_wait_s
+        self._monotonic = monotonic
+        self.files: dict[Key, TailedFile] = {}
+        self.gone: list[Key] = []  # identities to forget in the store
+        # Content of files truncated under us, in case its copy shows up after the fact:
+        # (head bytes, offset, line).
+        self._truncated: deque[tuple[bytes, int, int]] = deque(maxlen=8)
+
+    def known(self, path: Path) -> Key | None:
+        """The identity followed under this path now, if any (stat, not the old name)."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        key = (st.st_dev, st.st_ino)
+        tailed = self.files.get(key)
+        if tailed is None:
+            return None
+        if tailed.path != path:
+            logger.info("renamed old=%s new=%s", tailed.path, path)
+            tailed.path = path
+        return key
+
+    def open(
+        self,
+        path: Path,
+        *,
+        cursor: Cursor | None = None,
+        start: str = "start",
+        since: datetime | None = None,
+    ) -> Key | None:
+        """Start following `path` at its cursor, or at its start, its end or a log time."""
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 - held open for as long as we follow it
+            st = os.fstat(fh.fileno())
+        except OSError as exc:
+            logger.warning("%s: cannot read: %s", path, exc.strerror or exc)
+            return None
+        key = (st.st_dev, st.st_ino)
+        if key in self.files:
+            fh.close()
+            return key
+        offset, line = 0, 1
+        head_len = min(st.st_size, HEAD_BYTES)
+        head = head_digest(fh, head_len)
+        head_bytes = os.pread(fh.fileno(), head_len, 0)
+        copied = self._copy_of(head_bytes) if start == "start" and head_len else None
+        if cursor is not None and _same(cursor, st, fh):
+            offset, line = min(cursor.offset, st.st_size), cursor.line
+            logger.info("resume path=%s offset=%d", path, offset)
+        elif copied is not None:
+            # copytruncate: the new file is a copy of what we already read; go on from there.
+            offset, line = copied if copied[0] <= st.st_size else (0, 1)
+            logger.info("copy of a followed file path=%s offset=%d", path, offset)
+        elif start == "end":
+            offset, line = _end_of_complete_lines(fh, st.st_size)
+        elif start == "since" and since is not None:
+            offset, line = seek_to_time(fh, st.st_size, since, self._tz)
+        self.files[key] = TailedFile(
+            path=path,
+            fh=fh,
+            dev=st.st_dev,
+            ino=st.st_ino,
+            head_len=head_len,
+            head=head,
+            offset=offset,
+            line=line,
+            assembler=self._assembler(path, st.st_mtime),
+            size_seen=-1,
+            last_change=self._monotonic(),
+        )
+        logger.info("following path=%s offset=%d", path, offset)
+        return key
+
+    def _copy_of(self, head: bytes) -> tuple[int, int] | None:
+        """Where we are in the content a new file copies (logrotate's copytruncate)."""
+        candidates = [(t.head_bytes, t.offset, t.line) for t in self.files.values()]
+        for old_head, offset, line in [*candidates, *self._truncated]:
+            if len(old_head) >= len(head) and old_head.startswith(head) and offset:
+                return offset, line
+        return None
+
+    def _assembler(self, path: Path, mtime: float) -> RecordAssembler:
+        return RecordAssembler(
+            source=str(path),
+            file_time=datetime.fromtimestamp(mtime).astimezone(),
+            tz=self._tz,
+            max_lines=self._max_lines,
+            max_bytes=self._max_bytes,
+        )
+
+    def close(self) -> None:
+        """Close every handle."""
+        for tailed in self.files.values():
+            tailed.fh.close()
+        self.files.clear()
+
+    def vanished(self, present: set[Key]) -> None:
+        """Identities no longer under any watched name: drain them for a grace period."""
+        now = self._monotonic()
+        for key, tailed in self.files.items():
+            if key not in present and tailed.draining_since is None:
+                logger.info("file gone path=%s (draining)", tailed.path)
+                tailed.draining_since = now
+
+    # -- reading -----------------------------------------------------------------------
+
+    def poll(self, keys: Iterable[Key] | None = None) -> list[Record]:
+        """Read what is new in the given files (all when None), oldest followed first."""
+        wanted = set(self.files) if keys is None else set(keys)
+        records: list[Record] = []
+        for key, tailed in list(self.files.items()):
+            if key not in wanted and tailed.draining_since is None:
+                continue
+            records += self._check(tailed)
+            since = tailed.draining_since
+            if since is not None and self._monotonic() - since >= DRAIN_GRACE_S:
+                records += self._finish(key, tailed)
+        return records
+
+    def _check(self, tailed: TailedFile) -> list[Record]:
+        """Truncation and rewrite checks, then read."""
+        records: list[Record] = []
+        try:
+            st = os.fstat(tailed.fh.fileno())
+        except OSError as exc:
+            self._warn_once(tailed, f"{tailed.path}: cannot stat: {exc.strerror}")
+            return []
+        if st.st_size < tailed.offset or not self._head_unchanged(tailed, st.st_size):
+            logger.info(
+                "truncation detected path=%s size=%d offset=%d",
+                tailed.path,
+                st.st_size,
+                tailed.offset,
+            )
+            records += tailed.assembler.flush()
+            self._truncated.append((tailed.head_bytes, tailed.offset, tailed.line))
+            tailed.offset, tailed.line = 0, 1
+            tailed.head_len = min(st.st_size, HEAD_BYTES)
+            tailed.head = head_digest(tailed.fh, tailed.head_len)
+            tailed.head_bytes = os.pread(tailed.fh.fileno(), tailed.head_len, 0)
+            tailed.assembler = self._assembler(tailed.path, st.st_mtime)
+        return records + self._read(tailed, st.st_size)
+
+    def _head_unchanged(self, tailed: TailedFile, size: int) -> bool:
+        """The bytes the digest covers are still the same (else the file was rewritten)."""
+        if size < tailed.head_len:
+            return False
+        if head_digest(tailed.fh, tailed.head_len) != tailed.head:
+            return False
+        if tailed.head_len < HEAD_BYTES and size > tailed.head_len:
+            tailed.head_len = min(size, HEAD_BYTES)  # the file grew: digest more of it
+            tailed.head = head_digest(tailed.fh, tailed.head_len)
+            tailed.head_bytes = os.pread(tailed.fh.fileno(), tailed.head_len, 0)
+        return True
+
+    def _read(self, tailed: TailedFile, size: int) -> list[Record]:
+        records: list[Record] = []
+        now = self._monotonic()
+        if size != tailed.size_seen:
+            tailed.size_seen, tailed.last_change = size, now
+        idle = now - tailed.last_change
+        # A partial last line is held until its newline arrives, or until it has sat
+        # unchanged long enough that no newline is coming (a crashed writer).
+        final = idle >= self._partial_wait_s or tailed.draining_since is not None
+        try:
+            if size > tailed.offset:
+                for line in read_lines(
+                    tailed.fh,
+                    start_offset=tailed.offset,
+                    start_line=tailed.line,
+                    max_line_bytes=self._max_line_bytes,
+                    final=final,
+                ):
+                    records += tailed.assembler.feed(line)
+                    tailed.offset, tailed.line = line.end, line.number + 1
+        except (OSError, SourceError) as exc:
+            self._warn_once(tailed, f"{tailed.path}: cannot read: {exc}")
+            return records
+        tailed.errors.clear()
+        # Latency: a traceback is complete at its exception line; any other record once no
+        # more lines have come for a moment (a traceback split across writes still joins).
+        if tailed.assembler.pending_complete() or idle >= self._record_wait_s or final:
+            records += tailed.assembler.flush()
+        return records
+
+    def _finish(self, key: Key, tailed: TailedFile) -> list[Record]:
+        records = tailed.assembler.flush()
+        del self.files[key]
+        tailed.fh.close()
+        self.gone.append(key)
+        logger.info("file done path=%s", tailed.path)
+        return records
+
+    def busy(self) -> list[Key]:
+        """Files holding an unfinished record or partial line: poll them again soon."""
+        return [
+            k
+            for k, t in self.files.items()
+            if t.assembler.pending_start() is not None
+            or t.size_seen > t.offset
+            or t.draining_since is not None
+        ]
+
+    def cursors(self) -> list[Cursor]:
+        """Resume points of every followed file."""
+        return [t.cursor() for t in self.files.values()]
+
+    def _warn_once(self, tailed: TailedFile, message: str) -> None:
+        if message not in tailed.errors:
+            tailed.errors.add(message)
+            logger.warning("%s", message)
+
+
+def _same(cursor: Cursor, st: os.stat_result, fh: BinaryIO) -> bool:
+    """The cursor describes this file: same device and inode, same head bytes."""
+    if (cursor.dev, cursor.ino) != (st.st_dev, st.st_ino) or st.st_size < cursor.head_len:
+        return False
+    return head_digest(fh, cursor.head_len) == cursor.head
+
+
+def _end_of_complete_lines(fh: BinaryIO, size: int) -> tuple[int, int]:
+    """Offset just past the last newline, and the line number there."""
+    fd = fh.fileno()
+    lines, pos, last_nl = 0, 0, -1
+    while pos < size:
+        block = os.pread(fd, min(1 << 20, size - pos), pos)
+        if not block:
+            break
+        lines += block.count(b"\n")
+        nl = block.rfind(b"\n")
+        if nl >= 0:
+            last_nl = pos + nl
+        pos += len(block)
+    return last_nl + 1, lines + 1
+
+
+def seek_to_time(fh: BinaryIO, size: int, since: datetime, tz: tzinfo) -> tuple[int, int]:
+    """Offset of the first line stamped at or after `since` (binary search, as fail2ban)."""
+    fd = fh.fileno()
+    lo, hi = 0, size
+    while hi - lo > 4096:
+        mid = (lo + hi) // 2
+        when = _first_stamp_after(fd, mid, size, tz)
+        if when is None or when >= since:
+            hi = mid
+        else:
+            lo = mid
+    # Walk forward from lo to the exact first line at or after `since`.
+    pos = _next_line_start(fd, lo) if lo else 0
+    while pos < size:
+        chunk = os.pread(fd, 64 * 1024, pos)
+        nl = chunk.find(b"\n")
+        if nl < 0:
+            break
+        stamp = parse_line_start(chunk[:nl].decode("utf-8", "replace"), tz)
+        if stamp is not None and stamp.when is not None and stamp.when >= since:
+            break
+        pos += nl + 1
+    return pos, _count_lines(fd, pos) + 1
+
+
+def _next_line_start(fd: int, pos: int) -> int:
+    chunk = os.pread(fd, 64 * 1024, pos - 1)
+    nl = chunk.find(b"\n")
+    return pos - 1 + nl + 1 if nl >= 0 else pos
+
+
+def _first_stamp_after(fd: int, pos: int, size: int, tz: tzinfo) -> datetime | None:
+    start = _next_line_start(fd, pos) if pos else 0
+    chunk = os.pread(fd, min(256 * 1024, size - start), start)
+    for raw in chunk.split(b"\n")[:-1]:
+        stamp = parse_line_start(raw.decode("utf-8", "replace"), tz)
+        if stamp is not None and stamp.when is not None:
+            return stamp.when if stamp.when.tzinfo else stamp.when.replace(tzinfo=tz)
+    return None
+
+
+def _count_lines(fd: int, end: int) -> int:
+    count, pos = 0, 0
+    while pos < end:
+        block = os.pread(fd, min(1 << 20, end - pos), pos)
+        if not block:
+            break
+        count += block.count(b"\n")
+        pos += len(block)
+    return count
+
+
+def since_from_lookback(now: datetime, lookback_s: float) -> datetime:
+    """The log time a --lookback starts from."""
+    return now - timedelta(seconds=lookback_s)

@@ -1,0 +1,255 @@
+"""The tailer through everything a log directory does: rotation, truncation, rewrites."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from logwatch.model import Record
+from logwatch.sources.tail import Tailer, seek_to_time
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def line(n: int, text: str = "INFO ok") -> str:
+    return f"2026-03-01 12:00:{n:02d},000 {text} n={n}\n"
+
+
+TRACEBACK = (
+    "2026-03-01 12:01:00,000 ERROR [app] Exception on /feed [GET]\n"
+    "Traceback (most recent call last):\n"
+    '  File "/app/redis/connection.py", line 369, in connect\n'
+    "    raise ConnectionError(self._error_message(e))\n"
+    "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.\n"
+)
+
+
+@pytest.fixture
+def clock() -> FakeMonotonic:
+    return FakeMonotonic()
+
+
+@pytest.fixture
+def tailer(clock: FakeMonotonic):  # type: ignore[no-untyped-def]
+    t = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536, monotonic=clock)
+    yield t
+    t.close()
+
+
+def numbers(records: list[Record]) -> list[str]:
+    return [r.text.rsplit("n=", 1)[-1] for r in records if "n=" in r.text]
+
+
+def settle(tailer: Tailer, clock: FakeMonotonic) -> list[Record]:
+    """Poll, then let the record wait pass and poll again (flushes the last record)."""
+    records = tailer.poll()
+    clock.now += 1.0
+    return records + tailer.poll()
+
+
+def append(path: Path, text: str) -> None:
+    with open(path, "a") as fh:
+        fh.write(text)
+
+
+def test_new_lines_become_records_once(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + line(2))
+    tailer.open(log)
+    assert numbers(settle(tailer, clock)) == ["1", "2"]
+    append(log, line(3))
+    assert numbers(settle(tailer, clock)) == ["3"]
+    assert settle(tailer, clock) == []
+
+
+def test_start_at_end_skips_existing_lines(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + line(2))
+    tailer.open(log, start="end")
+    append(log, line(3))
+    assert numbers(settle(tailer, clock)) == ["3"]
+
+
+def test_rename_and_create_drains_old_file_first(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    tailer.open(log)
+    settle(tailer, clock)
+    append(log, line(2))  # written just before the rotation, not yet read
+    log.rename(tmp_path / "app.log.1")
+    log.write_text(line(3))
+    assert tailer.known(tmp_path / "app.log.1") is not None  # same identity, new name
+    tailer.open(log)  # the new file under the old name
+    assert numbers(settle(tailer, clock)) == ["2", "3"]
+
+
+def test_copytruncate_restarts_at_zero(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + line(2))
+    tailer.open(log)
+    settle(tailer, clock)
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+    append(log, line(3))
+    assert numbers(settle(tailer, clock)) == ["3"]
+
+
+def test_rewrite_in_place_is_detected_by_head_digest(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + line(2))
+    tailer.open(log)
+    settle(tailer, clock)
+    with open(log, "r+") as fh:  # same inode, same size or larger, different content
+        fh.write(line(7) + line(8) + line(9))
+    assert numbers(settle(tailer, clock)) == ["7", "8", "9"]
+
+
+def test_partial_line_is_held_until_newline(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + "2026-03-01 12:00:05,000 INFO half")
+    tailer.open(log)
+    assert numbers(settle(tailer, clock)) == ["1"]
+    append(log, " done n=5\n")
+    assert numbers(settle(tailer, clock)) == ["5"]
+
+
+def test_partial_line_is_flushed_after_it_sits_unchanged(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("2026-03-01 12:00:05,000 INFO never finished n=5")
+    tailer.open(log)
+    assert settle(tailer, clock) == []
+    clock.now += 5
+    assert numbers(tailer.poll()) == ["5"]
+
+
+def test_traceback_split_across_two_writes_is_one_record(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("")
+    tailer.open(log)
+    head, tail = TRACEBACK[:120], TRACEBACK[120:]
+    append(log, head)
+    assert tailer.poll() == []
+    append(log, tail)
+    records = tailer.poll()  # complete at the exception line: no wait needed
+    assert len(records) == 1
+    assert records[0].text.endswith("Connection refused.")
+    assert records[0].lines == 5
+
+
+def test_deleted_file_is_drained_then_forgotten(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    key = tailer.open(log)
+    settle(tailer, clock)
+    append(log, line(2))
+    log.unlink()
+    tailer.vanished(set())
+    assert numbers(tailer.poll()) == ["2"]
+    clock.now += 10
+    tailer.poll()
+    assert key in tailer.gone and key not in tailer.files
+
+
+def test_cursor_resumes_under_a_new_name(tmp_path: Path, clock: FakeMonotonic) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + line(2))
+    first = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536, monotonic=clock)
+    first.open(log)
+    settle(first, clock)
+    (cursor,) = first.cursors()
+    first.close()
+    append(log, line(3))
+    log.rename(tmp_path / "app.log.1")  # rotated while we were stopped
+    second = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536, monotonic=clock)
+    try:
+        second.open(tmp_path / "app.log.1", cursor=cursor)
+        assert numbers(settle(second, clock)) == ["3"]
+    finally:
+        second.close()
+
+
+def test_cursor_of_a_file_truncated_and_regrown_while_stopped_is_not_trusted(
+    tmp_path: Path, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + line(2))
+    first = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536, monotonic=clock)
+    first.open(log)
+    settle(first, clock)
+    (cursor,) = first.cursors()
+    first.close()
+    log.write_text(line(11) + line(12) + line(13) + line(14))  # same inode, grown past offset
+    second = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536, monotonic=clock)
+    try:
+        second.open(log, cursor=cursor)
+        assert numbers(settle(second, clock)) == ["11", "12", "13", "14"]
+    finally:
+        second.close()
+
+
+def test_cursor_points_at_the_unfinished_record(tmp_path: Path, tailer: Tailer) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + TRACEBACK[:120])
+    tailer.open(log)
+    tailer.poll()
+    (cursor,) = tailer.cursors()
+    assert cursor.offset == len(line(1))  # a restart re-reads the whole traceback
+
+
+def test_seek_to_time_finds_first_record_in_window(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"2026-03-01 12:{m:02d}:00,000 INFO m={m}\n" for m in range(60)) * 1)
+    with open(log, "rb") as fh:
+        offset, number = seek_to_time(
+            fh, os.path.getsize(log), datetime(2026, 3, 1, 12, 50, tzinfo=UTC), UTC
+        )
+    assert log.read_bytes()[offset:].startswith(b"2026-03-01 12:50:00")
+    assert number == 51
+
+
+def test_gzipped_rotation_does_not_matter_once_drained(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    tailer.open(log)
+    settle(tailer, clock)
+    append(log, line(2))
+    log.rename(tmp_path / "app.log.1")
+    log.write_text(line(3))
+    tailer.open(log)
+    got = numbers(settle(tailer, clock))
+    (tmp_path / "app.log.1.gz").write_bytes(gzip.compress((tmp_path / "app.log.1").read_bytes()))
+    (tmp_path / "app.log.1").unlink()
+    tailer.vanished({k for k in tailer.files if tailer.files[k].path == log})
+    clock.now += 10
+    got += numbers(tailer.poll())
+    assert got == ["2", "3"]
