@@ -1,0 +1,390 @@
+"""Slack through slack-sdk: the Web API (threads, edits) and incoming webhooks (one post each).
+
+slack-sdk retries in the client only what is quick: a connection reset, once, and a 429
+whose Retry-After is short. Everything longer (a long Retry-After, 5xx, Slack down) comes
+back as `Retry` so the outbox owns the wait and the delivery thread never sleeps for
+minutes inside an HTTP call.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from http.client import HTTPException
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import SlackResponse, WebClient
+from slack_sdk.webhook import WebhookClient
+
+from logwatch.notify import (
+    KINDS,
+    Delivered,
+    Failed,
+    Notification,
+    NotificationKind,
+    Outcome,
+    Retry,
+    ThreadRef,
+)
+from logwatch.notify.render import Message, Route, choose_route, render_message, render_reply
+from logwatch.redact import MASK, redact
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+RETRY_HINT_S = 1.0  # for 5xx and outages: the outbox backs off exponentially from here
+RATE_LIMIT_DEFAULT_S = 30.0  # a 429 without Retry-After (Slack always sends one)
+
+# Slack errors that go away by themselves; everything else needs a person.
+_TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+              "request_timeout"}  # fmt: skip
+# A root message we can no longer edit: say it in the thread instead.
+_ROOT_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+_EXPLAIN = {
+    "invalid_auth": "the bot token is not valid (check SLACK_BOT_TOKEN or [slack] token_file)",
+    "not_authed": "no bot token was sent",
+    "account_inactive": "the token belongs to a deactivated app or user",
+    "token_revoked": "the bot token was revoked",
+    "token_expired": "the bot token expired",
+    "no_permission": "the token may not post there",
+    "missing_scope": "the Slack app lacks the chat:write scope",
+    "channel_not_found": "no such channel, or the bot cannot see it",
+    "not_in_channel": "the bot is not in the channel (invite it, or add chat:write.public)",
+    "is_archived": "the channel is archived",
+    "restricted_action": "the workspace does not allow the bot to post there",
+    "msg_too_long": "the message is too long",
+    "no_text": "the message has no text",
+    "invalid_blocks": "Slack rejected the message blocks",
+}
+# Incoming webhooks answer in plain text: https://api.slack.com/messaging/webhooks#handling_errors
+_WEBHOOK_EXPLAIN = {
+    "no_service": "the webhook was removed or its URL is wrong",
+    "invalid_token": "the webhook URL is not valid",
+    "no_active_hooks": "the webhook is disabled",
+    "action_prohibited": "an admin restricted posting to that channel",
+    "channel_not_found": "the webhook's channel was deleted",
+    "channel_is_archived": "the webhook's channel is archived",
+    "posting_to_general_channel_denied": "only admins may post to that channel",
+    "invalid_payload": "Slack rejected the message",
+    "no_text": "the message has no text",
+}
+
+
+class ShortRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """Retries a 429 in the client only when Retry-After is short; longer waits go to the outbox."""
+
+    def __init__(self, *, max_wait_s: float = 2.0, max_retry_count: int = 1) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait_s = max_wait_s
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        values = {k.lower(): v for k, v in response.headers.items()}.get("retry-after") or []
+        wait = _seconds(values[0] if values else None)
+        return wait is not None and wait <= self.max_wait_s
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def retry_after(headers: Mapping[str, Any] | None) -> float:
+    """Seconds from a Retry-After header (Slack sends whole seconds); a default if absent."""
+    for key, value in (headers or {}).items():
+        if key.lower() == "retry-after":
+            first = value[0] if isinstance(value, list) and value else value
+            seconds = _seconds(first)
+            if seconds is not None:
+                return seconds
+    return RATE_LIMIT_DEFAULT_S
+
+
+class _MaskSecrets(logging.Filter):
+    """Defence in depth for slack-sdk's own log lines: the token or URL is never printed."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = _mask(text, self._secrets)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+def _retry_handlers(rate_limit_wait_s: float) -> list[RetryHandler]:
+    # One quick retry of a reset connection; a 429 only when its wait is short.
+    handlers: list[RetryHandler] = [
+        ConnectionErrorRetryHandler(
+            max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.25)
+        )
+    ]
+    if rate_limit_wait_s > 0:
+        handlers.append(ShortRateLimitRetryHandler(max_wait_s=rate_limit_wait_s))
+    return handlers
+
+
+def _sdk_logger(secrets: Sequence[str]) -> logging.Logger:
+    # A private logger per client (not registered, so it is freed with the notifier). Its
+    # level keeps slack-sdk quiet: the outcome is returned and logged once by the outbox,
+    # where the SDK would log an ERROR for every attempt of an hour-long outage.
+    sdk = logging.Logger(f"{__name__}.sdk", level=logging.CRITICAL)
+    sdk.parent = logger
+    sdk.addFilter(_MaskSecrets(secrets))
+    return sdk
+
+
+def _mask(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def _masked(value: Any, secrets: Sequence[str]) -> Any:
+    """A JSON-like value with every known secret masked in its strings."""
+    if isinstance(value, str):
+        return _mask(value, secrets)
+    if isinstance(value, Mapping):
+        return {k: _masked(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v, secrets) for v in value]
+    return value
+
+
+def _unreachable(what: str, exc: BaseException) -> Retry:
+    cause = exc.reason if isinstance(exc, URLError) else exc
+    text = str(cause) or type(cause).__name__
+    if isinstance(cause, TimeoutError) or "timed out" in text:
+        text = "timed out"
+    return Retry(after_s=RETRY_HINT_S, reason=f"{what}: Slack unreachable: {text}")
+
+
+class SlackNotifier:
+    """Slack Web API: one root message per incident, updates in its thread, edited on resolve."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        channel: str,
+        routes: Sequence[Route] = (),
+        mention: str = "",
+        api_url: str | None = None,
+        timeout_s: float = 10.0,
+        host: str | None = None,
+        rate_limit_wait_s: float = 2.0,
+        edit_root_on_update: bool = False,
+        name: str = "slack",
+    ) -> None:
+        self.name = name
+        self.channel = channel
+        self.edit_root_on_update = edit_root_on_update
+        self.routes = tuple(routes)
+        self.mention = mention
+        self.api_url = api_url or DEFAULT_API_URL
+        self.host = host
+        self._secrets = (token.strip(),)
+        self._client = WebClient(
+            token=token.strip(),
+            base_url=self.api_url,
+            timeout=max(1, math.ceil(timeout_s)),
+            logger=_sdk_logger(self._secrets),
+            retry_handlers=_retry_handlers(rate_limit_wait_s),
+        )
+
+    def __repr__(self) -> str:
+        return f"SlackNotifier(channel={self.channel!r}, api_url={redact(self.api_url)!r})"
+
+    def send(self, n: Notification) -> Outcome:
+        """Post, reply in the thread or edit the root; errors come back as Retry or Failed."""
+        dest = choose_route(self.routes, n.incident, channel=self.channel, mention=self.mention)
+        if n.kind == "test":
+            posted = self._post(dest.channel, render_message(n, host=self.host), n)
+            return posted if isinstance(posted, Retry | Failed) else Delivered()
+        thread = n.thread
+        if thread is None:
+            # A new incident, or a change whose root was never posted (opened failed, or
+            # Slack was configured later): post the full state as the root.
+            mention = dest.mention if n.kind == "opened" else ""
+            posted = self._post(dest.channel, render_message(n, mention=mention, host=self.host), n)
+            if isinstance(posted, Retry | Failed):
+                return posted
+            return Delivered(thread=ThreadRef(channel=posted[0], ts=posted[1]))
+        # The root exists. Edit it first (idempotent, safe to repeat on Retry), then post the
+        # one non-idempotent reply last, so a Retry never leaves a duplicate reply behind.
+        # Updates only reply unless asked to keep the root's counts live: one edit per
+        # incident (on resolve) is what keeps a flood from becoming an edit storm.
+        if n.kind != "updated" or self.edit_root_on_update:
+            root = render_message(n, mention=dest.mention, host=self.host)
+            edited = self._update(thread, root)
+            if edited is not None:
+                return edited
+        reply = render_reply(n, mention=dest.mention)
+        posted = self._post(thread.channel, reply, n, thread=thread, broadcast=n.kind == "opened")
+        return posted if isinstance(posted, Retry | Failed) else Delivered(thread=thread)
+
+    def _post(
+        self,
+        channel: str,
+        message: Message,
+        n: Notification,
+        *,
+        thread: ThreadRef | None = None,
+        broadcast: bool = False,
+    ) -> tuple[str, str] | Retry | Failed:
+        def call() -> SlackResponse:
+            return self._client.chat_postMessage(
+                channel=channel,
+                text=_mask(message.text, self._secrets),
+                blocks=_masked(list(message.blocks), self._secrets),
+                thread_ts=thread.ts if thread else None,
+                reply_broadcast=True if broadcast else None,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={
+                    "event_type": "logwatch_incident",
+                    "event_payload": {"incident": n.incident.id, "kind": n.kind, "id": n.id},
+                },
+            )
+
+        result = self._call("chat.postMessage", channel, call)
+        if result is None or isinstance(result, Retry | Failed):
+            return result or Failed(reason=f"slack: chat.postMessage to {channel}: no answer")
+        ts = result.get("ts")
+        if not isinstance(ts, str):
+            return Failed(reason=f"slack: chat.postMessage to {channel}: answer without a ts")
+        answered = result.get("channel")
+        return (answered if isinstance(answered, str) and answered else channel), ts
+
+    def _update(self, thread: ThreadRef, message: Message) -> Retry | Failed | None:
+        def call() -> SlackResponse:
+            return self._client.chat_update(
+                channel=thread.channel,
+                ts=thread.ts,
+                text=_mask(message.text, self._secrets),
+                blocks=_masked(list(message.blocks), self._secrets),
+            )
+
+        result = self._call("chat.update", thread.channel, call, tolerate=_ROOT_GONE)
+        return None if result is None or isinstance(result, SlackResponse) else result
+
+    def _call(
+        self,
+        method: str,
+        channel: str,
+        call: Callable[[], SlackResponse],
+        *,
+        tolerate: frozenset[str] = frozenset(),
+    ) -> SlackResponse | Retry | Failed | None:
+        """The answer, or the error as a value; None for a tolerated (logged) error."""
+        what = f"slack: {method} to {channel}"
+        try:
+            return call()
+        except SlackApiError as exc:
+            response = exc.response
+            status = getattr(response, "status_code", 0)
+            data = getattr(response, "data", None)
+            error = str(data.get("error", "")) if isinstance(data, dict) else ""
+            if status == 429 or error == "ratelimited":
+                after = retry_after(getattr(response, "headers", None))
+                return Retry(after_s=after, reason=f"{what}: rate limited for {after:g}s")
+            if status >= 500 or error in _TRANSIENT:
+                code = error if error.isidentifier() else ""  # not the SDK's dump of an HTML page
+                return Retry(after_s=RETRY_HINT_S, reason=f"{what}: HTTP {status} {code}".rstrip())
+            explain = _EXPLAIN.get(error, f"HTTP {status}")
+            if error in tolerate:
+                logger.warning("slack root not editable, replying only: %s: %s", what, error)
+                return None
+            return Failed(reason=_mask(f"{what}: {error or 'error'} ({explain})", self._secrets))
+        except (URLError, OSError, HTTPException) as exc:
+            return _unreachable(what, exc)
+        except SlackClientError as exc:
+            return Failed(reason=_mask(f"{what}: {type(exc).__name__}: {exc}", self._secrets))
+
+
+class WebhookNotifier:
+    """Slack incoming webhook: one post per change, no threads (the URL fixes the channel)."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        routes: Sequence[Route] = (),
+        mention: str = "",
+        events: Iterable[NotificationKind] = KINDS,
+        timeout_s: float = 10.0,
+        host: str | None = None,
+        rate_limit_wait_s: float = 2.0,
+        name: str = "webhook",
+    ) -> None:
+        self.name = name
+        self.routes = tuple(routes)
+        self.mention = mention
+        self.events = frozenset(events) | {"test"}
+        self.host = host
+        self._secrets = (url.strip(),)
+        self._client = WebhookClient(
+            url=url.strip(),
+            timeout=max(1, math.ceil(timeout_s)),
+            logger=_sdk_logger(self._secrets),
+            retry_handlers=_retry_handlers(rate_limit_wait_s),
+        )
+
+    def __repr__(self) -> str:
+        return f"WebhookNotifier(url={MASK!r})"
+
+    def send(self, n: Notification) -> Outcome:
+        """Post the incident's current state; errors come back as Retry or Failed."""
+        if n.kind not in self.events:
+            return Delivered()
+        dest = choose_route(self.routes, n.incident, channel="", mention=self.mention)
+        mention = dest.mention if n.kind == "opened" else ""
+        message = render_message(n, mention=mention, host=self.host)
+        what = "slack webhook"
+        try:
+            response = self._client.send(
+                text=_mask(message.text, self._secrets),
+                blocks=_masked(list(message.blocks), self._secrets),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except (URLError, OSError, HTTPException) as exc:
+            return _unreachable(what, exc)
+        status = response.status_code
+        body = _mask((response.body or "").strip(), self._secrets)[:80]
+        if 200 <= status < 300:
+            return Delivered()
+        if status == 429:
+            after = retry_after(response.headers)
+            return Retry(after_s=after, reason=f"{what}: rate limited for {after:g}s")
+        if status >= 500:
+            return Retry(after_s=RETRY_HINT_S, reason=f"{what}: HTTP {status} {body}".rstrip())
+        explain = _WEBHOOK_EXPLAIN.get(body, "Slack refused the post")
+        return Failed(reason=f"{what}: HTTP {status} {body or 'error'} ({explain})")

@@ -1,0 +1,381 @@
+"""SlackNotifier and WebhookNotifier: slack-sdk's real clients against the local stand-in."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import pytest
+from slack_standin import (  # noqa: F401 (fixtures)
+    SlackStandin,
+    make_incident,
+    make_notification,
+    no_leaked_threads_fixture,
+    slack_fixture,
+)
+
+from logwatch.model import Severity
+from logwatch.notify import Delivered, Failed, Retry, ThreadRef
+from logwatch.notify.render import Route
+from logwatch.notify.slack import SlackNotifier, WebhookNotifier
+from logwatch.redact import Redactor
+
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
+
+
+def notifier(standin: SlackStandin, **kwargs: object) -> SlackNotifier:
+    options: dict[str, object] = {"token": standin.token, "channel": "#alerts", "timeout_s": 2}
+    options.update(kwargs)
+    return SlackNotifier(api_url=standin.api_url, **options)  # type: ignore[arg-type]
+
+
+def texts(body: dict[str, object]) -> str:
+    """Everything a reader could see in a request body, as one string."""
+    return json.dumps([body.get("text"), body.get("blocks")], ensure_ascii=False)
+
+
+def test_opened_posts_one_root_message_with_blocks_and_text(slack: SlackStandin) -> None:
+    outcome = notifier(slack).send(make_notification("opened", id=7))
+
+    assert outcome == Delivered(thread=ThreadRef(channel="C123", ts="1700000000.000100"))
+    [post] = slack.requests
+    assert post.api_method == "chat.postMessage"
+    assert post.headers["authorization"] == f"Bearer {slack.token}"
+    body = post.body
+    assert body["channel"] == "#alerts" and "thread_ts" not in body
+    assert "CRITICAL" in body["text"] and "127.0.0.1:6379" in body["text"]
+    assert body["blocks"][0]["type"] == "header"
+    assert body["unfurl_links"] is False and body["unfurl_media"] is False
+    assert body["metadata"]["event_payload"] == {"incident": "inc-3f2a9c01d4", "kind": "opened",
+                                                 "id": 7}  # fmt: skip
+
+
+def test_updated_replies_in_the_thread(slack: SlackStandin) -> None:
+    slack_notifier = notifier(slack)
+    root = slack_notifier.send(make_notification("opened"))
+    assert isinstance(root, Delivered) and root.thread is not None
+
+    outcome = slack_notifier.send(
+        make_notification("updated", id=2, events=9000, thread=root.thread)
+    )
+
+    assert outcome == Delivered(thread=root.thread)
+    [reply] = slack.requests[1:]  # no edit of the root per update: no edit storm
+    assert reply.api_method == "chat.postMessage"
+    assert reply.body["thread_ts"] == root.thread.ts and reply.body["channel"] == "C123"
+    assert "reply_broadcast" not in reply.body
+    assert "9,000 errors so far" in reply.body["text"]
+
+
+def test_updated_can_keep_the_root_counts_live(slack: SlackStandin) -> None:
+    slack_notifier = notifier(slack, edit_root_on_update=True)
+    root = slack_notifier.send(make_notification("opened"))
+    assert isinstance(root, Delivered) and root.thread is not None
+
+    slack_notifier.send(make_notification("updated", id=2, events=9000, thread=root.thread))
+
+    update, reply = slack.requests[1:]
+    assert update.api_method == "chat.update" and reply.api_method == "chat.postMessage"
+    assert (update.body["channel"], update.body["ts"]) == ("C123", root.thread.ts)
+    assert "9,000" in texts(update.body)
+
+
+def test_resolved_edits_the_root_and_says_so_in_the_thread(slack: SlackStandin) -> None:
+    slack_notifier = notifier(slack, mention="<!here>")
+    root = slack_notifier.send(make_notification("opened"))
+    assert isinstance(root, Delivered)
+
+    outcome = slack_notifier.send(make_notification("resolved", id=3, thread=root.thread))
+
+    assert outcome == Delivered(thread=root.thread)
+    assert [r.api_method for r in slack.requests] == ["chat.postMessage", "chat.update",
+                                                      "chat.postMessage"]  # fmt: skip
+    edited = slack.messages[("C123", root.thread.ts)]  # type: ignore[union-attr]
+    assert edited["text"].startswith("\N{WHITE HEAVY CHECK MARK} RESOLVED")
+    assert "after 1m 30s" in edited["text"] and "<!here>" not in texts(edited)
+    reply = slack.requests[2].body
+    assert reply["thread_ts"] == root.thread.ts  # type: ignore[union-attr]
+    assert "Resolved* after 1m 30s: 2,316 errors in total" in texts(reply)
+
+
+def test_reopened_posts_in_the_same_thread_and_the_channel(slack: SlackStandin) -> None:
+    slack_notifier = notifier(slack, mention="<!here>")
+    root = slack_notifier.send(make_notification("opened"))
+    assert isinstance(root, Delivered)
+
+    outcome = slack_notifier.send(make_notification("opened", id=4, reopened=1, thread=root.thread))
+
+    assert outcome == Delivered(thread=root.thread)
+    update, reply = slack.requests[1:]
+    assert update.api_method == "chat.update"
+    assert reply.body["thread_ts"] == root.thread.ts  # type: ignore[union-attr]
+    assert reply.body["reply_broadcast"] is True
+    assert reply.body["text"].startswith("<!here> ") and "REOPENED" in reply.body["text"]
+
+
+def test_a_change_without_a_root_posts_a_new_root(slack: SlackStandin) -> None:
+    outcome = notifier(slack).send(make_notification("resolved"))
+
+    assert isinstance(outcome, Delivered) and outcome.thread is not None
+    [post] = slack.requests
+    assert "thread_ts" not in post.body and "RESOLVED" in post.body["text"]
+
+
+def test_a_root_that_cannot_be_edited_still_gets_the_reply(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack_notifier = notifier(slack)
+    root = slack_notifier.send(make_notification("opened"))
+    assert isinstance(root, Delivered) and root.thread is not None
+    del slack.messages[(root.thread.channel, root.thread.ts)]  # deleted by someone in Slack
+
+    with caplog.at_level(logging.WARNING):
+        outcome = slack_notifier.send(make_notification("resolved", thread=root.thread))
+
+    assert outcome == Delivered(thread=root.thread)
+    assert [r.api_method for r in slack.requests[1:]] == ["chat.update", "chat.postMessage"]
+    assert "message_not_found" in caplog.text
+
+
+def test_the_reply_waits_for_a_retryable_root_edit(slack: SlackStandin) -> None:
+    slack_notifier = notifier(slack)
+    root = slack_notifier.send(make_notification("opened"))
+    assert isinstance(root, Delivered)
+    slack.fail_next(1, 503)
+
+    outcome = slack_notifier.send(make_notification("resolved", thread=root.thread))
+
+    assert isinstance(outcome, Retry)
+    assert [r.api_method for r in slack.requests] == ["chat.postMessage", "chat.update"]
+
+
+def test_429_with_a_long_retry_after_goes_back_to_the_outbox(slack: SlackStandin) -> None:
+    slack.fail_next(1, 429, retry_after=30)
+    started = time.monotonic()
+
+    outcome = notifier(slack).send(make_notification("opened"))
+
+    assert outcome == Retry(
+        after_s=30.0, reason="slack: chat.postMessage to #alerts: rate limited for 30s"
+    )
+    assert len(slack.requests) == 1 and time.monotonic() - started < 5
+
+
+def test_429_with_a_short_retry_after_is_retried_in_the_client(slack: SlackStandin) -> None:
+    slack.fail_next(1, 429, retry_after=0)
+
+    outcome = notifier(slack, rate_limit_wait_s=2.0).send(make_notification("opened"))
+
+    assert isinstance(outcome, Delivered) and outcome.thread is not None
+    assert [r.api_method for r in slack.requests] == ["chat.postMessage"] * 2
+
+
+def test_5xx_is_retry_without_the_html_page(slack: SlackStandin) -> None:
+    slack.fail_next(1, 500)
+
+    outcome = notifier(slack).send(make_notification("opened"))
+
+    assert isinstance(outcome, Retry) and outcome.after_s > 0
+    assert outcome.reason == "slack: chat.postMessage to #alerts: HTTP 500"
+    assert len(slack.requests) == 1  # 5xx is the outbox's job, not the client's
+
+
+def test_down_is_retry_and_the_message_arrives_once_after(slack: SlackStandin) -> None:
+    slack_notifier = notifier(slack)
+    slack.go_down()
+
+    outcome = slack_notifier.send(make_notification("opened"))
+    assert isinstance(outcome, Retry) and "unreachable" in outcome.reason
+    assert "Connection refused" in outcome.reason
+
+    slack.come_back()
+    assert isinstance(slack_notifier.send(make_notification("opened")), Delivered)
+    assert len(slack.calls("chat.postMessage")) == 1
+
+
+def test_a_timeout_is_retry(slack: SlackStandin) -> None:
+    slack.delay_next(2, 5.0)  # the connection-error handler may try once more
+    outcome = notifier(slack, timeout_s=1).send(make_notification("opened"))
+    assert isinstance(outcome, Retry) and "timed out" in outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("token", "channel", "error"),
+    [
+        pytest.param("xoxb-9999-wrong-SECRETTOKEN", "#alerts", "invalid_auth", id="invalid_auth"),
+        pytest.param(None, "#nowhere", "channel_not_found", id="channel_not_found"),
+    ],
+)
+def test_permanent_errors_fail_with_a_clear_reason_and_no_token(
+    slack: SlackStandin, token: str | None, channel: str, error: str
+) -> None:
+    used = token or slack.token
+    outcome = notifier(slack, token=used, channel=channel).send(make_notification("opened"))
+
+    assert isinstance(outcome, Failed)
+    assert outcome.reason.startswith(f"slack: chat.postMessage to {channel}: {error} (")
+    assert used not in outcome.reason and "\n" not in outcome.reason
+
+
+def test_a_failed_root_edit_is_failed_and_posts_no_reply(slack: SlackStandin) -> None:
+    thread = ThreadRef(channel="C123", ts="1700000000.000100")
+    bad = notifier(slack, token="xoxb-revoked-SECRET")
+    outcome = bad.send(make_notification("resolved", thread=thread))
+    assert isinstance(outcome, Failed) and "chat.update to C123: invalid_auth" in outcome.reason
+    assert [r.api_method for r in slack.requests] == ["chat.update"]
+
+
+def test_log_line_markup_is_escaped_in_the_request(slack: SlackStandin) -> None:
+    evil = "ERROR <!channel> <!here> <@U123> <https://evil.example|click here> & co"
+    notifier(slack).send(make_notification("opened", samples=(evil,), target="<!here>:6379"))
+
+    raw = next(slack.bodies())
+    for markup in ("<!channel>", "<!here>", "<@U123>", "<https://evil"):
+        assert markup not in raw
+    assert "&lt;!channel&gt;" in raw and "&lt;https://evil.example|click here&gt;" in raw
+
+
+def test_seeded_secrets_never_reach_slack(slack: SlackStandin) -> None:
+    lines = [
+        "redis.exceptions.AuthenticationError: url=redis://:hunter2SECRET@10.0.0.5:6379/0",
+        "config password=s3cr3tSECRET api_key=AKIAIOSFODNN7EXAMPLE",
+        f"leaked {slack.token}",
+    ]
+    redactor = Redactor()  # the caller redacts; the notifier must not undo it
+    slack_notifier = notifier(slack)
+    root = slack_notifier.send(make_notification("opened", samples=tuple(map(redactor, lines))))
+    assert isinstance(root, Delivered)
+    slack_notifier.send(make_notification("updated", thread=root.thread))
+    slack_notifier.send(make_notification("resolved", thread=root.thread))
+
+    bodies = list(slack.bodies())
+    assert len(bodies) == 4  # post, reply, edit, reply
+    for secret in ("hunter2SECRET", "s3cr3tSECRET", "AKIAIOSFODNN7EXAMPLE", slack.token):
+        assert not any(secret in body for body in bodies), secret
+    assert "redis://:***@10.0.0.5" in bodies[0]
+
+
+def test_a_token_the_redactor_missed_is_masked_by_the_notifier() -> None:
+    token = "corp-proxy-token-0123456789"  # not xox-shaped, so no pattern knows it
+    with SlackStandin(token=token) as standin:
+        outcome = notifier(standin).send(make_notification("opened", samples=(f"auth {token}",)))
+        assert isinstance(outcome, Delivered)
+        assert token not in next(standin.bodies())
+
+
+@pytest.mark.parametrize(
+    ("severity", "category", "channel", "mention"),
+    [
+        pytest.param(Severity.CRITICAL, "connection", "C999", "<!here>", id="critical-ops"),
+        pytest.param(Severity.ERROR, "oom", "C456", "<!subteam^S0DB>", id="oom-db"),
+        pytest.param(Severity.WARNING, "connection", "C123", "", id="default"),
+    ],
+)
+def test_routes_pick_channel_and_mention(
+    slack: SlackStandin, severity: Severity, category: str, channel: str, mention: str
+) -> None:
+    routes = [
+        Route(severities=frozenset({Severity.CRITICAL}), channel="#ops-alerts", mention="<!here>"),
+        Route(categories=frozenset({"oom"}), channel="#db", mention="<!subteam^S0DB>"),
+    ]
+    outcome = notifier(slack, routes=routes).send(
+        make_notification("opened", severity=severity, category=category)
+    )
+
+    assert isinstance(outcome, Delivered) and outcome.thread is not None
+    assert outcome.thread.channel == channel
+    text = slack.requests[0].body["text"]
+    assert text.startswith(f"{mention} ") if mention else not text.startswith("<")
+
+
+def test_test_message_goes_to_the_default_channel(slack: SlackStandin) -> None:
+    from logwatch.notify import make_test_notification
+
+    outcome = notifier(slack, host="app-1").send(make_test_notification(make_incident().first_seen))
+    assert outcome == Delivered()
+    [post] = slack.requests
+    assert post.body["channel"] == "#alerts" and "test message" in post.body["text"]
+
+
+def test_token_is_absent_from_repr_and_logs(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack_notifier = notifier(slack)
+    webhook = WebhookNotifier(url=slack.webhook_url)
+    assert slack.token not in repr(slack_notifier) and "SECRET" not in repr(webhook)
+    with caplog.at_level(logging.DEBUG):
+        slack.fail_next(2, 500)
+        slack_notifier.send(make_notification("opened"))
+        webhook.send(make_notification("opened"))
+        slack.go_down()
+        slack_notifier.send(make_notification("opened"))
+        webhook.send(make_notification("opened"))
+    assert slack.token not in caplog.text and slack.webhook_path not in caplog.text
+
+
+# -- incoming webhook -----------------------------------------------------------------
+
+
+def test_webhook_posts_one_message_per_change(slack: SlackStandin) -> None:
+    webhook = WebhookNotifier(url=slack.webhook_url, mention="<!here>", timeout_s=2)
+
+    for kind in ("opened", "updated", "resolved"):
+        assert webhook.send(make_notification(kind)) == Delivered()
+
+    posts = slack.calls(slack.webhook_path)
+    assert len(posts) == 3
+    assert posts[0].body["text"].startswith("<!here> ") and posts[0].body["blocks"]
+    assert not posts[1].body["text"].startswith("<!here>")
+    assert "RESOLVED" in posts[2].body["text"]
+
+
+def test_webhook_events_filter(slack: SlackStandin) -> None:
+    webhook = WebhookNotifier(url=slack.webhook_url, events=("opened", "resolved"))
+    assert webhook.send(make_notification("updated")) == Delivered()
+    assert slack.requests == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        pytest.param((1, 500, None), Retry, id="500"),
+        pytest.param((1, 429, 30), Retry, id="429"),
+    ],
+)
+def test_webhook_transient_errors_are_retry(
+    slack: SlackStandin, fault: tuple[int, int, int | None], expected: type
+) -> None:
+    count, status, after = fault
+    slack.fail_next(count, status, retry_after=after)
+    outcome = WebhookNotifier(url=slack.webhook_url).send(make_notification("opened"))
+    assert isinstance(outcome, expected)
+    if after:
+        assert outcome == Retry(after_s=30.0, reason="slack webhook: rate limited for 30s")
+
+
+def test_webhook_unknown_url_is_failed_without_the_url(slack: SlackStandin) -> None:
+    url = slack.webhook_url.replace("XXXX", "YYYY")
+    outcome = WebhookNotifier(url=url).send(make_notification("opened"))
+    assert outcome == Failed(
+        reason="slack webhook: HTTP 404 no_service (the webhook was removed or its URL is wrong)"
+    )
+
+
+def test_webhook_down_is_retry(slack: SlackStandin) -> None:
+    webhook = WebhookNotifier(url=slack.webhook_url)
+    slack.go_down()
+    outcome = webhook.send(make_notification("opened"))
+    assert isinstance(outcome, Retry) and "unreachable" in outcome.reason
+    assert slack.webhook_path not in outcome.reason
+
+
+def test_the_stand_in_refuses_connections_while_down_and_keeps_its_port() -> None:
+    standin = SlackStandin().start()
+    try:
+        port = standin.port
+        standin.go_down()
+        standin.come_back()
+        assert standin.port == port
+    finally:
+        standin.stop()
