@@ -6,6 +6,8 @@ Usage::
         client = redis.Redis.from_url(server.url)
         server.kill()      # SIGKILL, like a crash
         server.restart()   # same port, same dir
+        server.pause()     # SIGSTOP: connections are accepted, nothing answers
+        server.resume()    # SIGCONT
     # stopped here, temp dir removed
 
 It never touches an existing server: the port is chosen by binding 127.0.0.1:0, the data
@@ -99,8 +101,18 @@ class RedisServer:
 
     # -- lifecycle --------------------------------------------------------------------
 
-    def start(self, port: int | None = None, extra_args: Sequence[str] | None = None) -> int:
-        """Start the server (on ``port``, or a free one) and wait until it accepts PING."""
+    def start(
+        self,
+        port: int | None = None,
+        extra_args: Sequence[str] | None = None,
+        *,
+        wait_loaded: bool = True,
+    ) -> int:
+        """Start the server (on ``port``, or a free one) and wait until it accepts PING.
+
+        With ``wait_loaded=False`` a server still loading its dataset (``-LOADING``) counts
+        as started, so a test can observe the loading state.
+        """
         if self.running:
             raise RedisServerError(f"already running (pid {self.pid})")
         if shutil.which(self.executable) is None:
@@ -131,10 +143,10 @@ class RedisServer:
             stderr=subprocess.PIPE,
             start_new_session=True,  # a Ctrl-C in the terminal is ours to handle, not its
         )
-        self._wait_ready()
+        self._wait_ready(wait_loaded)
         return self.port
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, wait_loaded: bool = True) -> None:
         assert self._proc is not None and self.port is not None
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
@@ -144,13 +156,13 @@ class RedisServer:
                     f"redis-server exited with {self._proc.returncode} on port {self.port}: "
                     f"{err.strip() or 'see its logfile'}"
                 )
-            if self._ping():
+            if self._ping(wait_loaded):
                 return
             time.sleep(0.05)
         self.stop()
         raise RedisServerError(f"redis-server on port {self.port} not ready in time")
 
-    def _ping(self) -> bool:
+    def _ping(self, wait_loaded: bool = True) -> bool:
         assert self.port is not None
         try:
             with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
@@ -159,7 +171,9 @@ class RedisServer:
         except OSError:
             return False
         # +PONG, or -NOAUTH when a password is set: either way the server is serving.
-        return reply.startswith((b"+PONG", b"-NOAUTH"))
+        return reply.startswith((b"+PONG", b"-NOAUTH")) or (
+            not wait_loaded and reply.startswith(b"-LOADING")
+        )
 
     def kill(self) -> None:
         """SIGKILL the server, as a crash or the OOM killer would. Keeps port and dir."""
@@ -168,10 +182,21 @@ class RedisServer:
             self._proc.wait()
         self._close_pipes()
 
+    def pause(self) -> None:
+        """SIGSTOP the server: the kernel still accepts connections, nothing answers."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a paused server. Harmless on a running one."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGCONT)
+
     def stop(self, timeout: float = 5.0) -> None:
         """Terminate the server (SIGTERM, SIGKILL after ``timeout``). Idempotent."""
         proc = self._proc
         if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)  # a paused server would sit on SIGTERM
             proc.terminate()
             try:
                 proc.wait(timeout)
