@@ -23,6 +23,7 @@ from types import FrameType
 
 from logwatch.clock import Clock, SystemClock
 from logwatch.config import Config
+from logwatch.enrich import Prober
 from logwatch.errors import LogwatchError, StateError
 from logwatch.model import Change, Record
 from logwatch.notify import Notifier
@@ -92,6 +93,7 @@ class Agent:
             self.store, self._local, clock=self._clock.now, redact=self.engine.redact
         )
         self._delivery: DeliveryThread | None = None
+        self.prober = Prober(config.redis_url if config.probe else None, clock=self._clock)
         self._held: list[Change] = []  # changes not yet committed (a failed commit keeps them)
         self._dirty = False
 
@@ -146,6 +148,8 @@ class Agent:
                     elif keys is not None:
                         keys |= set(self.tailer.busy())
                     self._process(self.tailer.poll(keys))
+                    for incident_id, diagnosis, at in self.prober.findings():
+                        self._held += self.engine.grouper.diagnose(incident_id, diagnosis, at)
                     if not self.tailer.busy():
                         self._held += self.engine.tick(self._clock.now())
                     due = time.monotonic() - last_commit >= opts.commit_interval_s
@@ -168,6 +172,7 @@ class Agent:
             self.watcher.stop()
             if self._delivery is not None:
                 self._delivery.stop()
+            self.prober.stop()
             self.tailer.close()
             self.store.close()
 
@@ -214,6 +219,8 @@ class Agent:
                 change.incident.target,
                 change.incident.events,
             )
+        for change in changes:
+            self.prober.submit(change)
         if changes:
             self._deliver()
 

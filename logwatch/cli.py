@@ -145,6 +145,17 @@ def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     help="Write the report to this file instead of stdout.",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when incidents are found.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for the fast scan (default: one per core).",
+)
+@click.option(
+    "--reference",
+    is_flag=True,
+    help="Read every record (the slow, obvious path), to check the fast one.",
+)
 @pass_app
 def scan(
     app: AppContext,
@@ -156,6 +167,8 @@ def scan(
     quiet_period: str | None,
     output: Path | None,
     exit_zero: bool,
+    jobs: int | None,
+    reference: bool,
 ) -> None:
     """Scan log files, directories (rotated and compressed siblings, oldest first) or globs.
 
@@ -186,7 +199,16 @@ def scan(
     if not families:
         raise click.UsageError("no log files found in the given paths")
     progress = _progress(sum(len(f.files) for f in families))
-    result = run_scan(families, cfg, app.pack, since=start, until=end, on_file=progress)
+    result = run_scan(
+        families,
+        cfg,
+        app.pack,
+        since=start,
+        until=end,
+        on_file=progress,
+        reference=reference,
+        jobs=jobs,
+    )
     if progress is not None:
         click.echo("\r\x1b[K", err=True, nl=False)
     stats = result.stats.as_dict()

@@ -24,7 +24,15 @@ _DURATION = regex.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 
 _KNOWN: dict[str, set[str]] = {
-    "logwatch": {"paths", "timezone", "redis_url", "rules", "builtin_rules", "match_timeout"},
+    "logwatch": {
+        "paths",
+        "timezone",
+        "redis_url",
+        "rules",
+        "builtin_rules",
+        "match_timeout",
+        "probe",
+    },
     "incidents": {"quiet_period", "reopen_window", "update_interval", "samples"},
     "records": {"max_lines", "max_bytes", "max_line_bytes"},
 }
@@ -81,6 +89,7 @@ class Config:
     redis_url: str | None = field(default=None, repr=False)
     rule_files: tuple[Path, ...] = ()
     builtin_rules: bool = True
+    probe: bool = True  # probe the REDIS_URL's server when an incident on it opens/resolves
     match_timeout_s: float = 1.0
     grouping: GroupingPolicy = field(default_factory=GroupingPolicy)
     max_record_lines: int = 200
@@ -187,6 +196,7 @@ def build_config(
         redis_url=redis_url,
         rule_files=tuple(p for group in rule_files for p in group),
         builtin_rules=bool(main.get("builtin_rules", True)),
+        probe=bool(main.get("probe", True)),
         match_timeout_s=duration("logwatch", "match_timeout", 1.0),
         grouping=grouping,
         max_record_lines=positive("records", "max_lines", 200),

@@ -64,6 +64,7 @@ class _Live:
     reopened: int = 0
     linked: set[str] = field(default_factory=set)
     last_change: datetime | None = None
+    diagnosis: str = ""
 
 
 def incident_id(category: str, target: str, first_seen: datetime) -> str:
@@ -221,6 +222,14 @@ class Grouper:
                 self._pending[(restored[0].category, restored[0].target)] = deque(restored)
         self.below_threshold = int(state.get("below_threshold", 0))
 
+    def diagnose(self, incident_id: str, diagnosis: str, at: datetime) -> list[Change]:
+        """Attach a live probe's finding to an incident; an update says it right away."""
+        for live in self._live.values():
+            if live.id == incident_id and live.diagnosis != diagnosis:
+                live.diagnosis = diagnosis
+                return [Change(kind="updated", at=at, incident=self._snap(live))]
+        return []
+
     def isolated_events(self) -> int:
         """Events that matched a rule but never reached an opening threshold."""
         return self.below_threshold + sum(len(p) for p in self._pending.values())
@@ -291,6 +300,7 @@ class Grouper:
             resolved_at=live.resolved_at,
             reopened=live.reopened,
             linked=tuple(sorted(live.linked)),
+            diagnosis=live.diagnosis,
         )
 
 
@@ -350,6 +360,7 @@ def _live_to_json(x: _Live) -> dict[str, Any]:
         "reopened": x.reopened,
         "linked": sorted(x.linked),
         "last_change": _opt_time(x.last_change),
+        "diagnosis": x.diagnosis,
     }
 
 
@@ -374,4 +385,5 @@ def _live_from_json(d: Mapping[str, Any]) -> _Live:
         reopened=d["reopened"],
         linked=set(d["linked"]),
         last_change=when("last_change"),
+        diagnosis=d.get("diagnosis", ""),
     )

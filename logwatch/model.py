@@ -101,6 +101,7 @@ class Incident:
     resolved_at: datetime | None = None
     reopened: int = 0  # times it came back after resolving
     linked: tuple[str, ...] = ()  # ids of incidents on the same target at the same time
+    diagnosis: str = ""  # what a live probe of the Redis said ("confirmed: connection refused")
 
     @property
     def duration_s(self) -> float:

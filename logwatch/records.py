@@ -17,7 +17,7 @@ from typing import Any
 from logwatch.model import LogLine, Record
 from logwatch.timestamps import Stamp, parse_line_start, parse_value
 
-__all__ = ["TIME_FIELDS", "TRACEBACK_FIELDS", "RecordAssembler", "assemble"]
+__all__ = ["TIME_FIELDS", "TRACEBACK_FIELDS", "RecordAssembler", "assemble", "starts_dated_record"]
 
 TIME_FIELDS = ("timestamp", "time", "@timestamp", "ts", "asctime", "date")
 TRACEBACK_FIELDS = (
@@ -332,6 +332,34 @@ class RecordAssembler:
         if when > anchor + _HALF_YEAR:
             return self._local(date(year - 1, month, day), clock)
         return when
+
+
+def starts_dated_record(
+    text: str, tz: tzinfo | None = None, time_fields: Iterable[str] = TIME_FIELDS
+) -> bool:
+    """Whether RecordAssembler.feed starts a record at this line with a full date of its own.
+
+    Such a line resets everything the records before it could carry over (the date of
+    time-only stamps, the year of syslog's, the time of untimed records), so assembly can
+    start afresh there and produce the records a feed from the file's start would.
+    """
+    c = text[:1]
+    if not c or c == " " or c == "\t":
+        return False
+    if (c == "T" or c == "D") and (
+        text.startswith(_TRACEBACK) or text.startswith(_DURING) or text.startswith(_CAUSE)
+    ):
+        return False
+    if c == "{" and text[-1] == "}":
+        fields = _json_object(text)
+        if fields is not None:
+            for name in time_fields:
+                value = fields.get(name)
+                if isinstance(value, str | int | float) and parse_value(value) is not None:
+                    return True
+            return False
+    stamp = parse_line_start(text, tz)
+    return stamp is not None and stamp.when is not None
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

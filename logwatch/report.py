@@ -32,6 +32,7 @@ def incident_dict(incident: Incident) -> dict[str, Any]:
         "rules": dict(incident.rules),
         "reopened": incident.reopened,
         "linked": list(incident.linked),
+        "diagnosis": incident.diagnosis,
     }
 
 

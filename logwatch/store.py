@@ -100,6 +100,7 @@ def incident_to_json(incident: Incident) -> dict[str, Any]:
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
         "reopened": incident.reopened,
         "linked": list(incident.linked),
+        "diagnosis": incident.diagnosis,
     }
 
 
@@ -123,6 +124,7 @@ def incident_from_json(data: dict[str, Any]) -> Incident:
         resolved_at=datetime.fromisoformat(resolved) if resolved else None,
         reopened=int(data.get("reopened", 0)),
         linked=tuple(data.get("linked", ())),
+        diagnosis=data.get("diagnosis", ""),
     )
 
 

@@ -295,3 +295,33 @@ def test_state_file_is_private(agent: Callable[..., AgentProcess]) -> None:
     a.start()
     assert a.stop() == 0
     assert os.stat(a.state).st_mode & 0o077 == 0
+
+
+def test_probe_confirms_the_outage_and_the_recovery(
+    agent: Callable[..., AgentProcess],
+    redis_server: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With REDIS_URL known, the agent asks Redis itself and says what it found."""
+    server = redis_server()
+    port = server.port
+    monkeypatch.setenv("REDIS_URL", f"redis://:{'pw-not-shown'}@127.0.0.1:{port}/0")
+    a = agent("--quiet-period", "3s")
+    log = a.logs / "app.log"
+    log.write_text(healthy())
+    a.start()
+    server.kill()
+    append(log, refused(port).replace("10.0.0.5", "127.0.0.1") * 2)
+    a.wait_until(
+        lambda: any(
+            "confirmed: connection refused" in c["incident"]["diagnosis"] for c in a.changes()
+        ),
+        what="probe confirmation",
+    )
+    server.restart()
+    a.wait_until(
+        lambda: any("recovery confirmed" in c["incident"]["diagnosis"] for c in a.changes()),
+        what="recovery confirmation",
+    )
+    assert a.stop() == 0
+    assert "pw-not-shown" not in a.jsonl.read_text() + a.log()

@@ -19,7 +19,9 @@ MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make-corpus"
 
 
 def load_truth_checker() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("corpus_truth", ROOT / "benchmarks" / "corpus_truth.py")
+    spec = importlib.util.spec_from_file_location(
+        "corpus_truth", ROOT / "benchmarks" / "corpus_truth.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -28,11 +30,25 @@ def load_truth_checker() -> ModuleType:
 
 @pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed{s}") for s in (1, 5, 11)])
 def test_every_burst_is_one_incident_and_nothing_else(tmp_path: Path, seed: int) -> None:
-    assert MAKE_CORPUS.exists(), f"{MAKE_CORPUS} is missing: the shared/ folder sits beside the repo"
+    assert MAKE_CORPUS.exists(), (
+        f"{MAKE_CORPUS} is missing: the shared/ folder sits beside the repo"
+    )
     subprocess.run(
-        [sys.executable, str(MAKE_CORPUS), str(tmp_path), "--size", "12M", "--seed", str(seed),
-         "--bursts", "3", "--isolated", "3"],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            str(MAKE_CORPUS),
+            str(tmp_path),
+            "--size",
+            "12M",
+            "--seed",
+            str(seed),
+            "--bursts",
+            "3",
+            "--isolated",
+            "3",
+        ],
+        check=True,
+        capture_output=True,
     )
     truth = json.loads((tmp_path / "truth.json").read_text())
     assert truth["bursts"], "the corpus has no burst to find"

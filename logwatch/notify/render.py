@@ -37,6 +37,7 @@ RESOLVED = "\N{WHITE HEAVY CHECK MARK}"
 REOPENED = "\N{ANTICLOCKWISE DOWNWARDS AND UPWARDS OPEN CIRCLE ARROWS}"
 UPDATE = "\N{CLOCKWISE RIGHTWARDS AND LEFTWARDS OPEN CIRCLE ARROWS}"
 TEST = "\N{TEST TUBE}"
+PROBE = "\N{STETHOSCOPE}"
 
 Block = dict[str, Any]
 
@@ -236,6 +237,8 @@ def render_message(n: Notification, *, mention: str = "", host: str | None = Non
         _section(_status_line(n, mention)),
         _fields(_facts(inc, host)),
     ]
+    if inc.diagnosis:
+        blocks.append(_section(f"{PROBE} *Probe*: {escape(inc.diagnosis)}"))
     if inc.status == "open":
         for sample in inc.samples[:SAMPLES_SHOWN]:
             blocks.append(_section(code_block(sample)))
@@ -248,6 +251,12 @@ def render_message(n: Notification, *, mention: str = "", host: str | None = Non
 def render_reply(n: Notification, *, mention: str = "") -> Message:
     """A short thread reply for a change to an incident that already has a root message."""
     inc = n.incident
+    if inc.diagnosis and n.kind == "updated":
+        line = (
+            f"{PROBE} *Probe*: {escape(inc.diagnosis)}\n{UPDATE} {inc.events:,} errors so far"
+            f" ({rate_per_min(inc):,.1f}/min)."
+        )
+        return Message(text=escape(f"Probe: {inc.diagnosis}"), blocks=(_section(line),))
     if n.kind == "resolved" or inc.status == "resolved":
         line = (
             f"{RESOLVED} *Resolved* after {format_duration(inc.duration_s)}:"

@@ -21,7 +21,7 @@ from typing import BinaryIO, cast
 from logwatch.errors import SourceError
 from logwatch.model import LogLine
 
-__all__ = ["file_mtime", "is_binary", "open_log", "read_lines"]
+__all__ = ["compression_of", "file_mtime", "is_binary", "open_log", "read_lines"]
 
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),
@@ -119,6 +119,18 @@ def open_log(path: Path) -> BinaryIO:
     elif kind == "xz":
         inner = cast(BinaryIO, lzma.LZMAFile(raw, mode="rb"))  # noqa: SIM115 -- as above
     return cast(BinaryIO, _CheckedStream(inner, raw, path, kind))
+
+
+def compression_of(path: Path) -> str | None:
+    """ "gzip", "bzip2" or "xz" when the file's magic bytes say so, else None (plain)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except IsADirectoryError:
+        raise SourceError(f"{path}: cannot read: is a directory") from None
+    except OSError as exc:
+        raise _cannot_read(path, exc) from None
+    return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
 def is_binary(head: bytes) -> bool:

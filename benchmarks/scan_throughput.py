@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Scan throughput: `logwatch scan --format json` against ripgrep and GNU grep.
+
+Generates (or reuses) a make-corpus corpus, then runs, alternately and at least 5 times
+each, `logwatch scan --format json` (a subprocess: python -m logwatch), `rg -j1 -c -f
+redis-patterns.txt` and `grep -E -c -f redis-patterns.txt` (LC_ALL=C) over its two logs,
+and prints the median wall time, MB/s, the ratio logwatch/rg and logwatch's peak RSS.
+A tool that is not installed is skipped with a note. Not part of the test suite.
+
+    python benchmarks/scan_throughput.py                  # 1G corpus, seed 1, cached
+    python benchmarks/scan_throughput.py --size 200M --runs 7
+    python benchmarks/scan_throughput.py --corpus /tmp/corpus --jobs 1
+    python benchmarks/scan_throughput.py --reference      # the slow path, for comparison
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT.parent / "shared" / "bench"
+MAKE_CORPUS = BENCH / "make-corpus"
+PATTERNS = BENCH / "redis-patterns.txt"
+CACHE = ROOT / "benchmarks" / "corpus"
+LOGS = ("app.log", "app.jsonl")
+
+
+def corpus_dir(size: str, seed: int) -> Path:
+    """The cached corpus for (size, seed), generated on first use."""
+    out = CACHE / f"{size}-s{seed}"
+    if not (out / "truth.json").exists():
+        print(f"generating corpus {out} (--size {size} --seed {seed}) ...", flush=True)
+        cmd = [sys.executable, str(MAKE_CORPUS), str(out), "--size", size, "--seed", str(seed)]
+        subprocess.run(cmd, check=True)
+    return out
+
+
+def run_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Wall seconds and stdout of one run (exit 0 or 1: grep and logwatch use both)."""
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
+    wall = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
+    return wall, proc.stdout.decode()
+
+
+# Runs cmd in a fresh interpreter whose only children are cmd and its descendants, so
+# RUSAGE_CHILDREN's ru_maxrss there is the peak of the largest of them (parent or worker).
+_RSS_PROBE = (
+    "import resource, subprocess, sys; "
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def peak_rss_kib(cmd: list[str], env: dict[str, str]) -> int:
+    """Peak resident set (KiB) of the largest process of one run of cmd."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RSS_PROBE, *cmd],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return int(done.stdout.strip())
+
+
+def scan_options(env: dict[str, str], jobs: int | None, reference: bool) -> list[str]:
+    """--jobs / --reference for `logwatch scan`, when this version's CLI has them."""
+    done = subprocess.run(
+        [sys.executable, "-m", "logwatch", "scan", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    options: list[str] = []
+    for flag, wanted, value in (
+        ("--jobs", jobs is not None, [str(jobs)]),
+        ("--reference", reference, []),
+    ):
+        if not wanted:
+            continue
+        if flag in done.stdout:
+            options += [flag, *value]
+        else:
+            print(f"note: this logwatch scan has no {flag} option; running without it")
+    return options
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1G", help="make-corpus size (default 1G)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--corpus", type=Path, help="an existing make-corpus directory")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each tool (default 5)")
+    parser.add_argument("--jobs", type=int, help="logwatch worker processes (--jobs)")
+    parser.add_argument("--reference", action="store_true", help="time the slow path")
+    args = parser.parse_args()
+    corpus = args.corpus or corpus_dir(args.size, args.seed)
+    files = [str(corpus / name) for name in LOGS]
+    size_mb = sum(os.path.getsize(f) for f in files) / 1e6
+    env = dict(os.environ, LC_ALL="C", PYTHONPATH=str(ROOT))
+    options = scan_options(env, args.jobs, args.reference)
+    tools: dict[str, list[str]] = {
+        "logwatch": [sys.executable, "-m", "logwatch", "scan", "--format", "json", *options, *files]
+    }
+    for name, cmd in (
+        ("rg -j1", ["rg", "-j1", "-c", "-f", str(PATTERNS), *files]),
+        ("grep -E", ["grep", "-E", "-c", "-f", str(PATTERNS), *files]),
+    ):
+        if shutil.which(cmd[0]) is None:
+            print(f"note: {cmd[0]} is not installed; skipped")
+        else:
+            tools[name] = cmd
+    for path in files:  # warm the page cache: the figures are for a warm cache
+        with open(path, "rb") as fh:
+            while fh.read(1 << 24):
+                pass
+    times: dict[str, list[float]] = {name: [] for name in tools}
+    report: dict[str, object] = {}
+    for n in range(args.runs):
+        for name, cmd in tools.items():
+            wall, out = run_timed(cmd, env)
+            times[name].append(wall)
+            if name == "logwatch" and n == 0:
+                report = json.loads(out)
+    print(f"corpus {corpus}: {size_mb:.0f} MB, {args.runs} runs each, median wall time")
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    for name, median in medians.items():
+        print(f"  {name:10s} {median:7.3f} s  {size_mb / median:7.1f} MB/s")
+    if "rg -j1" in medians:
+        print(f"  ratio logwatch / rg -j1: {medians['logwatch'] / medians['rg -j1']:.2f}")
+    rss = peak_rss_kib(tools["logwatch"], env)
+    print(f"  logwatch peak RSS (largest process): {rss / 1024:.0f} MiB")
+    stats = report.get("stats", {}) if isinstance(report, dict) else {}
+    incidents = report.get("incidents", []) if isinstance(report, dict) else []
+    print(f"  logwatch found {len(incidents)} incidents; stats {stats}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,561 @@
+"""The fast scan: literal search over big blocks, record assembly only around the hits.
+
+Most of a busy app's log is healthy traffic that no rule can match: every rule needs one of
+its literals in the record, so a block with none of them needs no lines, no records and no
+timestamps. A multi-literal search (Aho-Corasick with SIMD, about 4 GB/s) finds the lines
+that hold a literal; for each, assembly starts afresh at the last line before it that
+carries a full date of its own (records.starts_dated_record: nothing before such a line
+changes the records after it) and runs until the record holding the hit is complete. Those
+records go through the same Matcher as the reference path. Large files are cut into
+line-aligned ranges for a process pool; a record belongs to the range holding its first
+literal, so each is matched once. Compressed files are decompressed, in a worker, to an
+unlinked temporary file and scanned the same way.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from logwatch.config import Config
+from logwatch.model import Event, LogLine, Record
+from logwatch.pipeline import Engine
+from logwatch.records import RecordAssembler, starts_dated_record
+from logwatch.rules import RulePack
+from logwatch.sources.reader import compression_of, file_mtime, is_binary, open_log
+
+BLOCK = 8 << 20  # bytes searched per call: big enough to amortise, small for memory
+RANGE = 32 << 20  # a plain file over this is cut into ranges of about this size
+WINDOW = 1 << 20  # bytes read around a position outside the current block
+_IN_PROCESS_BELOW = 16 << 20  # a scan this small is not worth starting a pool
+
+# Characters that can stand for something else in the record text than in the file: JSON
+# escapes (\" \\ \/ \n \t \uXXXX), the "\n" that joins a record's lines, a dropped "\r",
+# and U+FFFD for an invalid byte. A literal is searched for by its longest run free of
+# them; any text with a \uXXXX escape is a candidate too.
+_UNSAFE = re.compile(r'["\\/\x00-\x1f\x7f\ufffd]+')
+_ESCAPE = b"\\u"
+_CONTINUED = frozenset({b" ", b"\t", b"\n", b"\r"})
+# Bytes read ahead while assembling around a hit: a hit's record is most often a line or
+# a traceback of a few KB, so start small and double while the record goes on.
+_CHUNK, _MAX_CHUNK = 2 << 10, 256 << 10
+
+
+class Unsupported(Exception):
+    """The rule pack needs something the fast path does not do; use the reference scan."""
+
+
+def needles(pack: RulePack) -> list[bytes]:
+    """The byte strings, one of which every record a rule can match holds in the file.
+
+    Derived from the rules' literals; Unsupported when a rule has none (it must run on
+    every record) or ignores case.
+    """
+    found: set[bytes] = set()
+    for rule in pack.rules:
+        if not rule.literals:
+            raise Unsupported(f"rule {rule.id!r} has no literals")
+        if rule.ignore_case:
+            raise Unsupported(f"rule {rule.id!r} ignores case")
+        for literal in rule.literals:
+            pieces = [p for p in _UNSAFE.split(literal) if p]
+            if not pieces:
+                raise Unsupported(f"rule {rule.id!r}: literal {literal!r} has no plain part")
+            found.add(max(pieces, key=len).encode())
+    found.add(_ESCAPE)
+    # A needle that holds a shorter one is found through it.
+    ordered = sorted(found, key=len)
+    return [n for i, n in enumerate(ordered) if not any(s in n for s in ordered[:i])]
+
+
+class Finder(Protocol):
+    """Start offsets of needle occurrences in a buffer (at least the first on each line)."""
+
+    def __call__(self, data: bytes | memoryview) -> list[int]: ...
+
+
+def make_finder(words: Sequence[bytes]) -> Finder:
+    """Aho-Corasick (Teddy SIMD) when ahocorasick_rs is installed, else one bytes regex."""
+    try:
+        import ahocorasick_rs
+    except ImportError:  # pragma: no cover - depends on the installation
+        pattern = re.compile(b"|".join(re.escape(w) for w in words))
+
+        def find_re(data: bytes | memoryview) -> list[int]:
+            return [m.start() for m in pattern.finditer(data)]
+
+        return find_re
+    automaton = ahocorasick_rs.BytesAhoCorasick(
+        list(words), matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
+    )
+
+    def find_ac(data: bytes | memoryview) -> list[int]:
+        return [start for _, start, _ in automaton.find_matches_as_indexes(data)]
+
+    return find_ac
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    """One piece of work: the lines of `path` starting in [lo, hi) (hi None: to the end)."""
+
+    family: int
+    index: int  # of the file in the whole scan, for ordering
+    path: str
+    label: str
+    lo: int
+    hi: int | None
+    last: bool  # the file's last range: also find the file's last record time
+    compressed: bool
+    binary: bool = False  # known binary: nothing to do but say so
+
+
+@dataclass(slots=True)
+class _Result:
+    """What a worker returns for a task."""
+
+    events: list[Event] = field(default_factory=list)  # line numbers relative to lo
+    newlines: int = 0  # in [lo, hi)
+    size: int = 0  # of the (decompressed) file; set by the last range
+    partial_last_line: bool = False  # the file does not end with a newline
+    last_time: datetime | None = None  # time of the file's last record
+    records: int = 0
+    binary: bool = False
+    error: Exception | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileScan:
+    """The scan of one file: its events in file order and what the stats need."""
+
+    family: int
+    label: str
+    events: list[Event]
+    lines: int
+    size: int
+    last_time: datetime | None
+    records: int
+    binary: bool
+
+
+# Set in the parent before the pool forks, so workers inherit the compiled pack.
+_STATE: tuple[Config, RulePack, Finder] | None = None
+
+
+def scan_files(
+    families: Sequence[Sequence[Path]],
+    config: Config,
+    pack: RulePack,
+    *,
+    jobs: int | None = None,
+) -> Iterator[FileScan]:
+    """Scan every file of every family, in order; Unsupported if the pack needs the reference."""
+    global _STATE
+    finder = make_finder(needles(pack))
+    _STATE = (config, pack, finder)
+    tasks = list(_plan(families))
+    total = sum(_size(t.path) for t in tasks if t.last)
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = min(workers, len(tasks))
+    results: Iterator[_Result]
+    if workers <= 1 or total < _IN_PROCESS_BELOW:
+        results = map(_run, tasks)
+        yield from _collect(tasks, results)
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        results = pool.imap(_run, tasks)
+        yield from _collect(tasks, results)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _plan(families: Sequence[Sequence[Path]]) -> Iterator[_Task]:
+    index = 0
+    for family, files in enumerate(families):
+        for path in files:
+            label = str(path)
+            compressed = compression_of(path) is not None  # SourceError as the reference
+            size = _size(str(path))
+            if not compressed:
+                with open(path, "rb") as fh:
+                    if is_binary(fh.read(4096)):
+                        yield _Task(family, index, str(path), label, 0, None, True, False, True)
+                        index += 1
+                        continue
+            if compressed or size <= RANGE:
+                yield _Task(family, index, str(path), label, 0, None, True, compressed)
+            else:
+                n = max(1, round(size / RANGE))
+                cuts = [size * k // n for k in range(n + 1)]
+                for k in range(n):
+                    last = k == n - 1
+                    yield _Task(
+                        family,
+                        index,
+                        str(path),
+                        label,
+                        cuts[k],
+                        None if last else cuts[k + 1],
+                        last,
+                        False,
+                    )
+            index += 1
+
+
+def _collect(tasks: list[_Task], results: Iterator[_Result]) -> Iterator[FileScan]:
+    """Join the ranges of each file: absolute line numbers, totals; raise a worker's error."""
+    current: list[tuple[_Task, _Result]] = []
+    for task, result in zip(tasks, results, strict=True):
+        if result.error is not None:
+            raise result.error
+        current.append((task, result))
+        if not task.last:
+            continue
+        events: list[Event] = []
+        base = 1  # line number of the range's first line
+        for _, part in current:
+            events.extend(replace(e, line=e.line + base) for e in part.events)
+            base += part.newlines
+        last = current[-1][1]
+        lines = sum(part.newlines for _, part in current) + last.partial_last_line
+        yield FileScan(
+            family=task.family,
+            label=task.label,
+            events=events,
+            lines=lines,
+            size=last.size,
+            last_time=last.last_time,
+            records=sum(part.records for _, part in current),
+            binary=any(part.binary for _, part in current),
+        )
+        current = []
+
+
+def _run(task: _Task) -> _Result:
+    """A worker's entry: scan one task, returning errors as values to raise in the parent."""
+    try:
+        if task.binary:
+            return _Result(binary=True)
+        if task.compressed:
+            return _run_compressed(task)
+        with open(task.path, "rb") as fh:
+            return _scan_file(task, fh)
+    except Exception as exc:  # raised again in the parent, in file order
+        return _Result(error=exc)
+
+
+def _run_compressed(task: _Task) -> _Result:
+    with tempfile.TemporaryFile(prefix="logwatch-") as tmp, open_log(Path(task.path)) as stream:
+        shutil.copyfileobj(stream, tmp, 1 << 20)
+        tmp.flush()
+        return _scan_file(task, tmp)
+
+
+def _scan_file(task: _Task, fh: BinaryIO) -> _Result:
+    assert _STATE is not None
+    config, pack, finder = _STATE
+    data = _FileBytes(fh.fileno())
+    result = _Result()
+    if task.lo == 0 and is_binary(data.read(0, 4096)):
+        result.binary = True
+        return result
+    scanner = _RangeScanner(task, data, config, pack, finder)
+    scanner.scan(result)
+    return result
+
+
+class _FileBytes:
+    """Random access to a file's bytes: the current block, or a small window read around."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.size = os.fstat(fd).st_size
+        self._block = (0, b"")
+        self._windows: list[tuple[int, bytes]] = []
+
+    def load(self, start: int, end: int) -> bytes:
+        """Read [start, end) as the current block."""
+        block = os.pread(self.fd, end - start, start)
+        self._block = (start, block)
+        return block
+
+    def _window(self, off: int) -> tuple[int, bytes]:
+        start, block = self._block
+        if start <= off < start + len(block):
+            return self._block
+        for window in self._windows:
+            if window[0] <= off < window[0] + len(window[1]):
+                return window
+        base = off - off % WINDOW
+        window = (base, os.pread(self.fd, WINDOW, base))
+        self._windows = [window, *self._windows[:1]]
+        return window
+
+    def read(self, start: int, end: int) -> bytes:
+        """Bytes [start, end), clipped to the file."""
+        start, end = max(start, 0), min(end, self.size)
+        if start >= end:
+            return b""
+        base, block = self._window(start)
+        if end <= base + len(block):
+            return block[start - base : end - base]
+        return os.pread(self.fd, end - start, start)
+
+    def line_end(self, off: int) -> int:
+        """Offset just past the newline ending the line at `off`, or the file size."""
+        while off < self.size:
+            base, block = self._window(off)
+            i = block.find(b"\n", off - base)
+            if i >= 0:
+                return base + i + 1
+            off = base + len(block)
+        return self.size
+
+    def line_start(self, off: int) -> int:
+        """Start of the line holding offset `off` (the offset after the newline before it)."""
+        while off > 0:
+            base, block = self._window(off - 1)
+            i = block.rfind(b"\n", 0, off - base)
+            if i >= 0:
+                return base + i + 1
+            off = base
+        return 0
+
+    def count_newlines(self, start: int, end: int) -> int:
+        """Newlines in [start, end)."""
+        base, block = self._block
+        if base <= start and end <= base + len(block):
+            return block.count(b"\n", start - base, end - base)
+        total = 0
+        while start < end:
+            base, block = self._window(start)
+            stop = min(end, base + len(block))
+            total += block.count(b"\n", start - base, stop - base)
+            start = stop
+        return total
+
+
+class _RangeScanner:
+    """Finds the records of one range that hold a needle, and matches them."""
+
+    def __init__(
+        self, task: _Task, data: _FileBytes, config: Config, pack: RulePack, finder: Finder
+    ) -> None:
+        self.task = task
+        self.data = data
+        self.config = config
+        self.engine = Engine(config, pack)
+        self.finder = finder
+        self.tz = config.timezone
+        self.max_line = config.max_line_bytes
+        self.file_time = file_mtime(Path(task.path)) if not task.compressed else None
+        self.lo = self._align(task.lo)
+        self.hi = data.size if task.hi is None else self._align(task.hi)
+        self.assembler: RecordAssembler | None = None
+        self.fed = self.lo  # offset of the next line to feed the assembler
+        self.fed_line = 0  # its line number relative to lo (0 = the line at lo)
+        self.checked = -1  # records starting before this offset were already looked at
+        self.queue: list[LogLine] = []  # lines read ahead of `fed`, last first
+        self.chunk = _CHUNK
+        self.events: list[Event] = []
+        self.records = 0
+
+    def _align(self, off: int) -> int:
+        return 0 if off <= 0 else self.data.line_end(off - 1)
+
+    def _file_time(self) -> datetime:
+        if self.file_time is None:
+            self.file_time = file_mtime(Path(self.task.path))
+        return self.file_time
+
+    def scan(self, result: _Result) -> None:
+        data = self.data
+        pos = self.lo
+        newlines = 0
+        while pos < self.hi:
+            end = min(self.hi, pos + BLOCK)
+            block = data.load(pos, end)
+            cut = len(block)
+            if end < self.hi:  # cut at the last newline; the rest starts the next block
+                cut = block.rfind(b"\n") + 1 or cut
+                end = pos + cut
+            newlines += block.count(b"\n", 0, cut)
+            prev = -1
+            for hit in self.finder(memoryview(block)[:cut]):
+                line = data.line_start(pos + hit)
+                if line != prev:
+                    self._candidate(line)
+                    prev = line
+            pos = end
+        self._finish_run()
+        result.events = self.events
+        result.newlines = newlines
+        result.records = self.records
+        if self.task.last:
+            result.size = data.size
+            result.partial_last_line = (
+                data.size > 0 and data.read(data.size - 1, data.size) != b"\n"
+            )
+            result.last_time = self._last_time()
+
+    # -- runs of assembly ------------------------------------------------------------
+
+    def _candidate(self, line: int) -> None:
+        """Assemble the record holding the line that starts at `line`, and match it."""
+        if self.assembler is None or line >= self.fed:
+            start = self._dated_start(line, stop=self.fed if self.assembler else 0)
+            if start is not None:  # a fresh run: what the old one still holds has no needle
+                self._start_run(start)
+        assembler = self.assembler
+        assert assembler is not None
+        while True:
+            pending = assembler.pending_start()
+            if self.fed > line and (pending is None or pending[0] > line):
+                return
+            if self.fed >= self.data.size:
+                self._emit(assembler.flush())
+                return
+            self._feed_line()
+
+    def _dated_start(self, line: int, *, stop: int) -> int | None:
+        """The last line at or before `line` that starts a dated record; None when the walk
+        back reaches `stop` (the current run has fed up to there: go on with it)."""
+        data = self.data
+        start = line
+        while True:
+            if start < stop:
+                return None
+            end = data.line_end(start)
+            head = data.read(start, start + 1)
+            # Indented lines and blank ones continue a record: no need to decode them.
+            if head not in _CONTINUED and starts_dated_record(self._text(start, end)[0], self.tz):
+                return start
+            if start == 0:
+                return 0
+            start = data.line_start(start - 1)
+
+    def _start_run(self, start: int) -> None:
+        self.assembler = RecordAssembler(
+            source=self.task.label,
+            file_time=self._file_time(),
+            tz=self.tz,
+            max_lines=self.config.max_record_lines,
+            max_bytes=self.config.max_record_bytes,
+        )
+        if start >= self.fed:
+            self.fed_line += self.data.count_newlines(self.fed, start)
+        else:
+            self.fed_line -= self.data.count_newlines(start, self.fed)
+        self.fed = start
+        self.queue = []
+        self.chunk = _CHUNK
+
+    def _finish_run(self) -> None:
+        """End of the range: the buffered record is complete only at the end of the file."""
+        if self.assembler is not None and self.fed >= self.data.size:
+            self._emit(self.assembler.flush())
+
+    def _feed_line(self) -> None:
+        assert self.assembler is not None
+        if not self.queue:
+            self._read_ahead()
+        line = self.queue.pop()
+        self.fed = line.end
+        self.fed_line += 1
+        self._emit(self.assembler.feed(line))
+
+    def _read_ahead(self) -> None:
+        """Split the next chunk of whole lines into LogLines, as read_lines does."""
+        start = self.fed
+        end = self.data.line_end(min(start + self.chunk, self.data.size) - 1)
+        self.chunk = min(self.chunk * 2, _MAX_CHUNK)
+        raw = self.data.read(start, end)
+        raws = raw.split(b"\n")
+        if raws[-1] == b"":
+            raws.pop()
+        texts = raw.decode("utf-8", "replace").split("\n")
+        number = self.fed_line
+        out: list[LogLine] = []
+        pos = start
+        for text, piece in zip(texts, raws, strict=False):
+            size = len(piece)
+            stop = min(pos + size + 1, end)
+            if size > self.max_line:
+                text, cut = self._text(pos, stop)
+                out.append(LogLine(text=text, number=number, offset=pos, end=stop, truncated=cut))
+            else:
+                if text[-1:] == "\r":
+                    text = text[:-1]
+                out.append(LogLine(text=text, number=number, offset=pos, end=stop))
+            pos = stop
+            number += 1
+        out.reverse()
+        self.queue = out
+
+    def _text(self, start: int, end: int) -> tuple[str, bool]:
+        """The line's text as read_lines gives it: cut at max_line_bytes, no "\\r"."""
+        size = end - start
+        if size and self.data.read(end - 1, end) == b"\n":
+            size -= 1
+        if size > self.max_line:
+            text = self.data.read(start, start + self.max_line).decode("utf-8", "replace")
+            return (text[:-1] if text[-1:] == "\r" else text), True
+        text = self.data.read(start, start + size).decode("utf-8", "replace")
+        return (text[:-1] if text[-1:] == "\r" else text), False
+
+    def _emit(self, records: list[Record]) -> None:
+        for record in records:
+            if record.offset < self.checked:
+                continue
+            self.checked = record.end
+            self.records += 1
+            hits = self.finder(self.data.read(record.offset, record.end))
+            if not hits or not self.lo <= record.offset + hits[0] < self.hi:
+                continue  # no needle, or the range of its first needle owns it
+            event = self.engine.match(record)
+            if event is not None:
+                self.events.append(event)
+
+    # -- the file's last record ---------------------------------------------------------
+
+    def _last_time(self) -> datetime | None:
+        """Time of the file's last record: that of the last dated record and what follows."""
+        size = self.data.size
+        if size == 0:
+            return None
+        start = self._dated_start(self.data.line_start(size - 1), stop=0)
+        assert start is not None
+        assembler = RecordAssembler(
+            source=self.task.label,
+            file_time=self._file_time(),
+            tz=self.tz,
+            max_lines=self.config.max_record_lines,
+            max_bytes=self.config.max_record_bytes,
+        )
+        last: Record | None = None
+        pos = start
+        while pos < size:
+            end = self.data.line_end(pos)
+            text, truncated = self._text(pos, end)
+            for record in assembler.feed(
+                LogLine(text=text, number=0, offset=pos, end=end, truncated=truncated)
+            ):
+                last = record
+            pos = end
+        for record in assembler.flush():
+            last = record
+        return None if last is None else last.time
