@@ -11,6 +11,7 @@ from logwatch.timestamps import parse_line_start
 
 MAX_TEXT = 500  # characters of the matched line an event keeps
 MAX_SIGNATURE = 200
+SEEN_MAX = 4096
 
 # Sentry-style parameterisation, most specific first, so a uuid is not read as numbers.
 _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -63,6 +64,9 @@ class Matcher:
         self.pack = pack
         self.default_target = default_target
         self._redact = redact
+        # An outage repeats the same final line thousands of times: redaction and
+        # normalisation are done once per distinct (rule, line).
+        self._seen: dict[tuple[str, str], tuple[str, str]] = {}
 
     def match(self, record: Record) -> Event | None:
         """The event for a record, or None when no rule matches."""
@@ -70,8 +74,16 @@ class Matcher:
         if found is None:
             return None
         rule = found.rule
-        # Redact before anything derives from the line: signatures leave the machine too.
-        line = self._redact(found.line.strip())
+        key = (rule.id, found.line)
+        cached = self._seen.get(key)
+        if cached is None:
+            # Redact before anything derives from the line: signatures leave the machine too.
+            line = self._redact(found.line.strip())
+            cached = (line[:MAX_TEXT], f"{rule.id}: {normalise(message_of(line))}")
+            if len(self._seen) >= SEEN_MAX:
+                self._seen.clear()
+            self._seen[key] = cached
+        text, signature = cached
         return Event(
             time=record.time,
             source=record.source,
@@ -80,7 +92,7 @@ class Matcher:
             category=rule.category,
             severity=rule.severity,
             target=found.target or self.default_target,
-            signature=f"{rule.id}: {normalise(message_of(line))}",
-            text=line[:MAX_TEXT],
+            signature=signature,
+            text=text,
             fields={k: self._redact(v) for k, v in found.fields.items()},
         )

@@ -20,7 +20,7 @@ from logwatch.store import StateStore
 
 logger = logging.getLogger(__name__)
 
-MAX_BACKOFF_S = 300.0
+MAX_BACKOFF_S = 30.0  # an alert is urgent: retry at least every 30 s
 MAX_AGE = timedelta(days=2)  # give up on a notification this old (ElastAlert's alert_time_limit)
 
 
