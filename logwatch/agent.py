@@ -243,11 +243,13 @@ class Agent:
                 paths.add(self.watcher.paths.get_nowait())
             except queue.Empty:
                 break
-        wanted = set(self._targets())
+        wanted: set[Path] | None = None  # listed only when an event names a new file
         for p in paths:
             key = self.tailer.known(p)
-            if key is None and p in wanted:
-                key = self.tailer.open(p, start="start")  # a file created while we run
+            if key is None:
+                wanted = set(self._targets()) if wanted is None else wanted
+                if p in wanted:
+                    key = self.tailer.open(p, start="start")  # a file created while we run
             if key is not None:
                 keys.add(key)
         return keys
