@@ -18,7 +18,8 @@ import click
 
 from logwatch import __version__
 from logwatch.clock import SystemClock, parse_when
-from logwatch.config import Config, load_config, parse_duration, parse_timezone
+from logwatch.config import Config, load_config, parse_timezone
+from logwatch.durations import parse_duration
 from logwatch.errors import LogwatchError
 from logwatch.rules import RulePack, load_rule_pack
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
-from logwatch.config import parse_duration
+from logwatch.durations import parse_duration
 from logwatch.errors import ConfigError
 
 

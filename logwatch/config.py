@@ -11,8 +11,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import regex
-
+from logwatch.durations import parse_duration
 from logwatch.errors import ConfigError
 from logwatch.grouping import GroupingPolicy
 from logwatch.notify.settings import NotifySettings, parse_notify_settings
@@ -20,8 +19,6 @@ from logwatch.notify.settings import NotifySettings, parse_notify_settings
 DEFAULT_CONFIG = Path("config/logwatch.toml")
 DEFAULT_PATHS = ("morningai/logs",)
 
-_DURATION = regex.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 
 _KNOWN: dict[str, set[str]] = {
     "logwatch": {
@@ -36,15 +33,6 @@ _KNOWN: dict[str, set[str]] = {
     "incidents": {"quiet_period", "reopen_window", "update_interval", "samples"},
     "records": {"max_lines", "max_bytes", "max_line_bytes"},
 }
-
-
-def parse_duration(value: object, *, what: str = "duration") -> float:
-    """Seconds from `90`, `"90s"`, `"2m"`, `"1.5h"`, `"3d"`; ConfigError names the value."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    if isinstance(value, str) and (m := _DURATION.match(value)):
-        return float(m.group(1)) * _UNITS[m.group(2)]
-    raise ConfigError(f"{what}: invalid duration {value!r} (expected e.g. 90s, 5m, 2h, 3d)")
 
 
 def parse_timezone(name: str) -> tzinfo:

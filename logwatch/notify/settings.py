@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import regex
 
+from logwatch.durations import parse_duration
 from logwatch.errors import ConfigError
 from logwatch.model import Severity
 from logwatch.notify import NotificationKind, Notifier
@@ -106,7 +107,6 @@ class _Reader:
         return value.strip() if value is not None else None
 
     def duration(self, key: str, default: float) -> float:
-        from logwatch.config import parse_duration  # config.py imports this module
 
         seconds = parse_duration(self.table.get(key, default), what=self.where(key))
         if seconds <= 0:
