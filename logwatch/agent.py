@@ -12,7 +12,6 @@ import glob
 import logging
 import os
 import queue
-import re
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +29,7 @@ from logwatch.notify import Notifier
 from logwatch.outbox import DeliveryThread, Outbox
 from logwatch.pipeline import Engine
 from logwatch.rules import RulePack
-from logwatch.sources.history import looks_like_log
+from logwatch.sources.history import glob_root, looks_like_log, stays_inside, walk_logs
 from logwatch.sources.tail import Key, Tailer, since_from_lookback
 from logwatch.sources.watch import DirectoryWatcher
 from logwatch.store import Cursor, StateStore
@@ -120,6 +119,7 @@ class Agent:
             self._start_files()
             self._commit()  # record where a first start began: a restart resumes from here
             self.watcher.start()
+            logger.info("agent started files=%d state=%s", len(self.tailer.files), opts.state)
             if self._remote:
                 state = opts.state
                 remote = self._remote
@@ -257,16 +257,20 @@ class Agent:
     def _targets(self) -> list[Path]:
         """The files the PATH arguments name now: plain (not compressed) logs."""
         found: list[Path] = []
+        follow = self.config.follow_symlinks
         for arg in self.options.paths:
             path = Path(arg)
             if any(c in arg for c in "*?["):
-                found += [Path(p) for p in sorted(glob.glob(arg, recursive=True))]
+                root = glob_root(arg)
+                found += [
+                    Path(p)
+                    for p in sorted(glob.glob(arg, recursive=True))
+                    if follow or stays_inside(Path(p), root)
+                ]
             elif path.is_dir():
-                for dirpath, dirnames, filenames in os.walk(path):
-                    dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                    found += [Path(dirpath) / f for f in sorted(filenames)]
+                found += walk_logs(path, follow)  # symlinks out of it are not followed
             elif path.is_file():
-                found.append(path)
+                found.append(path)  # named itself: read, symlink or not
         return [
             p
             for p in found
@@ -277,8 +281,7 @@ class Agent:
         for arg in self.options.paths:
             path = Path(arg)
             if any(c in arg for c in "*?["):
-                # The deepest directory before the first wildcard: logs/*.log -> logs
-                directory = Path(re.split(r"[*?\[]", arg, maxsplit=1)[0] + "x").parent
+                directory = glob_root(arg)
             elif path.is_file():
                 directory = path.parent
             else:
@@ -297,6 +300,7 @@ class Agent:
         self._watch_dirs()
         last_commit = self.store.last_commit()
         cursors = {(c.dev, c.ino): c for c in self.store.cursors()}
+        self.tailer.remember(cursors.values())  # a copy made while we were stopped is known
         since = None
         start = self.options.start
         if start == "since" and self.options.lookback_s is not None:

@@ -196,7 +196,7 @@ def scan(
     now = SystemClock().now()
     start = parse_when(since, now=now, tz=cfg.timezone, option="--since") if since else None
     end = parse_when(until, now=now, tz=cfg.timezone, option="--until") if until else None
-    families = expand_paths(list(paths))
+    families = expand_paths(list(paths), follow_symlinks=app.config.follow_symlinks)
     if not families:
         raise click.UsageError("no log files found in the given paths")
     progress = _progress(sum(len(f.files) for f in families))
@@ -266,7 +266,10 @@ def _emit(text: str, output: Path | None) -> None:
         click.echo(text, nl=False)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        # Created private (reports hold log excerpts); an existing file keeps its mode.
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
     except OSError as exc:
         raise CliError(LogwatchError(f"{output}: cannot write: {exc.strerror}")) from None
 

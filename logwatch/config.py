@@ -29,6 +29,7 @@ _KNOWN: dict[str, set[str]] = {
         "builtin_rules",
         "match_timeout",
         "probe",
+        "follow_symlinks",
     },
     "incidents": {"quiet_period", "reopen_window", "update_interval", "samples"},
     "records": {"max_lines", "max_bytes", "max_line_bytes"},
@@ -78,6 +79,7 @@ class Config:
     rule_files: tuple[Path, ...] = ()
     builtin_rules: bool = True
     probe: bool = True  # probe the REDIS_URL's server when an incident on it opens/resolves
+    follow_symlinks: bool = False  # symlinks out of a watched directory are skipped
     match_timeout_s: float = 1.0
     grouping: GroupingPolicy = field(default_factory=GroupingPolicy)
     max_record_lines: int = 200
@@ -185,6 +187,7 @@ def build_config(
         rule_files=tuple(p for group in rule_files for p in group),
         builtin_rules=bool(main.get("builtin_rules", True)),
         probe=bool(main.get("probe", True)),
+        follow_symlinks=_flag(main, "follow_symlinks", False, where("logwatch", "follow_symlinks")),
         match_timeout_s=duration("logwatch", "match_timeout", 1.0),
         grouping=grouping,
         max_record_lines=positive("records", "max_lines", 200),
@@ -193,6 +196,13 @@ def build_config(
         secrets=tuple(secrets),
         notify=notify,
     )
+
+
+def _flag(table: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    return value
 
 
 def _expand_rules(path: Path) -> tuple[Path, ...]:

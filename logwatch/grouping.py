@@ -126,10 +126,13 @@ class Grouper:
             if live is not None:
                 self._done.append(live)
             first = burst[0].time
+            # The key's target, not the event's: an unnamed event completing a named burst
+            # opens the named incident (else it is filed under "redis", and a restart,
+            # which keys incidents by their target, splits the outage in two).
             live = _Live(
-                id=incident_id(event.category, event.target, first),
-                category=event.category,
-                target=event.target,
+                id=incident_id(key[0], key[1], first),
+                category=key[0],
+                target=key[1],
                 severity=event.severity,
                 first_seen=first,
                 last_seen=first,
@@ -205,6 +208,8 @@ class Grouper:
         return {
             "live": [_live_to_json(x) for x in self._live.values()],
             "pending": [[_event_to_json(e) for e in p] for p in self._pending.values()],
+            # The burst's key: unnamed events may be all that is left of a named burst.
+            "pending_targets": [target for _, target in self._pending],
             "below_threshold": self.below_threshold,
         }
 
@@ -216,10 +221,13 @@ class Grouper:
         for data in state.get("live", []):
             live = _live_from_json(data)
             self._live[(live.category, live.target)] = live
-        for events in state.get("pending", []):
+        pending = state.get("pending", [])
+        targets = state.get("pending_targets") or [None] * len(pending)  # older snapshots
+        for events, target in zip(pending, targets, strict=False):
             restored = [_event_from_json(e) for e in events]
             if restored:
-                self._pending[(restored[0].category, restored[0].target)] = deque(restored)
+                key = (restored[0].category, target or restored[0].target)
+                self._pending[key] = deque(restored)
         self.below_threshold = int(state.get("below_threshold", 0))
 
     def diagnose(self, incident_id: str, diagnosis: str, at: datetime) -> list[Change]:

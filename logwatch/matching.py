@@ -70,7 +70,14 @@ class Matcher:
 
     def match(self, record: Record) -> Event | None:
         """The event for a record, or None when no rule matches."""
-        found = self.pack.match(record.text)
+        found = None
+        if record.lines > 1:
+            # A chained traceback names every exception on the way; the one raised last
+            # (the record's final line) says what happened: "Connection closed" while
+            # handling, then AuthenticationError, is an auth problem.
+            found = self.pack.match(record.text[record.text.rfind("\n") + 1 :])
+        if found is None:
+            found = self.pack.match(record.text)
         if found is None:
             return None
         rule = found.rule

@@ -59,11 +59,11 @@ class Outbox:
     def deliver_due(self) -> int:
         """Try every due row once; returns how many were delivered."""
         delivered = 0
-        now = self._clock()
         for notifier in self._notifiers:
+            first = self._store.first_pending(notifier.name)
             blocked: set[str] = set()  # an incident with a row waiting keeps its later rows back
-            for row in self._store.pending(notifier.name, now=now, limit=200):
-                if row.incident_id in blocked:
+            for row in self._store.pending(notifier.name, now=self._clock(), limit=200):
+                if row.incident_id in blocked or first.get(row.incident_id, row.id) != row.id:
                     continue
                 thread = self._store.thread(row.incident_id, notifier.name)
                 notification = Notification(
@@ -72,13 +72,18 @@ class Outbox:
                     at=row.at,
                     id=row.id,
                     thread=ThreadRef(channel=thread[0], ts=thread[1]) if thread else None,
+                    uncertain=row.uncertain,
                 )
+                self._store.begin_attempt(row.id, notifier.name, now=self._clock())
                 try:
                     outcome = notifier.send(notification)
                 except Exception as exc:  # a notifier bug must not stop delivery for the rest
                     outcome = Retry(
                         after_s=backoff_s(row.attempts), reason=f"internal error: {exc}"
                     )
+                now = self._clock()  # Retry-After counts from the answer, not from the pass
+                if not isinstance(outcome, Retry):
+                    first.pop(row.incident_id, None)  # the incident's next row may go now
                 if isinstance(outcome, Delivered):
                     if outcome.thread is not None:
                         self._store.save_thread(
@@ -114,6 +119,7 @@ class Outbox:
                         "pending",
                         error=self._redact(outcome.reason),
                         next_attempt=now + timedelta(seconds=wait),
+                        uncertain=outcome.uncertain,
                     )
                     if (row.id, notifier.name) not in self._reported:
                         self._reported.add((row.id, notifier.name))

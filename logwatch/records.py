@@ -43,6 +43,7 @@ _DAY = timedelta(days=1)
 _HALF_DAY = timedelta(hours=12)
 _HALF_YEAR = timedelta(days=183)
 _SLACK = timedelta(minutes=1)
+_MIN_YEAR, _MAX_YEAR = 1900, 9000  # stamps outside are garbage, never a log's time
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal", "Zulu"})
 _NO_LINE = LogLine(text="", number=0, offset=0, end=0)
 
@@ -134,10 +135,7 @@ class RecordAssembler:
             self._open(line, None)
             return done
         when = stamp.when
-        if when is None:
-            when = self._infer(stamp)
-        elif when.tzinfo is not UTC:
-            when = when.astimezone(UTC)
+        when = self._infer(stamp) if when is None else _plausible(when)
         if self._first is None:
             self._open(line, when)
             return []
@@ -278,13 +276,13 @@ class RecordAssembler:
 
     # -- time --------------------------------------------------------------------
 
-    def _to_utc(self, when: datetime) -> datetime:
+    def _to_utc(self, when: datetime) -> datetime | None:
         zone = when.tzinfo
         if zone is None:
             if self._tz is UTC:
-                return when.replace(tzinfo=UTC)
-            return when.replace(tzinfo=self._tz).astimezone(UTC)
-        return when if zone is UTC else when.astimezone(UTC)
+                return _plausible(when.replace(tzinfo=UTC))
+            return _plausible(when.replace(tzinfo=self._tz))
+        return _plausible(when)
 
     def _infer(self, stamp: Stamp) -> datetime | None:
         """The time of a stamp with a time of day but no date, or no year."""
@@ -332,6 +330,14 @@ class RecordAssembler:
         if when > anchor + _HALF_YEAR:
             return self._local(date(year - 1, month, day), clock)
         return when
+
+
+def _plausible(when: datetime) -> datetime | None:
+    """The time in UTC, or None for a year no log holds (0001, 9999): such a stamp would
+    overflow converting to UTC or adding a quiet period, and stall the agent on its line."""
+    if not _MIN_YEAR <= when.year <= _MAX_YEAR:
+        return None
+    return when if when.tzinfo is UTC else when.astimezone(UTC)
 
 
 def starts_dated_record(

@@ -39,7 +39,8 @@ _PATTERNS: tuple[tuple[regex.Pattern[str], str], ...] = (
     # redis-cli -a PASSWORD / AUTH password / CONFIG SET requirepass password
     (regex.compile(r"(?i)(\bredis-cli\b[^\n]*?\s-a\s+)(\S+)"), rf"\1{MASK}"),
     (
-        regex.compile(r"(\b(?:AUTH|requirepass|masterauth)\s+(?:\w+\s+)?)(?!\*\*\*|<)(\S+)"),
+        # [ \t]: `AUTH user pass` is one line; "AUTH secret\n  next line" masks the secret
+        regex.compile(r"(\b(?:AUTH|requirepass|masterauth)[ \t]+(?:\w+[ \t]+)?)(?!\*\*\*|<)(\S+)"),
         rf"\1{MASK}",
     ),
     # AWS access keys and generic long API keys with well-known prefixes

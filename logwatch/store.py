@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (incident_id, notifier)
     );
     """,
+    # 2: an attempt whose answer never came (killed mid-send, timed out) is remembered, so
+    # the next attempt can check whether it landed before sending again
+    """
+    ALTER TABLE deliveries ADD COLUMN inflight INTEGER NOT NULL DEFAULT 0;
+    """,
 )
+
+IN_FLIGHT_S = 15.0  # a killed attempt is not retried before its request has surely settled
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +86,7 @@ class OutboxRow:
     at: datetime
     incident: Incident
     attempts: int = 0
+    uncertain: bool = False  # an earlier attempt got no answer: it may have been delivered
 
 
 def incident_to_json(incident: Incident) -> dict[str, Any]:
@@ -301,7 +309,8 @@ class StateStore:
     def pending(self, notifier: str, *, now: datetime, limit: int = 50) -> list[OutboxRow]:
         """Rows this notifier has not delivered and may try now, oldest first."""
         rows = self._db.execute(
-            "SELECT o.id, o.incident_id, o.kind, o.at, o.body, d.attempts FROM outbox o"
+            "SELECT o.id, o.incident_id, o.kind, o.at, o.body, d.attempts, d.inflight"
+            " FROM outbox o"
             " JOIN deliveries d ON d.outbox_id = o.id"
             " WHERE d.notifier = ? AND d.status = 'pending'"
             " AND (d.next_attempt IS NULL OR d.next_attempt <= ?)"
@@ -316,18 +325,33 @@ class StateStore:
                 at=datetime.fromisoformat(r[3]),
                 incident=incident_from_json(json.loads(r[4])),
                 attempts=r[5],
+                uncertain=bool(r[6]),
             )
             for r in rows
         ]
 
-    def blocked_incidents(self, notifier: str) -> set[str]:
-        """Incidents with an earlier row still pending for this notifier (order is kept)."""
+    def first_pending(self, notifier: str) -> dict[str, int]:
+        """Per incident, the oldest row this notifier still owes, due or not.
+
+        Only that row may be sent: a later change must never overtake an earlier one that
+        waits for its retry (a "resolved" posted before its "opened").
+        """
         rows = self._db.execute(
-            "SELECT DISTINCT o.incident_id FROM outbox o JOIN deliveries d ON d.outbox_id = o.id"
-            " WHERE d.notifier = ? AND d.status = 'pending'",
+            "SELECT o.incident_id, MIN(o.id) FROM outbox o JOIN deliveries d ON d.outbox_id = o.id"
+            " WHERE d.notifier = ? AND d.status = 'pending' GROUP BY o.incident_id",
             (notifier,),
         ).fetchall()
-        return {r[0] for r in rows}
+        return {r[0]: r[1] for r in rows}
+
+    def begin_attempt(self, outbox_id: int, notifier: str, *, now: datetime) -> None:
+        """Record an attempt before it is made. A kill during the send leaves it in flight:
+        after a restart it waits IN_FLIGHT_S, then checks whether it landed."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, inflight = 1, next_attempt = ?"
+                " WHERE outbox_id = ? AND notifier = ?",
+                ((now + timedelta(seconds=IN_FLIGHT_S)).isoformat(), outbox_id, notifier),
+            )
 
     def mark(
         self,
@@ -337,15 +361,17 @@ class StateStore:
         *,
         error: str | None = None,
         next_attempt: datetime | None = None,
+        uncertain: bool = False,
     ) -> None:
         """Record a delivery outcome: 'sent', 'failed', or 'pending' with a next attempt."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE deliveries SET status = ?, attempts = attempts + 1, error = ?,"
+                "UPDATE deliveries SET status = ?, error = ?, inflight = ?,"
                 " next_attempt = ? WHERE outbox_id = ? AND notifier = ?",
                 (
                     status,
                     error,
+                    int(uncertain),
                     next_attempt.isoformat() if next_attempt else None,
                     outbox_id,
                     notifier,

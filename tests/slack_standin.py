@@ -205,6 +205,11 @@ class SlackStandin:
                        "blocks": body.get("blocks", []), "user": "U000", "bot_id": "B000"}  # fmt: skip
             if thread_ts:
                 message["thread_ts"] = thread_ts
+            metadata = body.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            if metadata:
+                message["metadata"] = metadata
             with self._changed:
                 self.messages[(channel_id, ts)] = message
             return {"ok": True, "channel": channel_id, "ts": ts, "message": message}
@@ -217,6 +222,21 @@ class SlackStandin:
                     return {"ok": False, "error": "message_not_found"}
                 self.messages[key].update(text=body.get("text", ""), blocks=body.get("blocks", []))
             return {"ok": True, "channel": channel, "ts": key[1], "text": body.get("text", "")}
+        if method == "conversations.list":
+            listed = [{"id": cid, "name": name.lstrip("#")} for name, cid in self.channels.items()]
+            return {"ok": True, "channels": listed}
+        if method == "conversations.history":
+            if channel not in self.channels.values():  # ids only, like Slack
+                return {"ok": False, "error": "channel_not_found"}
+            with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+            with self._changed:
+                roots = [dict(m) for (cid, _), m in self.messages.items()
+                         if cid == channel and "thread_ts" not in m]  # fmt: skip
+            if not with_metadata:
+                for message in roots:
+                    message.pop("metadata", None)
+            roots.sort(key=lambda m: m["ts"], reverse=True)
+            return {"ok": True, "messages": roots[: int(body.get("limit", 100))]}
         return {"ok": False, "error": "unknown_method"}
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -235,8 +255,10 @@ class SlackStandin:
             def _handle(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                path = self.path.split("?", 1)[0]
-                recorded = Recorded(self.command, path, headers, _parse(headers, raw), raw)
+                path, _, query = self.path.partition("?")
+                body = _parse(headers, raw)
+                body.update({k: v[-1] for k, v in parse_qs(query).items()})  # GET parameters
+                recorded = Recorded(self.command, path, headers, body, raw)
                 fault = standin._record(recorded)
                 if fault and fault.delay_s:
                     standin._release.wait(fault.delay_s)

@@ -76,8 +76,7 @@ class AgentProcess:
         stderr = open(self.root / f"agent-{self.starts}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
         stderr.close()
-        started = ("following", "watching", "does not exist yet")
-        self.wait_until(lambda: any(s in self.log() for s in started), what="startup")
+        self.wait_until(lambda: "agent started" in self.log(), what="startup")
 
     def log(self) -> str:
         return (self.root / f"agent-{self.starts}.log").read_text(errors="replace")

@@ -210,3 +210,36 @@ def test_snapshot_keeps_pending_bursts_across_a_restart() -> None:
     restored = Grouper(RULES, GroupingPolicy(), state=json.loads(json.dumps(grouper.snapshot())))
     assert [c.kind for c in restored.add(ev(10))] == ["opened"]
     assert restored.incidents()[0].events == 2
+
+
+def test_unnamed_event_completing_a_named_burst_opens_the_named_incident() -> None:
+    """Found by tests/test_fuzz.py: the incident took the unnamed event's target ("redis")
+    while filed under the named key, and a restart (which keys by target) split it."""
+    grouper, kinds = run([ev(0, target="10.0.0.1:6379"), ev(1, target="redis")])
+    (incident,) = grouper.incidents()
+    assert kinds == ["opened"]
+    assert (incident.target, incident.events) == ("10.0.0.1:6379", 2)
+    restored = Grouper(
+        RULES,
+        GroupingPolicy(quiet_period_s=120, reopen_window_s=600),
+        state=json.loads(json.dumps(grouper.snapshot())),
+    )
+    restored.add(ev(2, target="10.0.0.1:6379"))
+    (incident,) = restored.incidents()
+    assert (incident.target, incident.events) == ("10.0.0.1:6379", 3)
+
+
+def test_restart_keeps_an_unnamed_remainder_of_a_named_burst_under_its_target() -> None:
+    """Found by tests/test_fuzz.py: a pending burst was restored under its first event's
+    target; when only unnamed events were left of a named burst, a restart moved them to
+    "redis" and a later event on another target opened an incident a straight run did not."""
+    events = [ev(0, target="10.0.0.1:6379"), ev(61, target="redis"), ev(61, target="10.0.0.2:6379")]
+    straight, _ = run(events)
+    grouper, _ = run(events[:2])
+    restored = Grouper(
+        RULES,
+        GroupingPolicy(quiet_period_s=120, reopen_window_s=600),
+        state=json.loads(json.dumps(grouper.snapshot())),
+    )
+    restored.add(events[2])
+    assert restored.incidents() == straight.incidents() == []

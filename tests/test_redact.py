@@ -68,3 +68,11 @@ def test_seeded_url_password_is_removed_from_any_surrounding_text(
 ) -> None:
     out = Redactor([secret])(f"{before} redis://:{secret}@redis:6379/0 {after}")
     assert secret not in out
+
+
+def test_auth_password_at_the_end_of_a_line_is_masked_not_the_next_line() -> None:
+    """Found by tests/test_fuzz.py: the optional AUTH username crossed the newline, so
+    "AUTH secret" followed by a line masked the next line's first word, not the secret."""
+    out = redact('AUTH s3cretpassw0rd\n  File "app.py", line 3')
+    assert "s3cretpassw0rd" not in out
+    assert out.endswith('\n  File "app.py", line 3')

@@ -9,6 +9,7 @@ handle at teardown; every wait is bounded.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -40,12 +41,26 @@ class TimedStandin(SlackStandin):
     """The stand-in, with the monotonic arrival time of every request (same index)."""
 
     arrivals: list[float] = field(default_factory=list)
+    answered: int = 0  # Web API requests processed (a delayed one counts once it is done)
 
     def _record(self, recorded: Recorded) -> _Fault | None:
         now = time.monotonic()
         with self._changed:  # a re-entrant lock: the base class takes it again
             self.arrivals.append(now)
             return super()._record(recorded)
+
+    def _api(self, method: str, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return super()._api(method, headers, body)
+        finally:
+            with self._changed:
+                self.answered += 1
+                self._changed.notify_all()
+
+    def heal(self) -> None:
+        """Drop the faults still scripted: answer normally from now on."""
+        with self._changed:
+            self._faults.clear()
 
     def timed(self) -> list[tuple[float, Recorded]]:
         """(arrival, request) pairs, in order."""
@@ -110,7 +125,9 @@ class SlackAgent(AgentProcess):
                "--quiet-period", self.quiet, *self.args, *extra]  # fmt: skip
         self.starts += 1
         with open(self.root / f"agent-{self.starts}.log", "wb") as stderr:
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, env=self.env)
+            self.proc = subprocess.Popen(
+                cmd, stdout=subprocess.DEVNULL, stderr=stderr, env=self.env
+            )
         started = ("following", "watching", "does not exist yet")
         self.wait_until(lambda: any(s in self.log() for s in started), what="startup")
 
@@ -126,7 +143,9 @@ class SlackAgent(AgentProcess):
         return self.proc is not None and self.proc.poll() is None
 
 
-def slack_env(standin: SlackStandin, *, token: str = TOKEN, channel: str = CHANNEL) -> dict[str, str]:
+def slack_env(
+    standin: SlackStandin, *, token: str = TOKEN, channel: str = CHANNEL
+) -> dict[str, str]:
     """The agent's environment: this process's, with Slack pointed at the stand-in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOGWATCH_"))}
     env.update(
@@ -141,7 +160,8 @@ def slack_env(standin: SlackStandin, *, token: str = TOKEN, channel: str = CHANN
 @pytest.fixture(name="slack")
 def timed_slack_fixture() -> Iterator[TimedStandin]:
     """A running TimedStandin, stopped (threads joined) whatever happens."""
-    standin = TimedStandin().start()
+    standin = TimedStandin()
+    standin.start()
     try:
         yield standin
     finally:
@@ -179,7 +199,7 @@ def test_a_burst_of_10000_errors_is_one_root_a_few_replies_and_one_edit(
     for start in range(0, len(burst), 1 << 20):  # a few large writes, as a busy app does
         append(log, burst[start : start + (1 << 20)])
     a.wait_until(lambda: "incident.resolved" in a.kinds(), timeout=60, what="resolve")
-    a.wait_until(lambda: updates(slack.requests), timeout=15, what="chat.update")
+    a.wait_until(lambda: bool(updates(slack.requests)), timeout=15, what="chat.update")
     assert a.stop() == 0
 
     assert a.changes()[-1]["incident"]["events"] == 10_000
@@ -215,7 +235,7 @@ def test_slack_down_for_60s_while_an_incident_opens_gets_the_root_once_when_back
                  what="the outage to last")  # fmt: skip
     slack.come_back()
     back_at = time.monotonic()
-    a.wait_until(lambda: updates(slack.requests), timeout=AFTER_OUTAGE_S, what="delivery")
+    a.wait_until(lambda: bool(updates(slack.requests)), timeout=AFTER_OUTAGE_S, what="delivery")
     assert a.stop() == 0
 
     timed = slack.timed()
@@ -225,7 +245,8 @@ def test_slack_down_for_60s_while_an_incident_opens_gets_the_root_once_when_back
     assert len(slack.accepted_roots()) == 1
     [edit] = updates(requests)
     assert requests.index(root) < requests.index(edit)  # opened before resolved
-    assert a.log().count("notification delayed") == 1  # one warning, not one per retry
+    # One warning per notification (opened, resolved), not one per retry of a 60 s outage.
+    assert a.log().count("notification delayed") <= 2
     delay = timed[0][0] - back_at
     print(f"delivered {delay:.1f}s after the stand-in came back ({OUTAGE_S:.0f}s outage)")
 
@@ -246,14 +267,14 @@ def test_429_retry_after_is_honoured_and_the_root_delivered_once(
     log.write_text(healthy())
     a.start()
     append(log, refused() + refused())
-    a.wait_until(lambda: slack.accepted_roots(), timeout=30, what="delivery")
+    a.wait_until(lambda: bool(slack.accepted_roots()), timeout=30, what="delivery")
     assert a.stop() == 0
 
     timed = slack.timed()
     assert [r.api_method for _, r in timed] == ["chat.postMessage"] * 3
     assert len({outbox_id(r) for _, r in timed}) == 1  # the same notification, retried
     assert len(slack.accepted_roots()) == 1
-    gaps = [later[0] - earlier[0] for earlier, later in zip(timed, timed[1:], strict=False)]
+    gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(timed)]
     assert all(gap >= retry_after for gap in gaps), gaps
 
 
@@ -282,17 +303,15 @@ def test_kill_9_between_outbox_write_and_send_delivers_once_after_restart(
     if fault == "down":
         slack.come_back()
     else:
-        with slack._changed:  # Slack is healthy again
-            slack._faults.clear()
+        slack.heal()
     restarted_at = time.monotonic()
     a.start()
-    a.wait_until(lambda: slack.accepted_roots(), timeout=15, what="delivery after restart")
+    a.wait_until(lambda: bool(slack.accepted_roots()), timeout=15, what="delivery after restart")
     assert a.stop() == 0
 
     assert a.kinds() == ["incident.opened"]  # the agent itself did not reopen it
     assert len(slack.accepted_roots()) == 1
-    [(arrival, root)] = [(at, r) for at, r in slack.timed() if r.api_method == "chat.postMessage"
-                         and at >= restarted_at]  # fmt: skip
+    [root] = roots([r for at, r in slack.timed() if at >= restarted_at])
     assert TARGET in root.body["text"]
     assert all(outbox_id(r) == outbox_id(root) for r in slack.requests)
 
@@ -326,16 +345,16 @@ def test_secrets_in_log_lines_never_reach_slack_and_the_token_never_the_log(
     a.start()
     append(log, leaky_lines() * 3)
     a.wait_until(lambda: "incident.resolved" in a.kinds(), what="resolve")
-    a.wait_until(lambda: updates(slack.requests), what="chat.update")
+    a.wait_until(lambda: bool(updates(slack.requests)), what="chat.update")
     assert a.stop() == 0
 
     bodies = list(slack.bodies())
-    assert any("morningai.secrets" in b for b in bodies)  # the lines did reach Slack, masked
+    assert any("morningai.secrets" in b and "***" in b for b in bodies)  # sent, masked
     for secret in SECRETS:
         for form in {secret, quote(secret), quote_plus(secret)}:
             assert not [b for b in bodies if form in b], f"{secret!r} sent to Slack"
     stderr = a.all_logs()
-    assert "morningai.secrets" in stderr  # -vv logged the lines
+    assert "event rule=connection-refused" in stderr  # -vv: every event logged
     assert TOKEN not in stderr
     assert not [s for s in SECRETS if s in stderr]
     assert not [s for s in SECRETS if s in a.jsonl.read_text()]
@@ -380,3 +399,66 @@ def test_a_permanent_error_is_logged_once_not_retried_and_shown_in_incidents(
     assert "notification failed" in shown.stdout and error in shown.stdout
     assert outbox_id(attempt) >= 1 and a.stop() == 0
     assert token not in a.all_logs() + shown.stdout + shown.stderr
+
+
+# -- known bugs, reported; strict: each turns into a failure once the bug is fixed ---------
+
+
+def test_resolved_never_overtakes_an_opened_that_waits_for_its_retry(
+    slack: TimedStandin, slack_agent: Callable[..., SlackAgent]
+) -> None:
+    slack.fail_next(1, 429, retry_after=5)  # the root waits 5 s; the resolve comes first
+    a = slack_agent(quiet="1s")
+    log = a.logs / "app.log"
+    log.write_text(healthy())
+    a.start()
+    append(log, refused() + refused())
+    a.wait_until(lambda: "incident.resolved" in a.kinds(), what="resolve")
+    a.wait_until(lambda: a.log().count("notification sent notifier=slack") == 2, timeout=20,
+                 what="both notifications")  # fmt: skip
+    assert a.stop() == 0
+
+    payloads = [r.body.get("metadata", {}).get("event_payload", {}) for r in slack.requests]
+    kinds = [p.get("kind") for p in payloads]  # chat.update carries no metadata: None
+    last_opened = max(i for i, kind in enumerate(kinds) if kind == "opened")
+    assert last_opened < kinds.index("resolved"), kinds  # today: opened, resolved, None, opened
+    [root] = slack.accepted_roots()
+    assert "RESOLVED" in root["text"], root["text"]  # today it ends up saying CRITICAL
+
+
+def test_kill_9_while_slack_is_answering_the_root_does_not_post_it_twice(
+    slack: TimedStandin, slack_agent: Callable[..., SlackAgent]
+) -> None:
+    slack.delay_next(1, 1.5)  # Slack takes the post, then answers slowly
+    a = slack_agent(quiet="30s")
+    log = a.logs / "app.log"
+    log.write_text(healthy())
+    a.start()
+    append(log, refused() + refused())
+    assert slack.wait_for(lambda requests: len(requests) == 1, timeout=15)
+    a.kill()  # mid-request: Slack will accept the post, nobody reads the answer
+    a.start()
+    # The attempt was in flight: after IN_FLIGHT_S the agent asks Slack whether it landed.
+    a.wait_until(lambda: "notification sent notifier=slack" in a.log(), timeout=40,
+                 what="delivery")  # fmt: skip
+    assert slack.wait_for(lambda requests: slack.answered == len(requests), timeout=10)
+    assert a.stop() == 0
+
+    assert len(slack.accepted_roots()) == 1, slack.accepted_roots()
+
+
+def test_retry_after_counts_from_the_429_even_after_a_slow_send(
+    slack: TimedStandin, slack_agent: Callable[..., SlackAgent]
+) -> None:
+    slack.delay_next(1, 4.0)  # the first incident's root: answered after 4 s
+    slack.fail_next(1, 429, retry_after=3)  # the second's, in the same pass: 429
+    a = slack_agent(quiet="60s")
+    log = a.logs / "app.log"
+    log.write_text(healthy())
+    a.start()
+    append(log, refused(7001) + refused(7001) + refused(7002) + refused(7002))  # one batch
+    a.wait_until(lambda: len(slack.accepted_roots()) == 2, timeout=30, what="both roots")
+    assert a.stop() == 0
+
+    second = [at for at, r in slack.timed() if "10.0.0.5:7002" in r.body["text"]]
+    assert len(second) == 2 and second[1] - second[0] >= 3, second  # today: 1 s

@@ -253,3 +253,89 @@ def test_gzipped_rotation_does_not_matter_once_drained(
     clock.now += 10
     got += numbers(tailer.poll())
     assert got == ["2", "3"]
+
+
+# -- regressions found by the chaos soak (benchmarks/soak.py) ---------------------------
+
+
+def test_copytruncate_copy_seen_while_still_being_written_is_not_read_twice(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    """logrotate creates the copy, then fills it: an agent that opened it empty read it all."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n) for n in range(30)))  # more than the head digest covers
+    tailer.open(log)
+    assert len(numbers(settle(tailer, clock))) == 30
+    append(log, line(30))  # written just before the rotation
+    copy = tmp_path / "app.log.1"
+    copy.write_bytes(b"")
+    tailer.open(copy)  # the watcher saw it created, still empty
+    got = numbers(settle(tailer, clock))
+    data = log.read_bytes()
+    copy.write_bytes(data[:500])  # half copied
+    got += numbers(settle(tailer, clock))
+    copy.write_bytes(data)
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+    append(log, line(40))
+    got += numbers(settle(tailer, clock))
+    assert sorted(got, key=int) == ["30", "40"]
+
+
+def test_copy_of_a_file_still_followed_is_not_read(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    """`cp app.log app.log.bak`: its lines are read once, in the original."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n) for n in range(30)))
+    tailer.open(log)
+    settle(tailer, clock)
+    (tmp_path / "app.log.bak").write_bytes(log.read_bytes())
+    tailer.open(tmp_path / "app.log.bak")
+    append(log, line(31))
+    assert numbers(settle(tailer, clock)) == ["31"]
+
+
+def test_new_file_after_rename_is_read_from_its_start(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    """An empty new file may be anything; its first lines decide, and are not lost."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n) for n in range(30)))
+    tailer.open(log)
+    settle(tailer, clock)
+    log.rename(tmp_path / "app.log.1")
+    log.write_text("")
+    tailer.open(log)
+    assert settle(tailer, clock) == []
+    append(log, TRACEBACK)
+    assert [r.text.splitlines()[-1][-20:] for r in settle(tailer, clock)] == [
+        "). Connection refused."[-20:]
+    ]
+
+
+def test_copytruncate_while_stopped_does_not_reread_the_copy(
+    tmp_path: Path, clock: FakeMonotonic
+) -> None:
+    """The copy made while the agent was down is known by the saved cursor's head digest."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n) for n in range(30)))
+    first = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536, monotonic=clock)
+    first.open(log)
+    settle(first, clock)
+    cursors = first.cursors()
+    first.close()
+    append(log, line(30))  # written after the last commit
+    (tmp_path / "app.log.1").write_bytes(log.read_bytes())
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+    append(log, line(40))
+    second = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536, monotonic=clock)
+    try:
+        second.remember(cursors)
+        (cursor,) = cursors
+        second.open(log, cursor=cursor, start="start")
+        second.open(tmp_path / "app.log.1", start="start")
+        assert sorted(numbers(settle(second, clock)), key=int) == ["30", "40"]
+    finally:
+        second.close()

@@ -41,6 +41,9 @@ class Notification:
     at: datetime  # when the change happened (log time), aware UTC
     id: int  # the outbox row id, stable across retries and restarts
     thread: ThreadRef | None = None  # this notifier's root message for the incident, if any
+    uncertain: bool = (
+        False  # an earlier attempt got no answer (killed, timed out): it may have landed
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +59,7 @@ class Retry:
 
     after_s: float
     reason: str
+    uncertain: bool = False  # the request went out and no answer came (timeout): it may have landed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -108,9 +109,7 @@ class JsonlNotifier:
         self._lock = threading.Lock()
         self._owned = self.path != "-"
         # Opened now so a bad path is a startup error, in append mode so nothing is lost.
-        self._stream: TextIO = (
-            open(self.path, "a", encoding="utf-8") if self._owned else sys.stdout  # noqa: SIM115
-        )
+        self._stream: TextIO = _open_private(self.path) if self._owned else sys.stdout
         # A kill between writing a line and recording it as sent would repeat it on
         # restart: rows the file already holds are skipped (exactly once in the file).
         self._written = last_seq(Path(self.path)) if self._owned else 0
@@ -132,3 +131,9 @@ class JsonlNotifier:
         if self._owned and not self._stream.closed:
             with self._lock:
                 self._stream.close()
+
+
+def _open_private(path: str) -> TextIO:
+    """Append to `path`, creating it mode 600: its lines hold log excerpts."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    return open(fd, "a", encoding="utf-8")

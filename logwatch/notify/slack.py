@@ -182,8 +182,11 @@ def _unreachable(what: str, exc: BaseException) -> Retry:
     cause = exc.reason if isinstance(exc, URLError) else exc
     text = str(cause) or type(cause).__name__
     if isinstance(cause, TimeoutError) or "timed out" in text:
-        text = "timed out"
-    return Retry(after_s=RETRY_HINT_S, reason=f"{what}: Slack unreachable: {text}")
+        # Sent, but no answer: Slack may have taken it. The next attempt checks first.
+        return Retry(after_s=RETRY_HINT_S, reason=f"{what}: Slack timed out", uncertain=True)
+    if isinstance(cause, ConnectionRefusedError) or "refused" in text:
+        return Retry(after_s=RETRY_HINT_S, reason=f"{what}: Slack unreachable: {text}")
+    return Retry(after_s=RETRY_HINT_S, reason=f"{what}: Slack unreachable: {text}", uncertain=True)
 
 
 class SlackNotifier:
@@ -211,6 +214,8 @@ class SlackNotifier:
         self.api_url = api_url or DEFAULT_API_URL
         self.host = host
         self._secrets = (token.strip(),)
+        self._channel_ids: dict[str, str] = {}
+        self._warned_lookup = False
         self._client = WebClient(
             token=token.strip(),
             base_url=self.api_url,
@@ -229,6 +234,14 @@ class SlackNotifier:
             posted = self._post(dest.channel, render_message(n, host=self.host), n)
             return posted if isinstance(posted, Retry | Failed) else Delivered()
         thread = n.thread
+        if thread is None and n.uncertain:
+            # An earlier attempt may have been accepted without its answer reaching us
+            # (killed mid-request, a timeout): find that root rather than post a second.
+            thread = self._find_posted_root(dest.channel, n)
+            if thread is not None:
+                logger.info("slack root already posted incident=%s ts=%s", n.incident.id, thread.ts)
+                if n.kind == "opened":
+                    return Delivered(thread=thread)
         if thread is None:
             # A new incident, or a change whose root was never posted (opened failed, or
             # Slack was configured later): post the full state as the root.
@@ -249,6 +262,63 @@ class SlackNotifier:
         reply = render_reply(n, mention=dest.mention)
         posted = self._post(thread.channel, reply, n, thread=thread, broadcast=n.kind == "opened")
         return posted if isinstance(posted, Retry | Failed) else Delivered(thread=thread)
+
+    def _find_posted_root(self, channel: str, n: Notification) -> ThreadRef | None:
+        """The root message an earlier attempt of this notification posted, if Slack has it.
+
+        Looks for the outbox id in the messages' metadata (conversations.history; needs the
+        channels:history scope). When the lookup is not possible, the root may be posted a
+        second time: at least once, never lost.
+        """
+        channel_id = self._channel_id(channel)
+        if channel_id is None:
+            return None
+
+        def call() -> SlackResponse:
+            return self._client.conversations_history(
+                channel=channel_id, limit=200, include_all_metadata=True
+            )
+
+        result = self._call("conversations.history", channel, call)
+        if not isinstance(result, SlackResponse):
+            self._cannot_check(result)
+            return None
+        for message in result.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("id") == n.id and payload.get("incident") == n.incident.id:
+                return ThreadRef(channel=channel_id, ts=str(message.get("ts")))
+        return None
+
+    def _channel_id(self, channel: str) -> str | None:
+        """A channel id from a name (conversations.list, needs channels:read), cached."""
+        name = channel.lstrip("#")
+        if channel.startswith(("C", "G", "D")) and channel.isalnum():
+            return channel
+        if name in self._channel_ids:
+            return self._channel_ids[name]
+
+        def call() -> SlackResponse:
+            return self._client.conversations_list(
+                types="public_channel,private_channel", limit=1000, exclude_archived=True
+            )
+
+        result = self._call("conversations.list", channel, call)
+        if not isinstance(result, SlackResponse):
+            self._cannot_check(result)
+            return None
+        for found in result.get("channels") or []:
+            self._channel_ids[str(found.get("name"))] = str(found.get("id"))
+        return self._channel_ids.get(name)
+
+    def _cannot_check(self, why: Retry | Failed | None) -> None:
+        if not self._warned_lookup:
+            self._warned_lookup = True
+            reason = why.reason if why is not None else "no answer"
+            logger.warning(
+                "cannot check whether an unanswered root reached Slack (%s); it may be posted"
+                " twice. Add the channels:read and channels:history scopes to avoid that.",
+                reason,
+            )
 
     def _post(
         self,

@@ -48,8 +48,43 @@ def looks_like_log(path: Path) -> bool:
     return not name.startswith(".") and not name.endswith(_SKIP_SUFFIXES)
 
 
-def expand_paths(args: list[str]) -> list[LogFamily]:
-    """Files, directories (recursive) and globs -> families; SourceError for a missing path."""
+def glob_root(pattern: str) -> Path:
+    """The deepest directory before a glob's first wildcard: logs/*.log -> logs."""
+    return Path(re.split(r"[*?\[]", pattern, maxsplit=1)[0] + "x").parent
+
+
+def stays_inside(path: Path, root: Path) -> bool:
+    """Whether `path`, symlinks resolved, is `root` or under it (root resolved too)."""
+    try:
+        return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+    except (OSError, ValueError):
+        return False
+
+
+def _escapes(path: Path, root: Path, follow_symlinks: bool) -> bool:
+    """A symlink found under a watched directory that leads out of it (said once per run)."""
+    if follow_symlinks or stays_inside(path, root):
+        return False
+    if path not in _said_escapes:
+        _said_escapes.add(path)
+        logger.warning(
+            "%s: symlink out of %s, not followed (set [logwatch] follow_symlinks = true)",
+            path,
+            root,
+        )
+    return True
+
+
+_said_escapes: set[Path] = set()
+
+
+def expand_paths(args: list[str], *, follow_symlinks: bool = False) -> list[LogFamily]:
+    """Files, directories (recursive) and globs -> families; SourceError for a missing path.
+
+    A symlink met while walking a directory or matching a glob is followed only when it
+    stays inside that directory, unless follow_symlinks: a log directory writable by the
+    app must not let it point logwatch at /etc/shadow. A file named itself is read.
+    """
     files: list[Path] = []
     for arg in args:
         path = Path(arg)
@@ -57,10 +92,13 @@ def expand_paths(args: list[str]) -> list[LogFamily]:
             matches = sorted(Path(p) for p in glob.glob(arg, recursive=True))
             if not matches:
                 raise SourceError(f"{arg}: no file matches this pattern")
+            root = glob_root(arg)
             for match in matches:
-                files.extend(_walk(match) if match.is_dir() else [match])
+                if _escapes(match, root, follow_symlinks):
+                    continue
+                files.extend(walk_logs(match, follow_symlinks) if match.is_dir() else [match])
         elif path.is_dir():
-            found = _walk(path)
+            found = walk_logs(path, follow_symlinks)
             if not found:
                 logger.warning("%s: directory holds no log files", arg)
             files.extend(found)
@@ -88,9 +126,13 @@ def group_families(files: list[Path]) -> list[LogFamily]:
     ]
 
 
-def _walk(root: Path) -> list[Path]:
+def walk_logs(root: Path, follow_symlinks: bool = False) -> list[Path]:
+    """The log-looking files under a directory, recursively, hidden ones left out."""
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(Path(dirpath) / f for f in sorted(filenames) if looks_like_log(Path(f)))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if looks_like_log(path) and not _escapes(path, root, follow_symlinks):
+                found.append(path)
     return found

@@ -56,6 +56,9 @@ class TailedFile:
     draining_since: float | None = None  # set once the path names another file
     head_bytes: bytes = b""  # the head as we read it: a copy of this content is recognised
     errors: set[str] = field(default_factory=set)
+    # Its head so far is (a prefix of) content we follow elsewhere: not read until that is
+    # settled, so a copy made by copytruncate is never read from its start.
+    maybe_copy: bool = False
 
     def cursor(self) -> Cursor:
         """Where a restart resumes: the start of the record still being assembled."""
@@ -108,6 +111,13 @@ class Tailer:
         # Content of files truncated under us, in case its copy shows up after the fact:
         # (head bytes, offset, line).
         self._truncated: deque[tuple[bytes, int, int]] = deque(maxlen=8)
+        # Cursors saved by the previous run: a copy made while we were stopped is known by
+        # the digest of the head it shares with one of them.
+        self._remembered: list[Cursor] = []
+
+    def remember(self, cursors: Iterable[Cursor]) -> None:
+        """The previous run's cursors, to recognise copies of their files made meanwhile."""
+        self._remembered = [c for c in cursors if c.head_len and c.offset]
 
     def known(self, path: Path) -> Key | None:
         """The identity followed under this path now, if any (stat, not the old name)."""
@@ -147,14 +157,14 @@ class Tailer:
         head_len = min(st.st_size, HEAD_BYTES)
         head = head_digest(fh, head_len)
         head_bytes = os.pread(fh.fileno(), head_len, 0)
-        copied = self._copy_of(head_bytes) if start == "start" and head_len else None
+        maybe_copy = False
         if cursor is not None and _same(cursor, st, fh):
             offset, line = min(cursor.offset, st.st_size), cursor.line
             logger.info("resume path=%s offset=%d", path, offset)
-        elif copied is not None:
-            # copytruncate: the new file is a copy of what we already read; go on from there.
-            offset, line = copied if copied[0] <= st.st_size else (0, 1)
-            logger.info("copy of a followed file path=%s offset=%d", path, offset)
+        elif (start == "start" or self._remembered) and self._copy_of(head_bytes, key) is not None:
+            # Perhaps a copy (copytruncate) of what we follow or followed: settled in _check,
+            # once its source is truncated or its content tells it apart.
+            maybe_copy = True
         elif start == "end":
             offset, line = _end_of_complete_lines(fh, st.st_size)
         elif start == "since" and since is not None:
@@ -171,17 +181,51 @@ class Tailer:
             assembler=self._assembler(path, st.st_mtime),
             size_seen=-1,
             last_change=self._monotonic(),
+            head_bytes=head_bytes,
+            maybe_copy=maybe_copy,
         )
         logger.info("following path=%s offset=%d", path, offset)
         return key
 
-    def _copy_of(self, head: bytes) -> tuple[int, int] | None:
-        """Where we are in the content a new file copies (logrotate's copytruncate)."""
-        candidates = [(t.head_bytes, t.offset, t.line) for t in self.files.values()]
-        for old_head, offset, line in [*candidates, *self._truncated]:
-            if len(old_head) >= len(head) and old_head.startswith(head) and offset:
+    def _copy_of(self, head: bytes, key: Key) -> Key | tuple[int, int] | None:
+        """What a new file's head says it copies (logrotate's copytruncate).
+
+        A followed file whose head starts with it (its key: the copy may still be in
+        progress, and the source is still being read), content truncated since we read it
+        or followed by the previous run (where we were in it), or nothing.
+        """
+        for other, t in self.files.items():
+            if other != key and t.offset and not t.maybe_copy and t.head_bytes.startswith(head):
+                return other
+        if not head:
+            return None
+        for old_head, offset, line in reversed(self._truncated):
+            if old_head.startswith(head) and offset:
                 return offset, line
+        for c in self._remembered:
+            if (c.dev, c.ino) != key and len(head) >= c.head_len:
+                digest = hashlib.sha1(head[: c.head_len], usedforsecurity=False).hexdigest()
+                if digest == c.head:
+                    return c.offset, c.line
         return None
+
+    def _settle_copy(self, key: Key, tailed: TailedFile, size: int) -> bool:
+        """Whether a possible copy can be read now (and from where); False: wait."""
+        head = os.pread(tailed.fh.fileno(), min(size, HEAD_BYTES), 0)
+        source = self._copy_of(head, key)
+        if isinstance(source, tuple):
+            offset, line = source
+            if size < offset:
+                return False  # still being copied
+            tailed.offset, tailed.line = offset, line
+            logger.info("copy of a followed file path=%s offset=%d", tailed.path, offset)
+        elif source is not None:
+            return False  # its source is not truncated yet: its lines are read there
+        tailed.maybe_copy = False
+        tailed.head_len = len(head)
+        tailed.head = hashlib.sha1(head, usedforsecurity=False).hexdigest()
+        tailed.head_bytes = head
+        return True
 
     def _assembler(self, path: Path, mtime: float) -> RecordAssembler:
         return RecordAssembler(
@@ -213,21 +257,23 @@ class Tailer:
         wanted = set(self.files) if keys is None else set(keys)
         records: list[Record] = []
         for key, tailed in list(self.files.items()):
-            if key not in wanted and tailed.draining_since is None:
+            if key not in wanted and tailed.draining_since is None and not tailed.maybe_copy:
                 continue
-            records += self._check(tailed)
+            records += self._check(key, tailed)
             since = tailed.draining_since
             if since is not None and self._monotonic() - since >= DRAIN_GRACE_S:
                 records += self._finish(key, tailed)
         return records
 
-    def _check(self, tailed: TailedFile) -> list[Record]:
+    def _check(self, key: Key, tailed: TailedFile) -> list[Record]:
         """Truncation and rewrite checks, then read."""
         records: list[Record] = []
         try:
             st = os.fstat(tailed.fh.fileno())
         except OSError as exc:
             self._warn_once(tailed, f"{tailed.path}: cannot stat: {exc.strerror}")
+            return []
+        if tailed.maybe_copy and not self._settle_copy(key, tailed, st.st_size):
             return []
         if st.st_size < tailed.offset or not self._head_unchanged(tailed, st.st_size):
             logger.info(

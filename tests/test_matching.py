@@ -1,0 +1,100 @@
+"""Record -> event: which rule wins, the target, the signature, redaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from logwatch.matching import Matcher, normalise
+from logwatch.model import Record
+from logwatch.redact import Redactor
+from logwatch.rules import load_rule_pack
+
+PACK = load_rule_pack()
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def record(text: str) -> Record:
+    return Record(source="app.log", line=1, offset=0, end=len(text), time=T0, text=text,
+                  lines=text.count("\n") + 1)  # fmt: skip
+
+
+def matcher(default: str = "redis") -> Matcher:
+    return Matcher(PACK, default_target=default, redact=Redactor(["hunter2-pw"]))
+
+
+CHAINED = """2026-03-01 12:00:00,001 ERROR [morningai] Exception on /api/v1/feed [GET]
+Traceback (most recent call last):
+  File "/srv/venv/lib/python3.11/site-packages/redis/connection.py", line 1296, in read_response
+    raise ConnectionError(SERVER_CLOSED_CONNECTION_ERROR)
+redis.exceptions.ConnectionError: Connection closed by server.
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/srv/venv/lib/python3.11/site-packages/redis/connection.py", line 1437, in read_response
+    raise response
+redis.exceptions.AuthenticationError: Authentication required."""
+
+
+def test_chained_traceback_is_classified_by_the_exception_raised_last() -> None:
+    """redis-py 8 after CLIENT KILL: closed while handling, then auth: an auth problem."""
+    event = matcher().match(record(CHAINED))
+    assert event is not None
+    assert (event.rule, event.category) == ("auth-required", "auth")
+    assert event.text == "redis.exceptions.AuthenticationError: Authentication required."
+
+
+def test_app_message_with_redis_error_inside_matches_when_last_line_does_not() -> None:
+    text = (
+        "2026-03-01 12:00:00,001 ERROR [morningai.cache] redis GET failed (ConnectionError:"
+        " Error 111 connecting to 10.0.0.5:6379. Connection refused.)\n"
+        "Traceback (most recent call last):\n"
+        '  File "/app/views.py", line 3, in feed\n'
+        "KeyError: 'timezone'"
+    )
+    event = matcher().match(record(text))
+    assert event is not None
+    assert (event.category, event.target) == ("connection", "10.0.0.5:6379")
+
+
+def test_unnamed_endpoint_gets_the_default_target() -> None:
+    event = matcher("cache.internal:6380").match(
+        record("redis.exceptions.TimeoutError: Timeout reading from socket")
+    )
+    assert event is not None and event.target == "cache.internal:6380"
+
+
+def test_secrets_are_masked_before_the_signature_is_made() -> None:
+    text = "redis.exceptions.ConnectionError: Error 111 connecting to redis://:hunter2-pw@h:6379."
+    event = matcher().match(record(f"2026-03-01 12:00:00,001 ERROR x {text} Connection refused."))
+    assert event is not None
+    assert "hunter2-pw" not in event.signature + event.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "Worker 631875ff35684672b232c4104a476cea: retrying in 4 seconds",
+            "Worker <uuid>: retrying in <int> seconds",
+            id="rq-worker-id",
+        ),
+        pytest.param(
+            "Error 111 connecting to 10.0.0.5:6379.",
+            "Error <int> connecting to <host>.",
+            id="ip-port",
+        ),
+        pytest.param(
+            "job 3f2a9c01-d4e5-4f60-8a7b-9c0d1e2f3a4b failed", "job <uuid> failed", id="uuid"
+        ),
+        pytest.param(
+            "Error -2 connecting to redis:6379.",
+            "Error <int> connecting to <host>.",
+            id="named-host",
+        ),
+    ],
+)
+def test_signature_masks_variable_parts(text: str, expected: str) -> None:
+    assert normalise(text) == expected
