@@ -37,6 +37,7 @@ from logwatch.store import Cursor, StateStore
 logger = logging.getLogger(__name__)
 
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+POLL_TICK_S = 0.05
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,8 +140,17 @@ class Agent:
                 try:
                     if self._reload_requested:
                         self._do_reload()
-                    timeout = opts.busy_tick_s if self.tailer.busy() else opts.tick_s
+                    if self.tailer.backlog():
+                        timeout = 0.0
+                    elif self.tailer.busy():
+                        timeout = opts.busy_tick_s
+                    else:
+                        # Polling: no events come, so the followed files are checked often
+                        # (one fstat each); new files still come with the rescan.
+                        timeout = POLL_TICK_S if opts.poll else opts.tick_s
                     keys: set[Key] | None = self._wait_for_paths(timeout)
+                    if opts.poll:
+                        keys = None
                     if time.monotonic() - last_rescan >= opts.rescan_s:
                         self._rescan()
                         last_rescan = time.monotonic()
@@ -179,6 +189,10 @@ class Agent:
     def _process(self, records: list[Record]) -> None:
         if records:
             self._dirty = True
+        # By log time across files, as scan merges them: one file's backlog (after a restart,
+        # a burst) must not move the grouper's clock past another file's older errors, which
+        # would resolve their incident and leave those errors uncounted.
+        records.sort(key=lambda r: r.time)
         for record in records:
             event = self.engine.match(record)
             if event is not None:

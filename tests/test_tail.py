@@ -339,3 +339,24 @@ def test_copytruncate_while_stopped_does_not_reread_the_copy(
         assert sorted(numbers(settle(second, clock)), key=int) == ["30", "40"]
     finally:
         second.close()
+
+
+def test_a_backlog_is_read_in_bounded_batches(tmp_path: Path, clock: FakeMonotonic) -> None:
+    """Memory stays flat and the loop stays responsive through a large backlog."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n % 60) for n in range(2500)))
+    t = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536,
+               max_lines_per_poll=1000, monotonic=clock)  # fmt: skip
+    try:
+        t.open(log)
+        sizes = []
+        while True:
+            sizes.append(len(t.poll()))
+            if not t.backlog():
+                break
+        clock.now += 1
+        sizes.append(len(t.poll()))
+        assert max(sizes) <= 1000
+        assert sum(sizes) == 2500
+    finally:
+        t.close()

@@ -55,6 +55,8 @@ class TailedFile:
     last_change: float = 0.0  # monotonic time the size last changed
     draining_since: float | None = None  # set once the path names another file
     head_bytes: bytes = b""  # the head as we read it: a copy of this content is recognised
+    stat_seen: tuple[int, int] = (-1, -1)  # (size, mtime_ns) at the last check
+    more: bool = False  # the last read stopped at its batch bound, not at the end
     errors: set[str] = field(default_factory=set)
     # Its head so far is (a prefix of) content we follow elsewhere: not read until that is
     # settled, so a copy made by copytruncate is never read from its start.
@@ -275,7 +277,10 @@ class Tailer:
             return []
         if tailed.maybe_copy and not self._settle_copy(key, tailed, st.st_size):
             return []
-        if st.st_size < tailed.offset or not self._head_unchanged(tailed, st.st_size):
+        changed = (st.st_size, st.st_mtime_ns) != tailed.stat_seen
+        tailed.stat_seen = (st.st_size, st.st_mtime_ns)
+        # The head is re-read only when the file changed: polling stays one fstat per file.
+        if st.st_size < tailed.offset or (changed and not self._head_unchanged(tailed, st.st_size)):
             logger.info(
                 "truncation detected path=%s size=%d offset=%d",
                 tailed.path,
@@ -312,6 +317,7 @@ class Tailer:
         # A partial last line is held until its newline arrives, or until it has sat
         # unchanged long enough that no newline is coming (a crashed writer).
         final = idle >= self._partial_wait_s or tailed.draining_since is not None
+        budget = self._max_lines_per_poll
         try:
             if size > tailed.offset:
                 for line in read_lines(
@@ -323,12 +329,20 @@ class Tailer:
                 ):
                     records += tailed.assembler.feed(line)
                     tailed.offset, tailed.line = line.end, line.number + 1
+                    budget -= 1
+                    if budget <= 0 or line.end >= size:
+                        # A bounded batch: the loop commits, ticks and hears signals
+                        # between batches, and memory stays flat through a backlog.
+                        break
         except (OSError, SourceError) as exc:
             self._warn_once(tailed, f"{tailed.path}: cannot read: {exc}")
             return records
         tailed.errors.clear()
         # Latency: a traceback is complete at its exception line; any other record once no
         # more lines have come for a moment (a traceback split across writes still joins).
+        tailed.more = budget <= 0
+        if tailed.more:
+            return records  # more to read right away: the record may go on
         if tailed.assembler.pending_complete() or idle >= self._record_wait_s or final:
             records += tailed.assembler.flush()
         return records
@@ -350,6 +364,10 @@ class Tailer:
             or t.size_seen > t.offset
             or t.draining_since is not None
         ]
+
+    def backlog(self) -> bool:
+        """Some file has bytes not read yet: poll again at once."""
+        return any(t.more for t in self.files.values())
 
     def cursors(self) -> list[Cursor]:
         """Resume points of every followed file."""
