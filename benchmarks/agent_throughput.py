@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make-corpus"
 CACHE = ROOT / "benchmarks" / "corpus"
 MB = 1_000_000
+MAX_WRITE = 16 * MB  # the largest single write
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 TARGET_MBPS = 50.0
 TARGET_IDLE_CPU_PCT = 1.0
@@ -91,8 +92,11 @@ class CorpusChunks:
 class PacedWriter(threading.Thread):
     """Appends corpus chunks to `log` at `rate` bytes/s (a schedule, not sleeps per chunk)."""
 
-    def __init__(self, log: Path, chunks: CorpusChunks, write_s: float) -> None:
+    def __init__(
+        self, log: Path, chunks: CorpusChunks, write_s: float, max_write: int = MAX_WRITE
+    ) -> None:
         super().__init__(daemon=True)
+        self._max_write = max_write
         self._fd = os.open(log, os.O_WRONLY | os.O_APPEND)
         self._chunks = chunks
         self._write_s = write_s
@@ -128,11 +132,12 @@ class PacedWriter(threading.Thread):
                 last = now
                 if self._budget < 1 or not self._gate():
                     continue
-                data = self._chunks.take(int(self._budget))
+                data = self._chunks.take(min(int(self._budget), self._max_write))
                 os.write(self._fd, data)
                 self.written += len(data)
                 self._budget -= len(data)
-                self._budget = min(self._budget, self._rate)  # a held-back writer does not burst
+                # A held-back writer does not burst: at most one write's worth of catching up.
+                self._budget = min(self._budget, max(self._rate * self._write_s, self._max_write))
 
     def stop(self) -> None:
         self._halt.set()
@@ -406,7 +411,9 @@ def memory(corpus: Path, total_mb: float, max_lag_mb: float, write_s: float) -> 
         time.sleep(2.0)
         start_kib = agent.rss_kib()
         chunks = CorpusChunks(corpus)
-        writer = PacedWriter(log, chunks, write_s)
+        # Writes of at most a quarter of the allowed lag, the lag re-read every 50 ms: the
+        # writer stays about max_lag ahead of the committed cursor, not a burst beyond it.
+        writer = PacedWriter(log, chunks, write_s, max_write=max(1, int(max_lag_mb * MB / 4)))
         base = writer.written = os.stat(log).st_size
         lag_ok = {"v": True}
         writer.set_rate(1000 * MB, gate=lambda: lag_ok["v"])  # as fast as the agent keeps up
@@ -415,7 +422,7 @@ def memory(corpus: Path, total_mb: float, max_lag_mb: float, write_s: float) -> 
         t0 = time.monotonic()
         try:
             while writer.written - base < total_mb * MB:
-                time.sleep(0.2)
+                time.sleep(0.05)
                 agent.check()
                 rss.append(agent.rss_kib())
                 offset = agent.committed_offset(ino)

@@ -32,7 +32,7 @@ _PATTERNS: tuple[tuple[regex.Pattern[str], str], ...] = (
     (
         regex.compile(
             r"(?i)(\b[\w-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey)[\w-]*"
-            r"[\"']?\s*[=:]\s*[\"']?)(?!\*\*\*)([^\s\"',;&}]+)"
+            r"[\"']?\s*[=:]\s*[\"']?)(?!\*\*\*)([^\s\"',;&})]+)"
         ),
         rf"\1{MASK}",
     ),
