@@ -216,7 +216,9 @@ class Agent:
             cursors=self.tailer.cursors(),
             forget=self.tailer.gone,
             changes=changes,
-            incidents=[c.incident for c in changes],
+            # Every live incident, so `logwatch incidents` shows current counts, not the
+            # counts of the last notification.
+            incidents=[*(c.incident for c in changes), *self.engine.grouper.incidents()],
             grouper_state=self.engine.grouper.snapshot(),
             notifiers=[n.name for n in (*self._local, *self._remote)],
             now=self._clock.now(),

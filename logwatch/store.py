@@ -7,6 +7,7 @@ notification. The schema is versioned with PRAGMA user_version and migrated forw
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -190,11 +191,16 @@ class StateStore:
             raise StateError(f"{self.path}: state database is locked or unusable: {exc}") from None
         try:
             yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
             self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # Disk full, I/O error: nothing of the batch is kept; the caller retries it.
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise StateError(f"{self.path}: cannot write state: {exc}") from None
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
 
     # -- cursors -------------------------------------------------------------------------
 
