@@ -20,6 +20,7 @@ from typing import Any
 
 from logwatch.errors import StateError
 from logwatch.model import Change, Incident, Severity
+from logwatch.report import incident_dict
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: cursors, incidents, grouper snapshot, outbox
@@ -90,31 +91,8 @@ class OutboxRow:
     uncertain: bool = False  # an earlier attempt got no answer: it may have been delivered
 
 
-def incident_to_json(incident: Incident) -> dict[str, Any]:
-    """An Incident as a JSON-safe dict (round-trips with incident_from_json)."""
-    return {
-        "id": incident.id,
-        "category": incident.category,
-        "target": incident.target,
-        "severity": incident.severity.label,
-        "status": incident.status,
-        "first_seen": incident.first_seen.isoformat(),
-        "last_seen": incident.last_seen.isoformat(),
-        "events": incident.events,
-        "signatures": dict(incident.signatures),
-        "sources": dict(incident.sources),
-        "rules": dict(incident.rules),
-        "samples": list(incident.samples),
-        "hint": incident.hint,
-        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
-        "reopened": incident.reopened,
-        "linked": list(incident.linked),
-        "diagnosis": incident.diagnosis,
-    }
-
-
 def incident_from_json(data: dict[str, Any]) -> Incident:
-    """The inverse of incident_to_json."""
+    """An Incident from its JSON form (report.incident_dict, the contract's INCIDENT)."""
     resolved = data.get("resolved_at")
     return Incident(
         id=data["id"],
@@ -245,7 +223,7 @@ class StateStore:
             for incident in incidents:
                 self._save_incident(db, incident)
             for change in changes:
-                body = json.dumps(incident_to_json(change.incident))
+                body = json.dumps(incident_dict(change.incident))
                 cur = db.execute(
                     "INSERT INTO outbox (incident_id, kind, at, body, created)"
                     " VALUES (?, ?, ?, ?, ?)",
@@ -285,7 +263,7 @@ class StateStore:
                 incident.status,
                 incident.first_seen.isoformat(),
                 incident.last_seen.isoformat(),
-                json.dumps(incident_to_json(incident)),
+                json.dumps(incident_dict(incident)),
             ),
         )
 

@@ -64,7 +64,7 @@ def test_failed_commit_keeps_nothing_and_a_retry_succeeds(tmp_path: Path) -> Non
     try:
         batch(store, 10)
         store._db.execute("PRAGMA query_only = 1")  # every write now fails, like a full disk
-        with pytest.raises(StateError, match="state.db"):
+        with pytest.raises(StateError, match=r"state\.db"):
             batch(store, 20, "updated")
         store._db.execute("PRAGMA query_only = 0")
         assert [c.offset for c in store.cursors()] == [10]  # nothing of the failed batch
