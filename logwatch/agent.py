@@ -270,8 +270,8 @@ class Agent:
                 keys.add(key)
         return keys
 
-    def _targets(self) -> list[Path]:
-        """The files the PATH arguments name now: plain (not compressed) logs."""
+    def _targets(self, *, compressed: bool = False) -> list[Path]:
+        """The files the PATH arguments name now: plain logs (or the compressed ones)."""
         found: list[Path] = []
         follow = self.config.follow_symlinks
         for arg in self.options.paths:
@@ -290,7 +290,7 @@ class Agent:
         return [
             p
             for p in found
-            if p.is_file() and looks_like_log(p) and not p.name.endswith(_COMPRESSED)
+            if p.is_file() and looks_like_log(p) and p.name.endswith(_COMPRESSED) == compressed
         ]
 
     def _watch_dirs(self) -> None:
@@ -329,8 +329,31 @@ class Agent:
                 self.tailer.open(path, start="start")  # written while we were stopped
             else:
                 self.tailer.open(path, start=start, since=since)
-        present = set(self.tailer.files)
-        self.tailer.gone += [key for key in cursors if key not in present]
+        # A cursor whose file is gone (or whose inode now holds another file) lost its file.
+        lost = [c for c in cursors.values() if not self.tailer.resumed(c)]
+        if lost:
+            self._read_archived(lost)
+        self.tailer.gone += [
+            (c.dev, c.ino) for c in lost if (c.dev, c.ino) not in self.tailer.files
+        ]
+
+    def _read_archived(self, cursors: list[Cursor]) -> None:
+        """Files rotated and compressed while we were stopped: read their unread ends.
+
+        The compressed copy is found by the digest of its (decompressed) head.
+        """
+        archives = self._targets(compressed=True)
+        for cursor in cursors:
+            for path in archives:
+                records = self.tailer.read_archived(path, cursor)
+                if records is not None:
+                    logger.info(
+                        "rotated and compressed while stopped path=%s read=%d records",
+                        path,
+                        len(records),
+                    )
+                    self._process(records)
+                    break
 
     def _rescan(self) -> None:
         self._watch_dirs()

@@ -324,3 +324,25 @@ def test_probe_confirms_the_outage_and_the_recovery(
     )
     assert a.stop() == 0
     assert "pw-not-shown" not in a.jsonl.read_text() + a.log()
+
+
+def test_file_rotated_and_compressed_while_stopped_is_read_to_its_end(
+    agent: Callable[..., AgentProcess],
+) -> None:
+    """The unread end of a log that logrotate gzipped while the agent was down is not lost."""
+    a = agent("--quiet-period", "6s")
+    log = a.logs / "app.log"
+    log.write_text(healthy())
+    a.start()
+    append(log, refused() + refused())
+    a.wait_until(lambda: "incident.opened" in a.kinds(), what="open")
+    assert a.stop() == 0
+    append(log, refused())  # written after the stop, then rotated away and compressed
+    (a.logs / "app.log.1.gz").write_bytes(gzip.compress(log.read_bytes()))
+    log.unlink()
+    log.write_text(healthy())
+    a.start()
+    a.wait_until(lambda: "incident.resolved" in a.kinds(), timeout=20, what="resolve")
+    assert a.kinds().count("incident.opened") == 1
+    assert a.changes()[-1]["incident"]["events"] == 3
+    assert a.stop() == 0

@@ -22,7 +22,7 @@ from typing import BinaryIO
 from logwatch.errors import SourceError
 from logwatch.model import Record
 from logwatch.records import RecordAssembler
-from logwatch.sources.reader import read_lines
+from logwatch.sources.reader import open_log, read_lines
 from logwatch.store import Cursor
 from logwatch.timestamps import parse_line_start
 
@@ -228,6 +228,41 @@ class Tailer:
         tailed.head = hashlib.sha1(head, usedforsecurity=False).hexdigest()
         tailed.head_bytes = head
         return True
+
+    def resumed(self, cursor: Cursor) -> bool:
+        """The file this cursor describes is followed (same identity and head)."""
+        tailed = self.files.get((cursor.dev, cursor.ino))
+        if tailed is None or len(tailed.head_bytes) < cursor.head_len:
+            return False
+        head = tailed.head_bytes[: cursor.head_len]
+        return hashlib.sha1(head, usedforsecurity=False).hexdigest() == cursor.head
+
+    def read_archived(self, path: Path, cursor: Cursor) -> list[Record] | None:
+        """The records past `cursor` in a compressed file whose head is the cursor's file,
+        or None when it is another file."""
+        try:
+            with open_log(path) as stream:
+                head = stream.read(cursor.head_len)
+                if (
+                    len(head) < cursor.head_len
+                    or hashlib.sha1(head, usedforsecurity=False).hexdigest() != cursor.head
+                ):
+                    return None
+                stream.seek(cursor.offset)
+                assembler = self._assembler(path, os.stat(path).st_mtime)
+                records: list[Record] = []
+                for line in read_lines(
+                    stream,
+                    start_offset=cursor.offset,
+                    start_line=cursor.line,
+                    max_line_bytes=self._max_line_bytes,
+                    final=True,
+                ):
+                    records += assembler.feed(line)
+                return records + assembler.flush()
+        except (OSError, SourceError) as exc:
+            logger.warning("%s: cannot read: %s", path, exc)
+            return None
 
     def _assembler(self, path: Path, mtime: float) -> RecordAssembler:
         return RecordAssembler(
