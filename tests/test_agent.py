@@ -267,7 +267,6 @@ def test_missing_directory_is_waited_for(
     a.logs.mkdir()
     log = a.logs / "app.log"
     log.write_text("")
-    time.sleep(0.1)
     for _ in range(3):
         append(log, refused())
     # Found at the next rescan; by then the burst may be over: one change says so.
