@@ -465,12 +465,14 @@ def incidents(
     if fmt == "table":
         from logwatch import report
 
-        text = report.render_table(
-            found, stats, tz=app.config.timezone, style=_styler(sys.stdout.isatty())
-        )
-        text = text.split("\n", 1)[1] if "\n" in text else text  # no scan summary line
-        click.echo(f"{len(found)} incidents in {path}")
-        click.echo(text, nl=False)
+        if found:
+            text = report.render_table(
+                found, stats, tz=app.config.timezone, style=_styler(sys.stdout.isatty())
+            )
+            click.echo(f"{len(found)} incidents in {path}")
+            click.echo(text.split("\n", 1)[1], nl=False)  # without the scan summary line
+        else:
+            click.echo(f"no {status + ' ' if status else ''}incidents in {path}")
         for incident_id, notifier, error in failures:
             click.echo(f"notification failed: {incident_id} via {notifier}: {error}")
         return
