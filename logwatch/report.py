@@ -9,8 +9,6 @@ from typing import Any
 
 from logwatch.model import Incident
 
-FORMATS = ("table", "json", "ndjson", "markdown")
-
 
 def incident_dict(incident: Incident) -> dict[str, Any]:
     """The contract's INCIDENT object (DESIGN.md), plus a few extra keys."""
