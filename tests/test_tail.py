@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -360,3 +362,73 @@ def test_a_backlog_is_read_in_bounded_batches(tmp_path: Path, clock: FakeMonoton
         assert sum(sizes) == 2500
     finally:
         t.close()
+
+
+# -- every interleaving of the agent's polls with a rotation ----------------------------
+
+
+def numbered_traceback(n: int) -> str:
+    return TRACEBACK.replace("12:01:00", f"12:01:{n:02d}").replace("refused.\n", f"refused. n={n}\n")
+
+
+def _copytruncate_steps(log: Path, rotated: Path) -> list[Callable[[], object]]:
+    return [
+        lambda: append(log, numbered_traceback(3)),  # written just before the rotation
+        lambda: rotated.write_bytes(b""),  # logrotate creates the copy...
+        lambda: rotated.write_bytes(log.read_bytes()),  # ...then fills it
+        lambda: os.truncate(log, 0),
+        *[lambda n=n: append(log, numbered_traceback(n)) for n in (4, 5, 6)],
+    ]
+
+
+def _rename_steps(log: Path, rotated: Path) -> list[Callable[[], object]]:
+    return [
+        lambda: append(log, numbered_traceback(3)),
+        lambda: log.rename(rotated),
+        lambda: log.write_text(""),
+        *[lambda n=n: append(log, numbered_traceback(n)) for n in (4, 5, 6)],
+    ]
+
+
+@pytest.mark.parametrize("steps", [_copytruncate_steps, _rename_steps], ids=["copytruncate", "rename"])
+def test_rotation_reads_every_record_once_whenever_the_agent_looks(
+    tmp_path: Path, steps: Callable[[Path, Path], list[Callable[[], object]]]
+) -> None:
+    """Regression (CI, copytruncate): the copy's head was longer than the head last read of
+    its source, so it passed for a new file and three records were read twice."""
+    failures = []
+    for case, (polls, noticed) in enumerate(
+        itertools.product(itertools.product([False, True], repeat=6), range(1, 6))
+    ):
+        root = tmp_path / str(case)
+        root.mkdir()
+        log, rotated = root / "app.log", root / "app.log.1"
+        log.write_text(line(0))  # short: the head digest then covers less than the copy's
+        clock = FakeMonotonic()
+        tailer = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536,
+                        monotonic=clock)  # fmt: skip
+        try:
+            tailer.open(log, start="end")
+            for n in range(3):
+                append(log, numbered_traceback(n))
+            got = settle(tailer, clock)
+            for i, step in enumerate(steps(log, rotated)):
+                step()
+                if i == noticed:  # the watcher's event for the new name arrives
+                    for path in (rotated, log):
+                        if path.exists() and tailer.known(path) is None:
+                            tailer.open(path, start="start")
+                if i < len(polls) and polls[i]:
+                    got += settle(tailer, clock)
+            for path in (rotated, log):
+                if tailer.known(path) is None:
+                    tailer.open(path, start="start")
+            for _ in range(3):
+                clock.now += 5
+                got += tailer.poll()
+        finally:
+            tailer.close()
+        seen = sorted(int(n) for n in numbers(got))
+        if seen != list(range(7)):
+            failures.append((polls, noticed, seen))
+    assert failures == []

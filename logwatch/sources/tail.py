@@ -197,12 +197,12 @@ class Tailer:
         or followed by the previous run (where we were in it), or nothing.
         """
         for other, t in self.files.items():
-            if other != key and t.offset and not t.maybe_copy and t.head_bytes.startswith(head):
+            if other != key and t.offset and not t.maybe_copy and _one_begins(t.head_bytes, head):
                 return other
         if not head:
             return None
         for old_head, offset, line in reversed(self._truncated):
-            if old_head.startswith(head) and offset:
+            if old_head and offset and _one_begins(old_head, head):
                 return offset, line
         for c in self._remembered:
             if (c.dev, c.ino) != key and len(head) >= c.head_len:
@@ -412,6 +412,16 @@ class Tailer:
         if message not in tailed.errors:
             tailed.errors.add(message)
             logger.warning("%s", message)
+
+
+def _one_begins(a: bytes, b: bytes) -> bool:
+    """One of two heads begins the other: the same content, read at different lengths.
+
+    A head is read as far as the file went when it was last looked at, so the source of a
+    copy may be known by a shorter head than the copy's, or the copy may still be growing.
+    """
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
 
 
 def _same(cursor: Cursor, st: os.stat_result, fh: BinaryIO) -> bool:
