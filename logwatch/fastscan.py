@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from logwatch.config import Config
 from logwatch.model import Event, LogLine, Record
 from logwatch.pipeline import Engine
+from logwatch.prefilter import Finder, make_finder, needles
 from logwatch.records import RecordAssembler, starts_dated_record
 from logwatch.rules import RulePack
 from logwatch.sources.reader import compression_of, file_mtime, is_binary, open_log
@@ -37,70 +37,10 @@ RANGE = 32 << 20  # a plain file over this is cut into ranges of about this size
 WINDOW = 1 << 20  # bytes read around a position outside the current block
 _IN_PROCESS_BELOW = 16 << 20  # a scan this small is not worth starting a pool
 
-# Characters that can stand for something else in the record text than in the file: JSON
-# escapes (\" \\ \/ \n \t \uXXXX), the "\n" that joins a record's lines, a dropped "\r",
-# and U+FFFD for an invalid byte. A literal is searched for by its longest run free of
-# them; any text with a \uXXXX escape is a candidate too.
-_UNSAFE = re.compile(r'["\\/\x00-\x1f\x7f\ufffd]+')
-_ESCAPE = b"\\u"
 _CONTINUED = frozenset({b" ", b"\t", b"\n", b"\r"})
 # Bytes read ahead while assembling around a hit: a hit's record is most often a line or
 # a traceback of a few KB, so start small and double while the record goes on.
 _CHUNK, _MAX_CHUNK = 2 << 10, 256 << 10
-
-
-class Unsupported(Exception):
-    """The rule pack needs something the fast path does not do; use the reference scan."""
-
-
-def needles(pack: RulePack) -> list[bytes]:
-    """The byte strings, one of which every record a rule can match holds in the file.
-
-    Derived from the rules' literals; Unsupported when a rule has none (it must run on
-    every record) or ignores case.
-    """
-    found: set[bytes] = set()
-    for rule in pack.rules:
-        if not rule.literals:
-            raise Unsupported(f"rule {rule.id!r} has no literals")
-        if rule.ignore_case:
-            raise Unsupported(f"rule {rule.id!r} ignores case")
-        for literal in rule.literals:
-            pieces = [p for p in _UNSAFE.split(literal) if p]
-            if not pieces:
-                raise Unsupported(f"rule {rule.id!r}: literal {literal!r} has no plain part")
-            found.add(max(pieces, key=len).encode())
-    found.add(_ESCAPE)
-    # A needle that holds a shorter one is found through it.
-    ordered = sorted(found, key=len)
-    return [n for i, n in enumerate(ordered) if not any(s in n for s in ordered[:i])]
-
-
-class Finder(Protocol):
-    """Start offsets of needle occurrences in a buffer (at least the first on each line)."""
-
-    def __call__(self, data: bytes | memoryview) -> list[int]: ...
-
-
-def make_finder(words: Sequence[bytes]) -> Finder:
-    """Aho-Corasick (Teddy SIMD) when ahocorasick_rs is installed, else one bytes regex."""
-    try:
-        import ahocorasick_rs
-    except ImportError:  # pragma: no cover - depends on the installation
-        pattern = re.compile(b"|".join(re.escape(w) for w in words))
-
-        def find_re(data: bytes | memoryview) -> list[int]:
-            return [m.start() for m in pattern.finditer(data)]
-
-        return find_re
-    automaton = ahocorasick_rs.BytesAhoCorasick(
-        list(words), matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
-    )
-
-    def find_ac(data: bytes | memoryview) -> list[int]:
-        return [start for _, start, _ in automaton.find_matches_as_indexes(data)]
-
-    return find_ac
 
 
 @dataclass(frozen=True, slots=True)

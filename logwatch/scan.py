@@ -80,7 +80,7 @@ def scan(
 
 
 def _fast_supported(pack: RulePack) -> bool:
-    from logwatch.fastscan import Unsupported, needles
+    from logwatch.prefilter import Unsupported, needles
 
     try:
         needles(pack)

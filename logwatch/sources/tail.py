@@ -21,7 +21,9 @@ from typing import BinaryIO
 
 from logwatch.errors import SourceError
 from logwatch.model import Record
+from logwatch.prefilter import Finder
 from logwatch.records import RecordAssembler
+from logwatch.sources import skim
 from logwatch.sources.reader import open_log, read_lines
 from logwatch.store import Cursor
 from logwatch.timestamps import parse_line_start
@@ -29,6 +31,7 @@ from logwatch.timestamps import parse_line_start
 logger = logging.getLogger(__name__)
 
 HEAD_BYTES = 1024  # the digest covers this much of the head, or less while the file is shorter
+SKIM_BYTES_PER_POLL = 64 << 20  # passed over per poll at most: the loop commits between
 DRAIN_GRACE_S = 5.0  # a renamed file is still read this long: its writer may not have reopened
 
 
@@ -98,9 +101,13 @@ class Tailer:
         record_wait_s: float = 0.3,
         partial_wait_s: float = 3.0,
         max_lines_per_poll: int = 20000,
+        finder: Finder | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._max_lines_per_poll = max_lines_per_poll
+        # The rule pack's literal search: stretches without a literal are passed over.
+        # None: every line is assembled (a pack with a rule that has no literal).
+        self.finder = finder
         self._tz = tz
         self._max_lines = max_lines
         self._max_bytes = max_bytes
@@ -354,6 +361,11 @@ class Tailer:
         final = idle >= self._partial_wait_s or tailed.draining_since is not None
         budget = self._max_lines_per_poll
         try:
+            if self.finder is not None and size > tailed.offset:
+                budget = self._skim(tailed, size, budget, records)
+                if budget <= 0:
+                    tailed.more = True
+                    return records
             if size > tailed.offset:
                 for line in read_lines(
                     tailed.fh,
@@ -381,6 +393,120 @@ class Tailer:
         if tailed.assembler.pending_complete() or idle >= self._record_wait_s or final:
             records += tailed.assembler.flush()
         return records
+
+    def _skim(self, tailed: TailedFile, size: int, budget: int, records: list[Record]) -> int:
+        """Pass over the stretches of complete lines that hold no literal; assemble the
+        records around those that do. Leaves the last record for the line-by-line read
+        (it may go on); returns the line budget left (0: stop here, more to read)."""
+        assert self.finder is not None
+        fd = tailed.fh.fileno()
+        passed = 0
+        while budget > 0:
+            base = tailed.offset
+            block = os.pread(fd, min(size - base, skim.BLOCK), base)
+            complete = block.rfind(b"\n") + 1
+            if complete == 0:
+                return budget  # a partial line, or one longer than a block
+            targets: list[int] = []
+            for hit in self.finder(memoryview(block)[:complete]):
+                start = block.rfind(b"\n", 0, hit) + 1
+                if not targets or targets[-1] != start:
+                    targets.append(start)
+            last_line = block.rfind(b"\n", 0, complete - 1) + 1
+            pos = 0
+            for target in [*targets, None]:
+                if target is not None and target < pos:
+                    continue  # its record was fed already
+                anchor = last_line if target is None else target
+                to = skim.dated_start(block, anchor, pos, self._tz, self._max_line_bytes)
+                if to is not None and to > pos:
+                    budget = self._pass_over(tailed, block, base, pos, to, budget, records)
+                    passed += to - pos
+                    pos = to
+                if target is None or budget <= 0:
+                    break
+                pos, budget = self._feed_record(
+                    tailed, block, base, pos, target, complete, budget, records
+                )
+                if budget <= 0:
+                    break
+            if budget <= 0 or base + complete >= size or tailed.offset == base:
+                return budget  # the end is read line by line: its last record may go on
+            if passed >= SKIM_BYTES_PER_POLL:
+                return 0  # a big backlog: let the loop commit and tick between steps
+        return budget
+
+    def _feed_record(
+        self,
+        tailed: TailedFile,
+        block: bytes,
+        base: int,
+        pos: int,
+        target: int,
+        complete: int,
+        budget: int,
+        records: list[Record],
+    ) -> tuple[int, int]:
+        """Feed lines from `pos` until the record holding the line at `target` is complete
+        (the next record has begun) or the block ends; returns the new position, budget."""
+        assembler = tailed.assembler
+        while pos < complete and budget > 0:
+            end = block.find(b"\n", pos) + 1
+            (line,) = skim.line_texts(block, base, pos, end, tailed.line, self._max_line_bytes)
+            records += assembler.feed(line)
+            tailed.offset, tailed.line = line.end, line.number + 1
+            budget -= 1
+            pos = end
+            if pos > target:
+                pending = assembler.pending_start()
+                if pending is None or pending[0] > base + target:
+                    break
+        return pos, budget
+
+    def _pass_over(
+        self,
+        tailed: TailedFile,
+        block: bytes,
+        base: int,
+        pos: int,
+        to: int,
+        budget: int,
+        records: list[Record],
+    ) -> int:
+        """Skip block[pos:to), which holds no literal and ends where a dated record starts.
+
+        The record being assembled is finished first if it holds a literal. The last dated
+        line passed over comes out as a one-line record, so log time still moves on (the
+        backlog resolves incidents by log time); it holds no literal, so it matches nothing.
+        """
+        assert self.finder is not None
+        pending = tailed.assembler.pending_start()
+        if pending is not None:
+            held = base + pos - pending[0]
+            if held > skim.BLOCK or self.finder(os.pread(tailed.fh.fileno(), held, pending[0])):
+                while pos < to:  # its continuation lines are in [pos, to): feed them
+                    end = block.find(b"\n", pos) + 1
+                    records += tailed.assembler.feed(
+                        skim.line_texts(block, base, pos, end, tailed.line, self._max_line_bytes)[0]
+                    )
+                    tailed.offset, tailed.line = base + end, tailed.line + 1
+                    budget -= 1
+                    pos = end
+                records += tailed.assembler.flush()
+        mtime = os.fstat(tailed.fh.fileno()).st_mtime
+        tailed.assembler = self._assembler(tailed.path, mtime)
+        if to > pos:
+            last = block.rfind(b"\n", 0, to - 1) + 1
+            dated = skim.dated_start(block, last, pos, self._tz, self._max_line_bytes)
+            if dated is not None:
+                number = tailed.line + block.count(b"\n", pos, dated)
+                end = block.find(b"\n", dated) + 1
+                (line,) = skim.line_texts(block, base, dated, end, number, self._max_line_bytes)
+                ticker = self._assembler(tailed.path, mtime)
+                records += ticker.feed(line) + ticker.flush()
+            tailed.line += block.count(b"\n", pos, to)
+        tailed.offset = base + to
+        return budget
 
     def _finish(self, key: Key, tailed: TailedFile) -> list[Record]:
         records = tailed.assembler.flush()
