@@ -309,7 +309,8 @@ class _RangeScanner:
         self.fed = self.lo  # offset of the next line to feed the assembler
         self.fed_line = 0  # its line number relative to lo (0 = the line at lo)
         self.checked = -1  # records starting before this offset were already looked at
-        self.queue: list[LogLine] = []  # lines read ahead of `fed`, last first
+        self.queue: list[bytes] = []  # lines read ahead of `fed`, last first
+        self.ahead_end = 0  # where the lines read ahead end
         self.chunk = _CHUNK
         self.events: list[Event] = []
         self.records = 0
@@ -413,38 +414,32 @@ class _RangeScanner:
         assert self.assembler is not None
         if not self.queue:
             self._read_ahead()
-        line = self.queue.pop()
-        self.fed = line.end
+        piece = self.queue.pop()  # made a LogLine only now: a run often ends mid-chunk
+        pos, size = self.fed, len(piece)
+        stop = min(pos + size + 1, self.ahead_end)
+        if size > self.max_line:
+            text, cut = self._text(pos, stop)
+            line = LogLine(text=text, number=self.fed_line, offset=pos, end=stop, truncated=cut)
+        else:
+            text = piece.decode("utf-8", "replace")
+            if text[-1:] == "\r":
+                text = text[:-1]
+            line = LogLine(text=text, number=self.fed_line, offset=pos, end=stop)
+        self.fed = stop
         self.fed_line += 1
         self._emit(self.assembler.feed(line))
 
     def _read_ahead(self) -> None:
-        """Split the next chunk of whole lines into LogLines, as read_lines does."""
+        """The next chunk of whole lines, as raw pieces (read_lines decodes them alike)."""
         start = self.fed
         end = self.data.line_end(min(start + self.chunk, self.data.size) - 1)
         self.chunk = min(self.chunk * 2, _MAX_CHUNK)
-        raw = self.data.read(start, end)
-        raws = raw.split(b"\n")
+        raws = self.data.read(start, end).split(b"\n")
         if raws[-1] == b"":
             raws.pop()
-        texts = raw.decode("utf-8", "replace").split("\n")
-        number = self.fed_line
-        out: list[LogLine] = []
-        pos = start
-        for text, piece in zip(texts, raws, strict=False):
-            size = len(piece)
-            stop = min(pos + size + 1, end)
-            if size > self.max_line:
-                text, cut = self._text(pos, stop)
-                out.append(LogLine(text=text, number=number, offset=pos, end=stop, truncated=cut))
-            else:
-                if text[-1:] == "\r":
-                    text = text[:-1]
-                out.append(LogLine(text=text, number=number, offset=pos, end=stop))
-            pos = stop
-            number += 1
-        out.reverse()
-        self.queue = out
+        raws.reverse()
+        self.queue = raws
+        self.ahead_end = end
 
     def _text(self, start: int, end: int) -> tuple[str, bool]:
         """The line's text as read_lines gives it: cut at max_line_bytes, no "\\r"."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from logwatch.model import Event, Record
+from logwatch.redact import Redactor
 from logwatch.rules import RulePack
 from logwatch.timestamps import parse_line_start
 
@@ -32,6 +32,7 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![\w<])-?\d+(?:\.\d+)?"), "<int>"),
     (re.compile(r"\s+"), " "),
 )
+_GAP = frozenset({" ", "\t"})  # what follows a stamp that the rest of the line can be cut at
 # A log line's prefix before its message: the level word and a [logger] or pid:role tag.
 _PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]\s*|[A-Z]+\s+|\[\w[\w.]*\]\s*|[#*.-]\s+)*")
 
@@ -59,14 +60,14 @@ class Matcher:
         pack: RulePack,
         *,
         default_target: str,
-        redact: Callable[[str], str],
+        redact: Redactor,
     ) -> None:
         self.pack = pack
         self.default_target = default_target
         self._redact = redact
         # An outage repeats the same final line thousands of times: redaction and
         # normalisation are done once per distinct (rule, line).
-        self._seen: dict[tuple[str, str], tuple[str, str]] = {}
+        self._seen: dict[tuple[str, str, bool], tuple[str, str]] = {}
 
     def match(self, record: Record) -> Event | None:
         """The event for a record, or None when no rule matches."""
@@ -81,16 +82,29 @@ class Matcher:
         if found is None:
             return None
         rule = found.rule
-        key = (rule.id, found.line)
+        # An outage repeats one line thousands of times, each with its own timestamp: the
+        # redacted text and the signature are made once per (rule, line after the stamp).
+        line = found.line
+        head, rest = "", line
+        stamp = parse_line_start(line)
+        if stamp is not None and line[stamp.end : stamp.end + 1] in _GAP:
+            head, rest = line[: stamp.end], line[stamp.end :]
+            if self._redact.known_in(head):  # a configured secret inside the stamp's text
+                head, rest = "", line
+        key = (rule.id, rest, bool(head))
         cached = self._seen.get(key)
         if cached is None:
             # Redact before anything derives from the line: signatures leave the machine too.
-            line = self._redact(found.line.strip())
-            cached = (line[:MAX_TEXT], f"{rule.id}: {normalise(message_of(line))}")
+            # A stamp is digits, month names and separators: no secret pattern matches in
+            # it (tests/test_matching.py holds them to that), so the rest is redacted alone.
+            redacted = self._redact(rest.strip() if not head else rest.rstrip())
+            signature = f"{rule.id}: {normalise(message_of(head + redacted))}"
+            cached = (redacted, signature)
             if len(self._seen) >= SEEN_MAX:
                 self._seen.clear()
             self._seen[key] = cached
-        text, signature = cached
+        redacted, signature = cached
+        text = (head + redacted)[:MAX_TEXT]
         return Event(
             time=record.time,
             source=record.source,

@@ -61,6 +61,10 @@ class Redactor:
     def __repr__(self) -> str:
         return f"Redactor(known_secrets={len(self._known)})"
 
+    def known_in(self, text: str) -> bool:
+        """Whether one of the configured secrets occurs in text."""
+        return any(secret in text for secret in self._known)
+
     def __call__(self, text: str) -> str:
         """The text with every secret masked."""
         for secret in self._known:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from logwatch.matching import Matcher, normalise
+from logwatch.matching import Matcher, message_of, normalise
 from logwatch.model import Record
 from logwatch.redact import Redactor
 from logwatch.rules import load_rule_pack
@@ -98,3 +100,76 @@ def test_secrets_are_masked_before_the_signature_is_made() -> None:
 )
 def test_signature_masks_variable_parts(text: str, expected: str) -> None:
     assert normalise(text) == expected
+
+
+# -- the per-line cache: the stamp is cut off, the rest redacted and normalised once -----
+
+HEADS = [
+    "2026-03-01T12:00:00.123Z",
+    "2026-03-01T14:00:00+02:00",
+    "2026-03-01 12:00:00,123",
+    "2026/03/01 12:00:00",
+    "[2026-03-01 12:00:00 +0000]",
+    '10.0.0.7 - admin [01/Mar/2026:12:00:00 +0000] "GET /feed HTTP/1.1" 500',
+    "Mar  1 12:00:00",
+    "1234:M 01 Mar 2026 12:00:00.123",
+    "12:00:00",
+    "1772366400.123",
+]
+SECRETISH = [
+    " password=hunter3x",
+    " redis://app:s3cr3t-pw@10.0.0.5:6379/0",
+    " token: xoxb-1234567890-abcdef",
+    " AUTH default s3cr3t",
+    " Authorization: Bearer abcdefghijkl",
+    " hunter2-pw",
+    " ERROR [morningai.cache]",
+    " 42",
+    "\t",
+]
+ERRORS = [
+    " redis.exceptions.ConnectionError: Error 111 connecting to 10.0.0.5:6379. Connection refused.",
+    " could not connect to Redis instance: Error 111 connecting to redis:6379. Connection refused."
+    " retrying in 4 seconds",
+    " OOM command not allowed when used memory > 'maxmemory'.",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    head=st.sampled_from(HEADS),
+    before=st.lists(st.sampled_from(SECRETISH), max_size=3),
+    error=st.sampled_from(ERRORS),
+    after=st.lists(st.sampled_from(SECRETISH), max_size=2),
+)
+def test_cached_text_and_signature_equal_redacting_the_whole_line(
+    head: str, before: list[str], error: str, after: list[str]
+) -> None:
+    redact = Redactor(["hunter2-pw"])
+    m = Matcher(PACK, default_target="redis", redact=redact)
+    line = head + "".join(before) + error + "".join(after)
+    for _ in range(2):  # the second time from the cache
+        event = m.match(record(line))
+        assert event is not None
+        whole = redact(line.strip())
+        assert event.text == whole[:500]
+        assert event.signature == f"{event.rule}: {normalise(message_of(whole))}"
+        assert "hunter2-pw" not in event.text and "s3cr3t" not in event.text
+
+
+def test_a_configured_secret_inside_the_stamp_is_still_masked() -> None:
+    """A password that happens to read like a date: the line is redacted whole."""
+    m = Matcher(PACK, default_target="redis", redact=Redactor(["2026-03-01"]))
+    event = m.match(record(f"2026-03-01 12:00:00,123 ERROR{ERRORS[0]}"))
+    assert event is not None and "2026-03-01" not in event.text
+
+
+def test_the_same_error_at_other_times_shares_one_signature_and_keeps_its_stamp() -> None:
+    m = matcher()
+    a = m.match(record(f"2026-03-01 12:00:00,123 ERROR{ERRORS[0]}"))
+    b = m.match(record(f"2026-03-01 12:00:07,456 ERROR{ERRORS[0]}"))
+    assert a is not None and b is not None
+    assert a.signature == b.signature
+    assert a.text.startswith("2026-03-01 12:00:00,123") and b.text.startswith(
+        "2026-03-01 12:00:07,456"
+    )
