@@ -11,6 +11,10 @@ the right category, the probe's confirmation in its thread, and the root edited 
 
 Every wait is bounded; every process is stopped by its handle at teardown (the app and
 the worker here, the agent here, redis-server by its fixture).
+
+With LOGWATCH_REFRESH_EXAMPLES=1 each scenario that passes also copies its logs (app.log,
+worker.log and redis-server's own log) to examples/outages/<category>/: the sample logs of
+real outages that tests/test_examples.py scans on every run.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +36,9 @@ from outage_app import PASSWORD, REPO, MorningAI
 from slack_standin import TOKEN, Recorded, SlackStandin
 from test_agent import AgentProcess
 
+#: Read before the fixtures clear LOGWATCH_* from the environment.
+REFRESH_EXAMPLES = os.environ.get("LOGWATCH_REFRESH_EXAMPLES") == "1"
+EXAMPLES = REPO / "examples" / "outages"
 CHANNEL = "#alerts"
 QUIET = "3s"
 #: Longest from breaking Redis to the root message (threshold, commit, one delivery).
@@ -263,6 +271,8 @@ def check_outage(
     assert final[-1]["incident"]["target"] == rig.target
     assert str(rig.app.app_log) in final[-1]["incident"]["sources"]
 
+    if REFRESH_EXAMPLES:
+        refresh_example(rig, category)
     others = [_title(r) for r in rig.roots() if r.body.get("text") != roots[0].body.get("text")]
     latency = posted_at - broken_at
     print(
@@ -272,6 +282,17 @@ def check_outage(
         f" {'; '.join(rig.notes) or 'rq worker stayed up'}\n{rig.summary()}"
     )
     return latency
+
+
+def refresh_example(rig: Rig, category: str) -> None:
+    """This outage's logs, as they are now, into examples/outages/<category>/."""
+    out = EXAMPLES / category
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for path in (rig.app.app_log, rig.app.worker_log):
+        shutil.copyfile(path, out / path.name)
+    if rig.server.logfile is not None and rig.server.logfile.exists():
+        shutil.copyfile(rig.server.logfile, out / "redis-server.log")
 
 
 def test_redis_killed_then_restarted_is_one_connection_incident(rig: Rig) -> None:
