@@ -95,19 +95,34 @@ def target_of(fields: Mapping[str, str]) -> str | None:
 class RulePack:
     """Rules in precedence order, with a shared literal prefilter and timeout counters."""
 
-    __slots__ = ("_gate", "_warned", "match_timeout_s", "rules", "timeouts")
+    __slots__ = ("_always", "_automaton", "_rules_of", "_warned", "match_timeout_s", "rules",
+                 "timeouts")  # fmt: skip
 
     def __init__(self, rules: Sequence[Rule], *, match_timeout_s: float = MATCH_TIMEOUT_S) -> None:
         self.rules = tuple(rules)
         self.match_timeout_s = match_timeout_s
         self.timeouts: dict[str, int] = {}
         self._warned: set[str] = set()
-        # One search answers "could any rule match?" for the many lines that are not
-        # Redis errors; None when some rule has no literals and must always run.
-        self._gate: re.Pattern[str] | None = None
-        if self.rules and all(r.literals for r in self.rules):
-            flags = re.IGNORECASE if any(r.ignore_case for r in self.rules) else 0
-            self._gate = _literal_gate([lit for r in self.rules for lit in r.literals], flags)
+        # Which rules can match: one pass of a multi-literal search finds every literal in
+        # the text (overlapping), and only the rules holding one of them run their patterns.
+        # Rules without literals or ignoring case are always tried.
+        literals: dict[str, set[int]] = {}
+        always: list[int] = []
+        for i, rule in enumerate(self.rules):
+            if rule.literals and not rule.ignore_case:
+                for lit in rule.literals:
+                    literals.setdefault(lit, set()).add(i)
+            else:
+                always.append(i)
+        self._always = frozenset(always)
+        self._automaton: Any = None
+        self._rules_of: list[frozenset[int]] = [frozenset(v) for v in literals.values()]
+        if literals:
+            import ahocorasick_rs
+
+            self._automaton = ahocorasick_rs.AhoCorasick(
+                list(literals), matchkind=ahocorasick_rs.MatchKind.Standard
+            )
 
     def match(self, text: str) -> RuleMatch | None:
         """The first rule, in pack order, whose pattern matches anywhere in text."""
@@ -126,10 +141,15 @@ class RulePack:
         return self._search(rule, text)
 
     def _matches(self, text: str) -> Iterator[RuleMatch]:
-        if self._gate is not None and self._gate.search(text) is None:
-            return
-        for rule in self.rules:
-            found = self.match_rule(rule, text)
+        candidates: set[int] | frozenset[int] = self._always
+        if self._automaton is not None:
+            hits = self._automaton.find_matches_as_indexes(text, overlapping=True)
+            if hits:
+                rules_of = self._rules_of
+                candidates = candidates.union(*(rules_of[lit] for lit, _, _ in hits))
+        for i in sorted(candidates):
+            rule = self.rules[i]
+            found = self.match_rule(rule, text) if i in self._always else self._search(rule, text)
             if found is not None:
                 yield found
 
@@ -157,28 +177,6 @@ class RulePack:
                     rule=rule, fields=fields, line=line.rstrip("\r"), target=target_of(fields)
                 )
         return None
-
-
-def _literal_gate(literals: Sequence[str], flags: int) -> re.Pattern[str]:
-    """One regex finding any of the literals, built as a trie so that each position of
-    the text tries about one branch (1.5x faster than a flat alternation on app logs)."""
-    words: list[str] = []
-    for word in sorted(set(literals), key=len):
-        if not any(shorter in word for shorter in words):  # the shorter one suffices
-            words.append(word)
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-
-    def emit(node: dict[str, Any]) -> str:
-        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items())]
-        if len(alts) <= 1:
-            return "".join(alts)
-        return "(?:" + "|".join(alts) + ")"
-
-    return re.compile(emit(trie), flags)
 
 
 def builtin_pack_path() -> Path:

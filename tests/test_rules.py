@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +16,6 @@ from logwatch.model import Severity
 from logwatch.rules import (
     CATEGORIES,
     RulePack,
-    _literal_gate,
     builtin_pack_path,
     load_rule_pack,
     target_of,
@@ -343,11 +344,30 @@ def test_empty_pack_matches_nothing() -> None:
         pytest.param(["a.b", "(x)", "[y]"], id="regex-metachars"),
     ],
 )
-def test_literal_gate_finds_exactly_the_literals(literals: list[str]) -> None:
-    gate = _literal_gate(literals, 0)
-    texts = [s.line for s in ALL_SAMPLES] + ["xa.by", "(x)", "a-b", "[y", "Tim"]
+def test_rules_run_exactly_when_one_of_their_literals_is_in_the_text(
+    tmp_path: Path, literals: list[str]
+) -> None:
+    """Overlapping and contained literals each select their own rule."""
+    rules = "".join(
+        f'[[rule]]\nid = "r{i}"\ncategory = "connection"\nseverity = "error"\n'
+        f"literals = [{json.dumps(lit)}]\npatterns = [{json.dumps(re.escape(lit))}]\n"
+        f'hint = "h"\n\n'
+        for i, lit in enumerate(literals)
+    )
+    path = tmp_path / "pack.toml"
+    path.write_text(rules)
+    pack = load_rule_pack([path], include_builtin=False)
+    texts = [s.line for s in ALL_SAMPLES] + ["xa.by", "(x)", "a-b", "[y", "Tim", "connecting to"]
     for text in texts:
-        assert (gate.search(text) is not None) == any(lit in text for lit in literals), text
+        got = [m.rule.id for m in pack.match_all(text)]
+        assert got == [f"r{i}" for i, lit in enumerate(literals) if lit in text], text
+
+
+def test_literal_selection_agrees_with_trying_every_rule() -> None:
+    """Every sample, through the pack's selection and through each rule in turn."""
+    for sample in ALL_SAMPLES:
+        every = [r.id for r in PACK.rules if PACK.match_rule(r, sample.line) is not None]
+        assert [m.rule.id for m in PACK.match_all(sample.line)] == every, sample.line
 
 
 def test_match_rule_checks_one_rule() -> None:
