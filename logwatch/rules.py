@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ahocorasick_rs
 import regex
 
 from logwatch.errors import RuleError
@@ -118,8 +119,6 @@ class RulePack:
         self._automaton: Any = None
         self._rules_of: list[frozenset[int]] = [frozenset(v) for v in literals.values()]
         if literals:
-            import ahocorasick_rs
-
             self._automaton = ahocorasick_rs.AhoCorasick(
                 list(literals), matchkind=ahocorasick_rs.MatchKind.Standard
             )

@@ -449,19 +449,24 @@ class Tailer:
     ) -> tuple[int, int]:
         """Feed lines from `pos` until the record holding the line at `target` is complete
         (the next record has begun) or the block ends; returns the new position, budget."""
-        assembler = tailed.assembler
         while pos < complete and budget > 0:
-            end = block.find(b"\n", pos) + 1
-            (line,) = skim.line_texts(block, base, pos, end, tailed.line, self._max_line_bytes)
-            records += assembler.feed(line)
-            tailed.offset, tailed.line = line.end, line.number + 1
+            pos = self._feed_line(tailed, block, base, pos, records)
             budget -= 1
-            pos = end
             if pos > target:
-                pending = assembler.pending_start()
+                pending = tailed.assembler.pending_start()
                 if pending is None or pending[0] > base + target:
                     break
         return pos, budget
+
+    def _feed_line(
+        self, tailed: TailedFile, block: bytes, base: int, pos: int, records: list[Record]
+    ) -> int:
+        """Feed the line at block[pos:] to the assembler; returns where the next starts."""
+        end = block.find(b"\n", pos) + 1
+        (line,) = skim.line_texts(block, base, pos, end, tailed.line, self._max_line_bytes)
+        records += tailed.assembler.feed(line)
+        tailed.offset, tailed.line = line.end, line.number + 1
+        return end
 
     def _pass_over(
         self,
@@ -485,13 +490,8 @@ class Tailer:
             held = base + pos - pending[0]
             if held > skim.BLOCK or self.finder(os.pread(tailed.fh.fileno(), held, pending[0])):
                 while pos < to:  # its continuation lines are in [pos, to): feed them
-                    end = block.find(b"\n", pos) + 1
-                    records += tailed.assembler.feed(
-                        skim.line_texts(block, base, pos, end, tailed.line, self._max_line_bytes)[0]
-                    )
-                    tailed.offset, tailed.line = base + end, tailed.line + 1
+                    pos = self._feed_line(tailed, block, base, pos, records)
                     budget -= 1
-                    pos = end
                 records += tailed.assembler.flush()
         mtime = os.fstat(tailed.fh.fileno()).st_mtime
         tailed.assembler = self._assembler(tailed.path, mtime)
