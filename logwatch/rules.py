@@ -12,7 +12,7 @@ import math
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from logwatch.model import Severity
 logger = logging.getLogger(__name__)
 
 MATCH_TIMEOUT_S = 1.0
+VETTED_UNGUARDED_CHARS = 2048  # a built-in rule on a longer text runs with the timeout too
 DEFAULT_THRESHOLD = 3
 DEFAULT_WINDOW_S = 60.0
 # The categories of the built-in pack; user packs may name others of the same form.
@@ -73,6 +74,9 @@ class Rule:
     description: str
     origin: str  # the file the rule came from
     ignore_case: bool = False
+    # A built-in rule: its patterns are reviewed and tested not to backtrack, so the match
+    # timeout (which costs more than the search on a short line) guards only long texts.
+    vetted: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,9 +157,11 @@ class RulePack:
                 yield found
 
     def _search(self, rule: Rule, text: str) -> RuleMatch | None:
+        guarded = not rule.vetted or len(text) > VETTED_UNGUARDED_CHARS
+        timeout = self.match_timeout_s if guarded else None
         for pattern in rule.patterns:
             try:
-                m = pattern.search(text, timeout=self.match_timeout_s)
+                m = pattern.search(text, timeout=timeout)
             except TimeoutError:
                 # A catastrophic pattern must not stall the agent: skip it for this text.
                 self.timeouts[rule.id] = self.timeouts.get(rule.id, 0) + 1
@@ -200,13 +206,16 @@ def load_rule_pack(
     Precedence: rules a later pack adds are tried before those of earlier packs (a user's
     rule wins over the built-ins); a rule that replaces one by id takes its place.
     """
-    files = ([builtin_pack_path()] if include_builtin else []) + list(paths)
+    builtin = builtin_pack_path()
+    files = ([builtin] if include_builtin else []) + list(paths)
     merged: dict[str, Rule] = {}
     order: list[str] = []
-    for path in files:
+    for n, path in enumerate(files):
         origin = str(path)
         added: list[str] = []
-        for rule_id, rule in _read_pack(path, origin):
+        for rule_id, read in _read_pack(path, origin):
+            vetted = include_builtin and n == 0
+            rule = replace(read, vetted=True) if vetted and read is not None else read
             if rule is None:
                 if rule_id not in merged:
                     logger.warning(

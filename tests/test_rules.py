@@ -6,7 +6,7 @@ import json
 import logging
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from logwatch.errors import RuleError
 from logwatch.model import Severity
 from logwatch.rules import (
     CATEGORIES,
+    VETTED_UNGUARDED_CHARS,
     RulePack,
     builtin_pack_path,
     load_rule_pack,
@@ -376,3 +377,69 @@ def test_match_rule_checks_one_rule() -> None:
     found = PACK.match_rule(oom, line)
     assert found is not None and found.rule is oom
     assert PACK.match_rule(oom, "Error 111 connecting to r:1. Connection refused.") is None
+
+
+# -- the match timeout: every user rule, built-in rules on long texts -------------------
+
+
+def test_only_builtin_rules_are_vetted(tmp_path: Path) -> None:
+    """A user's rule, and a user's replacement of a built-in one, always run guarded."""
+    replacement = rule_text(id="oom", category="oom", patterns=["OOM"], literals=["OOM"])
+    pack = load_rule_pack([write(tmp_path, replacement + rule_text(id="mine"))])
+    vetted = {r.id: r.vetted for r in pack.rules}
+    assert vetted["mine"] is False and vetted["oom"] is False
+    assert all(v for rule_id, v in vetted.items() if rule_id not in {"mine", "oom"})
+
+
+class RecordingPattern:
+    """Stands in for a compiled pattern: records the timeout each search was given."""
+
+    def __init__(self) -> None:
+        self.timeouts: list[float | None] = []
+
+    def search(self, text: str, timeout: float | None = None) -> None:
+        self.timeouts.append(timeout)
+
+
+def test_a_vetted_rule_runs_unguarded_only_on_short_texts() -> None:
+    """Skipping the timeout for built-ins must stop at long texts; user rules keep it."""
+    base = PACK.rules[0]
+    assert base.vetted
+    vetted, user = RecordingPattern(), RecordingPattern()
+    pack = RulePack(
+        [
+            replace(base, id="vetted", vetted=True, literals=("aaa",), patterns=(vetted,)),  # type: ignore[arg-type]
+            replace(base, id="user", vetted=False, literals=("aaa",), patterns=(user,)),  # type: ignore[arg-type]
+        ],
+        match_timeout_s=0.5,
+    )
+    short, long = "aaa", "aaa" + "x" * VETTED_UNGUARDED_CHARS
+    assert pack.match(short) is None and pack.match(long) is None
+    assert vetted.timeouts == [None, 0.5]
+    assert user.timeouts == [0.5, 0.5]
+
+
+ADVERSARIAL = [
+    "Error 1 connecting to ",
+    "Error connecting to a:1. ",
+    "Error Multiple exceptions: [Errno 99] x, ",
+    "connecting to unix socket: /a/b ",
+    "a:1:2:3:4:5 ",
+    "Error while reading from ",
+    "Command # 1 (SET a b) of pipeline caused error: ",
+    "could not connect to Redis instance: ",
+    "\t \t ",
+    "Error accepting a client connection: ",
+    "Could not create server TCP listening socket ",
+]
+
+
+@pytest.mark.parametrize("piece", ADVERSARIAL)
+def test_builtin_patterns_do_not_backtrack_on_texts_they_run_unguarded(piece: str) -> None:
+    """Up to the length where the timeout is left off, repeated near-misses stay cheap: a
+    backtracking pattern would take seconds here, a linear one microseconds (0.2 s is a
+    margin of thousands, not a speed target)."""
+    text = (piece * (VETTED_UNGUARDED_CHARS // len(piece)))[:VETTED_UNGUARDED_CHARS]
+    for rule in PACK.rules:
+        for pattern in rule.patterns:
+            pattern.search(text, timeout=0.2)  # TimeoutError fails the test
