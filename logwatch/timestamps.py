@@ -139,9 +139,15 @@ def _digit_start(line: str, tz: tzinfo | None) -> Stamp | None:
 def _bracket_start(line: str, tz: tzinfo | None) -> Stamp | None:
     if line[5:6] == "-":  # gunicorn "[2026-03-01 12:00:00 +0000]", Flask "[2026-... ,123]"
         found = _iso(line, 1, tz)
-        if found is None or line[found[1] : found[1] + 1] != "]":
+        if found is None:
             return None
-        return Stamp(found[0], None, found[1] + 1)
+        after = line[found[1] : found[1] + 2]
+        if after[:1] == "]":
+            return Stamp(found[0], None, found[1] + 1)
+        if after == ": ":  # Celery "[2026-03-01 12:00:00,123: ERROR/MainProcess]"
+            close = line.find("]", found[1], found[1] + 64)
+            return None if close < 0 else Stamp(found[0], None, close + 1)
+        return None
     if line[3:4] == "/":  # "[01/Mar/2026:00:00:00 +0000]" at the start
         return _clf(line, 0)
     m = _REDIS_OLD.match(line)
@@ -226,10 +232,27 @@ def parse_line_start(line: str, tz: tzinfo | None = None) -> Stamp | None:
     if c == "[":
         return _bracket_start(line, tz)
     if "A" <= c <= "Z":
-        return _syslog(line) or _access_log(line)
+        return _syslog(line) or _access_log(line) or _compose(line, tz)
     if "a" <= c <= "z":
-        return _access_log(line)
+        return _access_log(line) or _compose(line, tz)
     return None
+
+
+_COMPOSE = re.compile(r"[A-Za-z][\w.-]{0,63}\s*\| ")
+
+
+def _compose(line: str, tz: tzinfo | None) -> Stamp | None:
+    """`docker compose logs`: "web-1  | 2026-03-01 12:00:00,123 ERROR ...", the service's
+    name before a bar; the stamp after it (the prefix stays part of the line)."""
+    m = _COMPOSE.match(line)
+    if m is None:
+        return None
+    rest = line[m.end() :]
+    c = rest[:1]
+    if not ("0" <= c <= "9" or c == "["):  # a stamp, not another prefix: no recursion
+        return None
+    stamp = parse_line_start(rest, tz)
+    return None if stamp is None else stamp._replace(end=stamp.end + m.end())
 
 
 _EPOCH_TEXT = re.compile(r"-?\d{1,20}(?:\.\d{1,9})?")

@@ -337,3 +337,25 @@ def test_several_families_merge_by_time(tmp_path: Path, small_pieces: None) -> N
         )
     fast = assert_same([tmp_path])
     assert fast["stats"]["events"] == 90  # type: ignore[index]
+
+
+def test_docker_compose_logs_keep_their_times(tmp_path: Path, small_pieces: None) -> None:
+    """`docker compose logs` output: each line behind its service's name and a bar. A
+    prefixed traceback is a record per line; its exception line is the one event, at the
+    time of the request line above it."""
+    lines = []
+    for n in range(12):
+        lines.append(f"web-1    | 2026-03-01 12:00:{n:02d},000 ERROR [app] Exception on /feed [GET]")
+        lines.append("web-1    | Traceback (most recent call last):")
+        lines += [f"web-1    | {frame}" for frame in FRAMES]
+        lines.append(f"web-1    | {REFUSED}")
+        lines.append(f"worker-1 | 12:00:{n:02d} default: tasks.refresh() (job {n})")
+        lines.append(f"redis-1  | 1:M 01 Mar 2026 12:00:{n:02d}.000 * DB saved on disk")
+    log = tmp_path / "compose.log"
+    log.write_text("\n".join(lines) + "\n")
+    reference = reference_events(log)
+    assert fast_events(log) == reference
+    assert [e.time for e in reference] == [
+        datetime(2026, 3, 1, 12, 0, n, tzinfo=UTC) for n in range(12)
+    ]
+    assert {e.rule for e in reference} == {"connection-refused"}

@@ -67,6 +67,9 @@ PIECES = [
     lambda n: f"{stamp(n)} WARN [morningai.api] bad bytes \xff\xfe\r\n",
     lambda n: f"{stamp(n)} ERROR [morningai.app] {'y' * 250} {REFUSED}\n",  # literal cut off
     lambda n: "MISCONF Redis is configured to save RDB snapshots, but it's currently unable\n",
+    lambda n: f"web-1  | {stamp(n)} ERROR [morningai.app] Exception on /api/v1/feed [GET]\n",
+    lambda n: f"web-1  | Traceback (most recent call last):\nweb-1  | {REFUSED}\n",
+    lambda n: f"[{stamp(n)}: ERROR/MainProcess] consumer: Cannot connect to redis: {REFUSED}\n",
 ]
 
 

@@ -109,6 +109,30 @@ def _utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0, us: int =
             id="epoch-fraction",
         ),
         pytest.param("1709294400 worker started", _utc(2024, 3, 1, 12), 10, id="epoch"),
+        pytest.param(
+            "[2026-03-01 12:00:00,123: ERROR/MainProcess] consumer: Cannot connect to redis",
+            _utc(2026, 3, 1, 12, 0, 0, 123000),
+            44,
+            id="celery",
+        ),
+        pytest.param(
+            "web-1  | 2026-03-01 12:00:00,123 ERROR [app] x",
+            _utc(2026, 3, 1, 12, 0, 0, 123000),
+            32,
+            id="compose-v2",
+        ),
+        pytest.param(
+            "morningai_worker_1 | [2026-03-01 12:00:00 +0000] [7] [ERROR] x",
+            _utc(2026, 3, 1, 12),
+            48,
+            id="compose-v1-gunicorn",
+        ),
+        pytest.param(
+            "Redis-1  | 1:M 01 Mar 2026 12:00:00.123 # Server initialized",
+            _utc(2026, 3, 1, 12, 0, 0, 123000),
+            39,
+            id="compose-redis-server",
+        ),
     ],
 )
 def test_full_timestamps(line: str, expected: datetime, end: int) -> None:
@@ -231,3 +255,16 @@ def test_near_miss_timestamps_never_raise(line: str) -> None:
 @given(st.one_of(st.text(max_size=40), st.integers(), st.floats()))
 def test_parse_value_never_raises(value: str | int | float) -> None:
     parse_value(value)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("web-1  | Traceback (most recent call last):", id="compose-no-stamp"),
+        pytest.param("web-1  | web-2  | 2026-03-01 12:00:00 x", id="compose-twice"),
+        pytest.param("error | 2026 was a year", id="bar-not-a-stamp"),
+        pytest.param("[2026-03-01 12:00:00,123: no closing bracket", id="celery-unclosed"),
+    ],
+)
+def test_prefixed_lines_without_a_stamp_after_the_prefix(line: str) -> None:
+    assert parse_line_start(line) is None
