@@ -95,8 +95,9 @@ class Matcher:
         cached = self._seen.get(key)
         if cached is None:
             # Redact before anything derives from the line: signatures leave the machine too.
-            # A stamp is digits, month names and separators: no secret pattern matches in
-            # it (tests/test_matching.py holds them to that), so the rest is redacted alone.
+            # A stamp is digits, month names and separators (behind an access log's host
+            # and user, or a compose service's name): no secret pattern matches there
+            # (tests/test_matching.py holds them to that), so the rest is redacted alone.
             redacted = self._redact(rest.strip() if not head else rest.rstrip())
             signature = f"{rule.id}: {normalise(message_of(head + redacted))}"
             cached = (redacted, signature)
