@@ -18,7 +18,8 @@ agent's sqlite state (public interfaces only: no profiler, no hooks):
    50 MB/s sustained.
 3. Memory: a fresh agent while --mem-mb of corpus is appended as fast as it keeps up (the
    writer stays at most --mem-max-lag MB ahead of the committed cursor); VmRSS from
-   /proc/PID/status sampled throughout. Prints start / peak / end. Target: within 10 MB.
+   /proc/PID/status sampled throughout. Prints start / peak / end, and the growth once a
+   tenth of the input is in (the warm-up excluded). Target: within 10 MB.
 
     python benchmarks/agent_throughput.py                          # 1G corpus seed 1, cached
     python benchmarks/agent_throughput.py --rates 5,10,20 --step-s 15
