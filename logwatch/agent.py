@@ -28,7 +28,7 @@ from logwatch.model import Change, Record
 from logwatch.notify import Notifier
 from logwatch.outbox import DeliveryThread, Outbox
 from logwatch.pipeline import Engine
-from logwatch.prefilter import Finder, Unsupported, make_finder, needles
+from logwatch.prefilter import literal_finder
 from logwatch.rules import RulePack
 from logwatch.sources.history import glob_root, looks_like_log, stays_inside, walk_logs
 from logwatch.sources.tail import Key, Tailer, since_from_lookback
@@ -381,16 +381,6 @@ class Agent:
         self.engine.reload(config, pack)
         self.tailer.finder = literal_finder(pack)
         logger.info("reloaded config=%s rules=%d", config.source, len(pack.rules))
-
-
-def literal_finder(pack: RulePack) -> Finder | None:
-    """The rule pack's literal search, for the tailer to pass over healthy stretches; None
-    when a rule has no literal (every line must then be assembled)."""
-    try:
-        return make_finder(needles(pack))
-    except Unsupported as exc:
-        logger.info("every line is assembled: %s", exc)
-        return None
 
 
 def collapse(changes: list[Change]) -> list[Change]:

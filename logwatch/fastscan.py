@@ -30,7 +30,7 @@ from logwatch.pipeline import Engine
 from logwatch.prefilter import Finder, make_finder, needles
 from logwatch.records import RecordAssembler, starts_dated_record
 from logwatch.rules import RulePack
-from logwatch.sources.reader import compression_of, file_mtime, is_binary, open_log
+from logwatch.sources.reader import compression_of, file_mtime, is_binary, make_line, open_log
 
 BLOCK = 8 << 20  # bytes searched per call: big enough to amortise, small for memory
 RANGE = 32 << 20  # a plain file over this is cut into ranges of about this size
@@ -415,16 +415,9 @@ class _RangeScanner:
         if not self.queue:
             self._read_ahead()
         piece = self.queue.pop()  # made a LogLine only now: a run often ends mid-chunk
-        pos, size = self.fed, len(piece)
-        stop = min(pos + size + 1, self.ahead_end)
-        if size > self.max_line:
-            text, cut = self._text(pos, stop)
-            line = LogLine(text=text, number=self.fed_line, offset=pos, end=stop, truncated=cut)
-        else:
-            text = piece.decode("utf-8", "replace")
-            if text[-1:] == "\r":
-                text = text[:-1]
-            line = LogLine(text=text, number=self.fed_line, offset=pos, end=stop)
+        pos = self.fed
+        stop = min(pos + len(piece) + 1, self.ahead_end)
+        line = make_line(piece, self.fed_line, pos, stop, self.max_line)
         self.fed = stop
         self.fed_line += 1
         self._emit(self.assembler.feed(line))

@@ -6,11 +6,16 @@ about 4 GB/s) and build records only around what they find.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from typing import Protocol
 
+import ahocorasick_rs
+
 from logwatch.rules import RulePack
+
+logger = logging.getLogger(__name__)
 
 # Characters that can stand for something else in the record text than in the file: JSON
 # escapes (\" \\ \/ \n \t \uXXXX), the "\n" that joins a record's lines, a dropped "\r",
@@ -54,16 +59,7 @@ class Finder(Protocol):
 
 
 def make_finder(words: Sequence[bytes]) -> Finder:
-    """Aho-Corasick (Teddy SIMD) when ahocorasick_rs is installed, else one bytes regex."""
-    try:
-        import ahocorasick_rs
-    except ImportError:  # pragma: no cover - depends on the installation
-        pattern = re.compile(b"|".join(re.escape(w) for w in words))
-
-        def find_re(data: bytes | memoryview) -> list[int]:
-            return [m.start() for m in pattern.finditer(data)]
-
-        return find_re
+    """Aho-Corasick (Teddy SIMD) over the needles."""
     automaton = ahocorasick_rs.BytesAhoCorasick(
         list(words), matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
     )
@@ -72,3 +68,13 @@ def make_finder(words: Sequence[bytes]) -> Finder:
         return [start for _, start, _ in automaton.find_matches_as_indexes(data)]
 
     return find_ac
+
+
+def literal_finder(pack: RulePack) -> Finder | None:
+    """The pack's literal search, for the tailer to pass over healthy stretches; None when
+    a rule has no literal or ignores case (every line must then be assembled)."""
+    try:
+        return make_finder(needles(pack))
+    except Unsupported as exc:
+        logger.info("every line is assembled: %s", exc)
+        return None

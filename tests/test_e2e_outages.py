@@ -33,7 +33,7 @@ import pytest
 import redis
 from conftest import free_port
 from outage_app import PASSWORD, REPO, MorningAI
-from slack_standin import TOKEN, Recorded, SlackStandin
+from slack_standin import TOKEN, Recorded, SlackStandin, slack_fixture  # noqa: F401 (fixture)
 from test_agent import AgentProcess
 
 #: Read before the fixtures clear LOGWATCH_* from the environment.
@@ -177,16 +177,6 @@ class Rig:
 
         self.wait(lambda: bool(found()), timeout, what)
         return found()[0]
-
-
-@pytest.fixture(name="slack")
-def slack_fixture() -> Iterator[SlackStandin]:
-    """A running stand-in, stopped (threads joined) after the test whatever happens."""
-    standin = SlackStandin().start()
-    try:
-        yield standin
-    finally:
-        standin.stop()
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logwatch.agent import literal_finder
 from logwatch.config import load_config
 from logwatch.model import Event, Record
 from logwatch.pipeline import Engine
+from logwatch.prefilter import literal_finder
 from logwatch.rules import load_rule_pack
 from logwatch.sources import skim
 from logwatch.sources.tail import Tailer

@@ -230,6 +230,17 @@ def read_lines(
         )
 
 
+def make_line(raw: bytes, number: int, offset: int, end: int, max_line_bytes: int) -> LogLine:
+    """One line (without its newline) as read_lines gives it: decoded with replacement,
+    a trailing "\r" dropped, cut to max_line_bytes. For readers that split lines themselves."""
+    if len(raw) > max_line_bytes:
+        return _cut(raw, number, offset, end, max_line_bytes)
+    text = raw.decode("utf-8", "replace")
+    return LogLine(
+        text=text[:-1] if text[-1:] == "\r" else text, number=number, offset=offset, end=end
+    )
+
+
 def _cut(raw: bytes, number: int, offset: int, end: int, limit: int | None = None) -> LogLine:
     """A truncated line from the head of an over-long one."""
     head = raw if limit is None else raw[:limit]

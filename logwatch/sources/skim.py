@@ -14,51 +14,18 @@ from datetime import tzinfo
 
 from logwatch.model import LogLine
 from logwatch.records import starts_dated_record
+from logwatch.sources.reader import make_line
 
 BLOCK = 1 << 20  # bytes looked at per step: the literal search runs at GB/s over it
 WALK_LINES = 256  # how far back a record start is looked for before feeding line by line
 _CONTINUED = frozenset({b" ", b"\t", b"\n", b"\r"})
 
 
-def line_texts(
-    block: bytes, base: int, start: int, end: int, number: int, max_line: int
-) -> list[LogLine]:
-    """The lines of block[start:end) (complete lines: `end` is just past a newline), as
-    sources.reader.read_lines gives them: "\\r" dropped, over-long lines cut."""
-    raw = block[start:end]
-    raws = raw.split(b"\n")
-    raws.pop()
-    texts = raw.decode("utf-8", "replace").split("\n")
-    texts.pop()
-    if len(texts) != len(raws):  # pragma: no cover - a newline never sits inside UTF-8
-        texts = [r.decode("utf-8", "replace") for r in raws]
-    out: list[LogLine] = []
-    pos = base + start
-    for text, piece in zip(texts, raws, strict=True):
-        size = len(piece)
-        stop = pos + size + 1
-        if size > max_line:
-            out.append(
-                LogLine(
-                    text=_text(piece[:max_line]),
-                    number=number,
-                    offset=pos,
-                    end=stop,
-                    truncated=True,
-                )
-            )
-        else:
-            if text[-1:] == "\r":
-                text = text[:-1]
-            out.append(LogLine(text=text, number=number, offset=pos, end=stop))
-        pos = stop
-        number += 1
-    return out
-
-
-def _text(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace")
-    return text[:-1] if text[-1:] == "\r" else text
+def line_at(block: bytes, base: int, pos: int, number: int, max_line: int) -> tuple[LogLine, int]:
+    """The complete line starting at block[pos] (file offset base + pos) as read_lines
+    gives it, and where the next line starts in the block."""
+    end = block.find(b"\n", pos) + 1
+    return make_line(block[pos : end - 1], number, base + pos, base + end, max_line), end
 
 
 def dated_start(block: bytes, line: int, floor: int, tz: tzinfo, max_line: int) -> int | None:
@@ -69,8 +36,8 @@ def dated_start(block: bytes, line: int, floor: int, tz: tzinfo, max_line: int) 
         if start < floor:
             return None
         if block[start : start + 1] not in _CONTINUED:
-            end = block.find(b"\n", start)
-            if starts_dated_record(_text(block[start : min(end, start + max_line)]), tz):
+            candidate, _ = line_at(block, 0, start, 0, max_line)
+            if starts_dated_record(candidate.text, tz):
                 return start
         if start <= floor:
             return None

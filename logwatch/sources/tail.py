@@ -462,8 +462,7 @@ class Tailer:
         self, tailed: TailedFile, block: bytes, base: int, pos: int, records: list[Record]
     ) -> int:
         """Feed the line at block[pos:] to the assembler; returns where the next starts."""
-        end = block.find(b"\n", pos) + 1
-        (line,) = skim.line_texts(block, base, pos, end, tailed.line, self._max_line_bytes)
+        line, end = skim.line_at(block, base, pos, tailed.line, self._max_line_bytes)
         records += tailed.assembler.feed(line)
         tailed.offset, tailed.line = line.end, line.number + 1
         return end
@@ -500,8 +499,7 @@ class Tailer:
             dated = skim.dated_start(block, last, pos, self._tz, self._max_line_bytes)
             if dated is not None:
                 number = tailed.line + block.count(b"\n", pos, dated)
-                end = block.find(b"\n", dated) + 1
-                (line,) = skim.line_texts(block, base, dated, end, number, self._max_line_bytes)
+                line, _ = skim.line_at(block, base, dated, number, self._max_line_bytes)
                 ticker = self._assembler(tailed.path, mtime)
                 records += ticker.feed(line) + ticker.flush()
             tailed.line += block.count(b"\n", pos, to)
