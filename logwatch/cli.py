@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +157,13 @@ def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     is_flag=True,
     help="Read every record (the slow, obvious path), to check the fast one.",
 )
+@click.option(
+    "--date",
+    "date_text",
+    metavar="YYYY-MM-DD",
+    help="Date of files whose stamps have a time but no date (RQ's 08:23:06), instead of"
+    " the date taken from the other files of the scan.",
+)
 @pass_app
 def scan(
     app: AppContext,
@@ -170,17 +177,19 @@ def scan(
     exit_zero: bool,
     jobs: int | None,
     reference: bool,
+    date_text: str | None,
 ) -> None:
-    """Scan log files, directories (rotated and compressed siblings, oldest first) or globs.
+    """Scan log files, directories (rotated and compressed siblings, oldest first) or globs;
+    `-` (or a pipe, a FIFO, /dev/stdin) reads standard input, compressed or not.
 
     \b
     Examples:
       logwatch scan /var/log/morningai/
       logwatch scan 'logs/*.log*' --since 6h --format markdown --output incident.md
+      zcat app.log.2.gz | logwatch scan -
     Exit codes: 0 no incident, 1 incidents found, 2 usage/config/input error.
     """
-    from logwatch.scan import scan as run_scan
-    from logwatch.sources.history import expand_paths
+    from logwatch.sources.spool import spool_inputs
 
     cfg = app.config
     if tz_name:
@@ -196,44 +205,94 @@ def scan(
     now = SystemClock().now()
     start = parse_when(since, now=now, tz=cfg.timezone, option="--since") if since else None
     end = parse_when(until, now=now, tz=cfg.timezone, option="--until") if until else None
-    families = expand_paths(list(paths), follow_symlinks=app.config.follow_symlinks)
-    if not families:
-        raise click.UsageError("no log files found in the given paths")
-    progress = _progress(sum(len(f.files) for f in families))
-    result = run_scan(
-        families,
-        cfg,
-        app.pack,
-        since=start,
-        until=end,
-        on_file=progress,
-        reference=reference,
-        jobs=jobs,
-    )
-    if progress is not None:
-        click.echo("\r\x1b[K", err=True, nl=False)
+    day = _parse_date(date_text) if date_text else None
+    with spool_inputs(list(paths)) as spooled:
+        result = _scan_spooled(app, spooled, start, end, reference, jobs, day)
     stats = result.stats.as_dict()
     text = _render(
-        fmt, result.incidents, stats, cfg.timezone, result.isolated_events, output is None
+        fmt,
+        result.incidents,
+        stats,
+        cfg.timezone,
+        result.isolated_events,
+        output is None,
+        dating=result.dating,
+        undated=result.undated,
     )
     _emit(text, output)
     if result.incidents and not exit_zero:
         sys.exit(1)
 
 
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date (expected YYYY-MM-DD)", param_hint="--date"
+        ) from None
+
+
+def _scan_spooled(
+    app: AppContext,
+    spooled: Any,
+    start: datetime | None,
+    end: datetime | None,
+    reference: bool,
+    jobs: int | None,
+    day: date | None,
+) -> Any:
+    from logwatch.scan import scan as run_scan
+    from logwatch.sources.history import expand_paths
+
+    families = expand_paths(spooled.args, follow_symlinks=app.config.follow_symlinks)
+    if not families:
+        raise click.UsageError("no log files found in the given paths")
+    progress = _progress(sum(len(f.files) for f in families))
+    result = run_scan(
+        families,
+        app.config,
+        app.pack,
+        since=start,
+        until=end,
+        on_file=progress,
+        reference=reference,
+        jobs=jobs,
+        date_of_time_only=day,
+        labels=spooled.labels,
+    )
+    if progress is not None:
+        click.echo("\r\x1b[K", err=True, nl=False)
+    if result.stats.files == 0 and result.stats.skipped:
+        # Every input was binary, corrupt or unreadable: that is not "no Redis errors".
+        raise CliError(LogwatchError(f"nothing could be read: {result.stats.skipped[0]}"))
+    return result
+
+
 def _render(
-    fmt: str, incidents: list[Any], stats: dict[str, Any], tz: tzinfo, isolated: int, tty: bool
+    fmt: str,
+    incidents: list[Any],
+    stats: dict[str, Any],
+    tz: tzinfo,
+    isolated: int,
+    tty: bool,
+    *,
+    dating: dict[str, str] | None = None,
+    undated: list[Any] | None = None,
 ) -> str:
     from logwatch import report
 
+    notes: dict[str, Any] = {"dating": dating, "undated": undated or ()}
     if fmt == "json":
-        return report.render_json(incidents, stats) + "\n"
+        return report.render_json(incidents, stats, **notes) + "\n"
     if fmt == "ndjson":
         return report.render_ndjson(incidents)
     if fmt == "markdown":
-        return report.render_markdown(incidents, stats, tz=tz, isolated=isolated)
+        return report.render_markdown(incidents, stats, tz=tz, isolated=isolated, **notes)
     colour = tty and sys.stdout.isatty()
-    return report.render_table(incidents, stats, tz=tz, isolated=isolated, style=_styler(colour))
+    return report.render_table(
+        incidents, stats, tz=tz, isolated=isolated, style=_styler(colour), **notes
+    )
 
 
 _COLOURS = {"critical": "red", "error": "red", "warning": "yellow", "info": "cyan", "title": None}
@@ -291,67 +350,72 @@ def check(app: AppContext) -> None:
 
 
 @main.command("test")
-@click.argument("file", type=click.File("rb"))
+@click.argument("file")
 @click.option("--timezone", "tz_name", help="Zone of naive timestamps (default UTC).")
 @click.option(
     "--all", "show_all", is_flag=True, help="Show every matched record, not the first 100."
 )
+@click.option(
+    "--rules",
+    "rule_files",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Test this rule pack (file or directory; repeatable) with the built-in one, instead"
+    " of the config's packs.",
+)
+@click.option(
+    "--pattern",
+    "patterns",
+    multiple=True,
+    metavar="REGEX",
+    help="Test this regex alone (repeatable), as fail2ban-regex does; no config needed.",
+)
+@click.option("--date", "date_text", metavar="YYYY-MM-DD", help="Date of time-only stamps.")
 @pass_app
-def test_cmd(app: AppContext, file: Any, tz_name: str | None, show_all: bool) -> None:
-    """Show which rule matches each record of FILE (or - for stdin), per-rule hits and time,
-    and error-looking records that no rule matched."""
-    from logwatch.explain import explain
-    from logwatch.matching import Matcher
-    from logwatch.records import RecordAssembler
-    from logwatch.redact import Redactor
-    from logwatch.sources.reader import read_lines
+def test_cmd(
+    app: AppContext,
+    file: str,
+    tz_name: str | None,
+    show_all: bool,
+    rule_files: tuple[Path, ...],
+    patterns: tuple[str, ...],
+    date_text: str | None,
+) -> None:
+    """Show which rule matches each record of FILE (- for stdin; gzip, bzip2 and xz are
+    read like scan reads them), its time and where that time came from, per-rule hits and
+    matching time, and error-looking records that no rule matched.
+
+    \b
+    Examples:
+      logwatch test app.log.2.gz
+      kubectl logs deploy/worker | logwatch test -
+      logwatch test --pattern 'Error \\d+ connecting to (?P<host>[\\w.-]+):(?P<port>\\d+)' app.log
+    """
+    from logwatch.explain import run_test
+    from logwatch.rules import pattern_pack
+    from logwatch.sources.spool import spool_inputs
 
     cfg = app.config
     if tz_name:
         cfg = replace(cfg, timezone=parse_timezone(tz_name))
-    redact = Redactor(cfg.secrets)
-    matcher = Matcher(app.pack, default_target=cfg.grouping.default_target, redact=redact)
-    name = getattr(file, "name", "-")
-    assembler = RecordAssembler(
-        source=str(name),
-        file_time=SystemClock().now(),
-        tz=cfg.timezone,
-        max_lines=cfg.max_record_lines,
-        max_bytes=cfg.max_record_bytes,
-    )
-
-    def records() -> Any:
-        for line in read_lines(file, max_line_bytes=cfg.max_line_bytes, final=True):
-            yield from assembler.feed(line)
-        yield from assembler.flush()
-
-    shown = 0
-
-    def on_match(record: Any, rule: str, fields: dict[str, str], target: str) -> None:
-        nonlocal shown
-        shown += 1
-        if show_all or shown <= 100:
-            extracted = " ".join(f"{k}={v}" for k, v in sorted(fields.items()))
-            click.echo(f"line {record.line}: {rule} target={target} {extracted}".rstrip())
-            click.echo(f"    {redact(record.text.splitlines()[-1] if record.text else '')[:200]}")
-
-    result = explain(records(), matcher, on_match=on_match)
-    if shown > 100 and not show_all:
-        click.echo(f"... {shown - 100} more matched records (--all shows them)")
-    click.echo("")
-    click.echo(f"records: {result.records:,}, matched: {result.matched:,}")
-    click.echo("rule                              hits      time")
-    for rule_id, st in result.rules.items():
-        click.echo(f"{rule_id:32} {st.hits:6,} {st.seconds * 1000:8.1f} ms")
-    for rule_id, count in sorted(app.pack.timeouts.items()):
-        click.echo(f"warning: rule {rule_id}: {count} match(es) timed out")
-    click.echo("")
-    click.echo(f"error-looking records no rule matched: {result.missed_total:,}")
-    for record in result.missed:
-        first = redact(record.text.splitlines()[0])[:200]
-        click.echo(f"line {record.line}: {first}")
-    if result.missed_total > len(result.missed):
-        click.echo(f"... {result.missed_total - len(result.missed)} more")
+    if patterns:
+        pack = pattern_pack(patterns, match_timeout_s=cfg.match_timeout_s)
+    elif rule_files:
+        files = [p for r in rule_files for p in (sorted(r.glob("*.toml")) if r.is_dir() else [r])]
+        pack = load_rule_pack(files, include_builtin=True, match_timeout_s=cfg.match_timeout_s)
+    else:
+        pack = app.pack
+    day = _parse_date(date_text) if date_text else None
+    with spool_inputs([file]) as spooled:
+        (path,) = [Path(a) for a in spooled.args]
+        if path.is_dir():
+            raise click.BadParameter(f"{file}: is a directory (test reads one file)")
+        if not path.exists():
+            raise CliError(LogwatchError(f"{file}: no such file"))
+        for line in run_test(
+            path, spooled.labels.get(path, file), cfg, pack, show_all=show_all, day=day
+        ):
+            click.echo(line)
 
 
 @main.command()

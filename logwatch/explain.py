@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, tzinfo
+from pathlib import Path
 
+from logwatch.config import Config
+from logwatch.dating import OWN, Dating, plan_dating
 from logwatch.matching import Matcher
 from logwatch.model import Record
+from logwatch.pipeline import Stats, read_records
+from logwatch.redact import Redactor
+from logwatch.rules import RulePack
+from logwatch.stampshape import parse_stamp
+
+SHOWN = 100  # matched records listed without --all
 
 MAX_MISSED = 50
 # Lines that look like errors; a record like this that no rule matched is worth a look.
@@ -66,3 +76,73 @@ def explain(
             if len(result.missed) < MAX_MISSED:
                 result.missed.append(record)
     return result
+
+
+def time_origin(record: Record, dating: Dating, tz: tzinfo) -> str:
+    """Where a record's time came from, in words."""
+    first = record.text.split("\n", 1)[0]
+    if not record.timed:
+        if dating.undated:
+            return "no timestamp in the file: undated"
+        return "no stamp: the time of the record above"
+    stamp = parse_stamp(first, tz, dating.shape)
+    if stamp is None:
+        return "JSON time field"
+    if stamp.when is not None:
+        return "own stamp"
+    if dating.how == OWN:
+        return "time-only stamp: date of the dated records above"
+    return f"time-only stamp: {dating.how.removeprefix('time-only stamps ')}"
+
+
+def run_test(
+    path: Path,
+    label: str,
+    config: Config,
+    pack: RulePack,
+    *,
+    show_all: bool = False,
+    day: date | None = None,
+) -> Iterator[str]:
+    """The lines `logwatch test` prints for one file."""
+    tz = config.timezone
+    redact = Redactor(config.secrets)
+    matcher = Matcher(pack, default_target=config.grouping.default_target, redact=redact)
+    dating = plan_dating([[path]], tz, given=day)[path]
+    stats = Stats()
+    shown = 0
+    out: list[str] = []
+
+    def on_match(record: Record, rule: str, fields: dict[str, str], target: str) -> None:
+        nonlocal shown
+        shown += 1
+        if show_all or shown <= SHOWN:
+            extracted = " ".join(f"{k}={v}" for k, v in sorted(fields.items()))
+            when = record.time.astimezone(tz).isoformat()
+            out.append(
+                f"line {record.line}: {rule} target={target} {extracted}".rstrip()
+                + f"\n    time: {when} ({time_origin(record, dating, tz)})"
+                + f"\n    {redact(record.text.splitlines()[-1] if record.text else '')[:200]}"
+            )
+
+    records = read_records(path, config, stats, dating, label=label)
+    result = explain(records, matcher, on_match=on_match)
+    yield f"{label}: {dating.how}"
+    yield from out
+    if shown > SHOWN and not show_all:
+        yield f"... {shown - SHOWN} more matched records (--all shows them)"
+    if stats.skipped:
+        yield from (f"warning: {reason}" for reason in stats.skipped)
+    yield ""
+    yield f"records: {result.records:,}, matched: {result.matched:,}"
+    yield "rule                              hits      time"
+    for rule_id, st in result.rules.items():
+        yield f"{rule_id:32} {st.hits:6,} {st.seconds * 1000:8.1f} ms"
+    for rule_id, count in sorted(pack.timeouts.items()):
+        yield f"warning: rule {rule_id}: {count} match(es) timed out"
+    yield ""
+    yield f"error-looking records no rule matched: {result.missed_total:,}"
+    for record in result.missed:
+        yield f"line {record.line}: {redact(record.text.splitlines()[0])[:200]}"
+    if result.missed_total > len(result.missed):
+        yield f"... {result.missed_total - len(result.missed)} more"

@@ -18,19 +18,21 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from logwatch.config import Config
+from logwatch.dating import Dating
 from logwatch.model import Event, LogLine, Record
 from logwatch.pipeline import Engine
 from logwatch.prefilter import Finder, make_finder, needles
 from logwatch.records import RecordAssembler, starts_dated_record
 from logwatch.rules import RulePack
 from logwatch.sources.reader import compression_of, file_mtime, is_binary, make_line, open_log
+from logwatch.stampshape import START, StampShape
 
 BLOCK = 8 << 20  # bytes searched per call: big enough to amortise, small for memory
 RANGE = 32 << 20  # a plain file over this is cut into ranges of about this size
@@ -43,7 +45,7 @@ _CONTINUED = frozenset({b" ", b"\t", b"\n", b"\r"})
 _CHUNK, _MAX_CHUNK = 2 << 10, 256 << 10
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Task:
     """One piece of work: the lines of `path` starting in [lo, hi) (hi None: to the end)."""
 
@@ -56,6 +58,8 @@ class _Task:
     last: bool  # the file's last range: also find the file's last record time
     compressed: bool
     binary: bool = False  # known binary: nothing to do but say so
+    file_time: datetime | None = None  # the dating's reference time (None: the mtime)
+    shape: StampShape = START  # where the file's stamps sit
 
 
 @dataclass(slots=True)
@@ -96,12 +100,18 @@ def scan_files(
     pack: RulePack,
     *,
     jobs: int | None = None,
+    dating: Mapping[Path, Dating] | None = None,
+    labels: Mapping[Path, str] | None = None,
 ) -> Iterator[FileScan]:
-    """Scan every file of every family, in order; Unsupported if the pack needs the reference."""
+    """Scan every file of every family, in order; Unsupported if the pack needs the reference.
+
+    `dating` gives each file's reference time and stamp shape (logwatch.dating), as the
+    reference path uses them; without it, the file's mtime and stamps at line starts.
+    """
     global _STATE
     finder = make_finder(needles(pack))
     _STATE = (config, pack, finder)
-    tasks = list(_plan(families))
+    tasks = list(_plan(families, dating or {}, labels or {}))
     total = sum(_size(t.path) for t in tasks if t.last)
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     workers = min(workers, len(tasks))
@@ -123,37 +133,40 @@ def _size(path: str) -> int:
         return 0
 
 
-def _plan(families: Sequence[Sequence[Path]]) -> Iterator[_Task]:
+def _plan(
+    families: Sequence[Sequence[Path]], dating: Mapping[Path, Dating], labels: Mapping[Path, str]
+) -> Iterator[_Task]:
     index = 0
     for family, files in enumerate(families):
         for path in files:
-            label = str(path)
-            compressed = compression_of(path) is not None  # SourceError as the reference
+            dated = dating.get(path)
+            base = _Task(
+                family=family,
+                index=index,
+                path=str(path),
+                label=labels.get(path, str(path)),
+                lo=0,
+                hi=None,
+                last=True,
+                compressed=compression_of(path) is not None,  # SourceError as the reference
+                file_time=dated.file_time if dated else None,
+                shape=dated.shape if dated else START,
+            )
+            index += 1
             size = _size(str(path))
-            if not compressed:
+            if not base.compressed:
                 with open(path, "rb") as fh:
                     if is_binary(fh.read(4096)):
-                        yield _Task(family, index, str(path), label, 0, None, True, False, True)
-                        index += 1
+                        yield replace(base, binary=True)
                         continue
-            if compressed or size <= RANGE:
-                yield _Task(family, index, str(path), label, 0, None, True, compressed)
-            else:
-                n = max(1, round(size / RANGE))
-                cuts = [size * k // n for k in range(n + 1)]
-                for k in range(n):
-                    last = k == n - 1
-                    yield _Task(
-                        family,
-                        index,
-                        str(path),
-                        label,
-                        cuts[k],
-                        None if last else cuts[k + 1],
-                        last,
-                        False,
-                    )
-            index += 1
+            if base.compressed or size <= RANGE:
+                yield base
+                continue
+            n = max(1, round(size / RANGE))
+            cuts = [size * k // n for k in range(n + 1)]
+            for k in range(n):
+                last = k == n - 1
+                yield replace(base, lo=cuts[k], hi=None if last else cuts[k + 1], last=last)
 
 
 def _collect(tasks: list[_Task], results: Iterator[_Result]) -> Iterator[FileScan]:
@@ -302,7 +315,8 @@ class _RangeScanner:
         self.finder = finder
         self.tz = config.timezone
         self.max_line = config.max_line_bytes
-        self.file_time = file_mtime(Path(task.path)) if not task.compressed else None
+        self.file_time = task.file_time
+        self.shape = task.shape
         self.lo = self._align(task.lo)
         self.hi = data.size if task.hi is None else self._align(task.hi)
         self.assembler: RecordAssembler | None = None
@@ -383,7 +397,9 @@ class _RangeScanner:
             end = data.line_end(start)
             head = data.read(start, start + 1)
             # Indented lines and blank ones continue a record: no need to decode them.
-            if head not in _CONTINUED and starts_dated_record(self._text(start, end)[0], self.tz):
+            if head not in _CONTINUED and starts_dated_record(
+                self._text(start, end)[0], self.tz, shape=self.shape
+            ):
                 return start
             if start == 0:
                 return 0
@@ -396,6 +412,7 @@ class _RangeScanner:
             tz=self.tz,
             max_lines=self.config.max_record_lines,
             max_bytes=self.config.max_record_bytes,
+            shape=self.shape,
         )
         if start >= self.fed:
             self.fed_line += self.data.count_newlines(self.fed, start)
@@ -473,6 +490,7 @@ class _RangeScanner:
             tz=self.tz,
             max_lines=self.config.max_record_lines,
             max_bytes=self.config.max_record_bytes,
+            shape=self.shape,
         )
         last: Record | None = None
         pos = start

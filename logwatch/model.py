@@ -116,3 +116,18 @@ class Change:
     kind: ChangeKind
     at: datetime
     incident: Incident
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UndatedEvidence:
+    """Matches of one signature in files with no timestamps at all (supervisor-captured
+    stderr, uvicorn's default format): evidence with no time of its own, so never part of
+    an incident, reported beside the incidents that share its signature."""
+
+    category: str
+    rule: str
+    signature: str
+    events: int
+    sources: Mapping[str, int]
+    sample: str
+    incidents: tuple[str, ...] = ()  # ids of incidents with the same signature

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from logwatch.config import Config
+from logwatch.dating import Dating
 from logwatch.grouping import Grouper
 from logwatch.matching import Matcher
 from logwatch.model import Change, Event, Record
@@ -17,6 +18,7 @@ from logwatch.records import RecordAssembler
 from logwatch.redact import Redactor
 from logwatch.rules import RulePack
 from logwatch.sources.reader import file_mtime, is_binary, open_log, read_lines
+from logwatch.stampshape import START
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +80,19 @@ class Engine:
         return self.grouper.tick(now)
 
 
-def read_records(path: Path, config: Config, stats: Stats) -> Iterator[Record]:
-    """Every record of one log file (compressed or not); skips binary and unreadable files."""
-    label = str(path)
+def read_records(
+    path: Path,
+    config: Config,
+    stats: Stats,
+    dating: Dating | None = None,
+    *,
+    label: str | None = None,
+) -> Iterator[Record]:
+    """Every record of one log file (compressed or not); skips binary and unreadable files.
+
+    `dating` gives the file's reference time and stamp shape (default: its mtime, stamps
+    at line starts); `label` is the file's name in records and messages (default: path)."""
+    label = label or str(path)
     try:
         stream = open_log(path)
     except OSError as exc:  # SourceError is raised for the common cases; this is the rest
@@ -94,10 +106,11 @@ def read_records(path: Path, config: Config, stats: Stats) -> Iterator[Record]:
         stats.files += 1
         assembler = RecordAssembler(
             source=label,
-            file_time=file_mtime(path),
+            file_time=dating.file_time if dating else file_mtime(path),
             tz=config.timezone,
             max_lines=config.max_record_lines,
             max_bytes=config.max_record_bytes,
+            shape=dating.shape if dating else START,
         )
         last_end = 0
         for line in read_lines(stream, max_line_bytes=config.max_line_bytes, final=True):

@@ -15,11 +15,32 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from logwatch.model import LogLine, Record
+from logwatch.stampshape import START, StampShape, prefixed_stamp
 from logwatch.timestamps import Stamp, parse_line_start, parse_value
 
-__all__ = ["TIME_FIELDS", "TRACEBACK_FIELDS", "RecordAssembler", "assemble", "starts_dated_record"]
+__all__ = [
+    "TIME_FIELDS",
+    "TRACEBACK_FIELDS",
+    "RecordAssembler",
+    "assemble",
+    "json_object",
+    "starts_dated_record",
+]
 
-TIME_FIELDS = ("timestamp", "time", "@timestamp", "ts", "asctime", "date")
+# python-json-logger, structlog, logstash, Bunyan/pino, journalctl -o json (the app's own
+# time before the journal's receive time).
+TIME_FIELDS = (
+    "timestamp",
+    "time",
+    "@timestamp",
+    "ts",
+    "asctime",
+    "date",
+    "datetime",
+    "created",
+    "_SOURCE_REALTIME_TIMESTAMP",
+    "__REALTIME_TIMESTAMP",
+)
 TRACEBACK_FIELDS = (
     "exc_info",
     "exception",
@@ -65,6 +86,7 @@ class RecordAssembler:
         max_bytes: int = 64 * 1024,
         time_fields: Iterable[str] = TIME_FIELDS,
         traceback_fields: Iterable[str] = TRACEBACK_FIELDS,
+        shape: StampShape = START,
     ) -> None:
         if getattr(tz, "key", None) in _UTC_NAMES:
             tz = UTC  # ZoneInfo("UTC") means UTC, and UTC has fast paths
@@ -73,12 +95,15 @@ class RecordAssembler:
         self._source = source
         self._file_time = file_time.astimezone(UTC)
         self._tz = tz
+        # Stamps after a prefix (Django's `ERROR 2026-...`): how many tokens, 0 for none.
+        self._prefix_tokens = shape.prefix_tokens
         self._time_fields = tuple(time_fields)
         self._traceback_fields = frozenset(traceback_fields)
         self._tail_lines = min(_TAIL_LINES, max_lines // 2)
         self._head_lines = max(1, max_lines - self._tail_lines)
         self._tail_chars = max_bytes // 4
         self._head_chars = max(1, max_bytes - self._tail_chars)
+        self._max_chars = max(1, max_bytes)
         # Time of the last record whose own timestamp was parsed: the date for time-only
         # stamps, the year for year-less ones, the time for untimed records.
         self._anchor: datetime | None = None
@@ -120,12 +145,14 @@ class RecordAssembler:
             self._state = _FRAMES
             return []
         if c == "{" and text[-1] == "}":
-            fields = _json_object(text)
+            fields = json_object(text)
             if fields is not None:
                 done = self.flush()
                 self._open_json(line, fields)
                 return done
         stamp = parse_line_start(text, self._tz)
+        if stamp is None and self._prefix_tokens:
+            stamp = prefixed_stamp(text, self._tz, self._prefix_tokens)
         if stamp is None:
             if self._state == _FRAMES:  # the exception line that ends the traceback
                 self._continue(line)
@@ -226,10 +253,14 @@ class RecordAssembler:
                 self._texts.append(text)
                 self._chars += size
                 return
-            if not self._texts:  # a first line longer than the whole head budget
-                self._texts.append(text[: self._head_chars])
-                self._chars = self._head_chars
-                self._cut = True
+            if not self._texts:  # a first line longer than the head budget: kept whole
+                # (up to max_bytes), so an error at its end is still seen (the reader has
+                # already bounded it by max_line_bytes).
+                kept = text[: self._max_chars]
+                self._texts.append(kept)
+                self._chars = len(kept) + 1
+                if len(kept) < len(text):
+                    self._cut = True
                 return
             tail = self._tail = deque(maxlen=self._tail_lines)
         if len(tail) == tail.maxlen:
@@ -341,7 +372,10 @@ def _plausible(when: datetime) -> datetime | None:
 
 
 def starts_dated_record(
-    text: str, tz: tzinfo | None = None, time_fields: Iterable[str] = TIME_FIELDS
+    text: str,
+    tz: tzinfo | None = None,
+    time_fields: Iterable[str] = TIME_FIELDS,
+    shape: StampShape = START,
 ) -> bool:
     """Whether RecordAssembler.feed starts a record at this line with a full date of its own.
 
@@ -357,7 +391,7 @@ def starts_dated_record(
     ):
         return False
     if c == "{" and text[-1] == "}":
-        fields = _json_object(text)
+        fields = json_object(text)
         if fields is not None:
             for name in time_fields:
                 value = fields.get(name)
@@ -365,10 +399,13 @@ def starts_dated_record(
                     return True
             return False
     stamp = parse_line_start(text, tz)
+    if stamp is None and shape.prefix_tokens:
+        stamp = prefixed_stamp(text, tz, shape.prefix_tokens)
     return stamp is not None and stamp.when is not None
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def json_object(text: str) -> dict[str, Any] | None:
+    """The JSON object a line holds, or None (not JSON, or JSON but not an object)."""
     try:
         value = json.loads(text)
     except ValueError:  # json.JSONDecodeError, and a lone surrogate in some inputs
@@ -417,6 +454,7 @@ def assemble(
     max_bytes: int = 64 * 1024,
     time_fields: Iterable[str] = TIME_FIELDS,
     traceback_fields: Iterable[str] = TRACEBACK_FIELDS,
+    shape: StampShape = START,
 ) -> Iterator[Record]:
     """The records of `lines`: feed them all to a RecordAssembler, then flush."""
     assembler = RecordAssembler(
@@ -427,6 +465,7 @@ def assemble(
         max_bytes=max_bytes,
         time_fields=time_fields,
         traceback_fields=traceback_fields,
+        shape=shape,
     )
     feed = assembler.feed
     for line in lines:

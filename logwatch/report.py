@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from logwatch.model import Incident
+from logwatch.model import Incident, UndatedEvidence
 
 
 def incident_dict(incident: Incident) -> dict[str, Any]:
@@ -34,9 +34,33 @@ def incident_dict(incident: Incident) -> dict[str, Any]:
     }
 
 
-def render_json(incidents: list[Incident], stats: Mapping[str, Any]) -> str:
-    """One JSON object: {"incidents": [...], "stats": {...}}."""
-    body = {"incidents": [incident_dict(i) for i in incidents], "stats": dict(stats)}
+def undated_dict(evidence: UndatedEvidence) -> dict[str, Any]:
+    """Matches with no time of their own, as JSON."""
+    return {
+        "category": evidence.category,
+        "rule": evidence.rule,
+        "signature": evidence.signature,
+        "events": evidence.events,
+        "sources": dict(evidence.sources),
+        "sample": evidence.sample,
+        "incidents": list(evidence.incidents),
+    }
+
+
+def render_json(
+    incidents: list[Incident],
+    stats: Mapping[str, Any],
+    *,
+    dating: Mapping[str, str] | None = None,
+    undated: Sequence[UndatedEvidence] = (),
+) -> str:
+    """One JSON object: {"incidents": [...], "stats": {...}}, and for a scan "dating" (how
+    each file's records got their time) and "undated" (matches with no time of their own)."""
+    body: dict[str, Any] = {"incidents": [incident_dict(i) for i in incidents]}
+    body["stats"] = dict(stats)
+    if dating is not None:
+        body["dating"] = dict(dating)
+        body["undated"] = [undated_dict(u) for u in undated]
     return json.dumps(body, indent=2, ensure_ascii=False)
 
 
@@ -74,8 +98,11 @@ def render_table(
     tz: tzinfo,
     isolated: int = 0,
     style: Callable[[str, str], str] = lambda text, _role: text,
+    dating: Mapping[str, str] | None = None,
+    undated: Sequence[UndatedEvidence] = (),
 ) -> str:
-    """The 3 a.m. view: each incident with its span, size, target, sources and what to do."""
+    """The 3 a.m. view: each incident with its span, size, target, sources and what to do;
+    then matches with no time of their own, and files not dated by their own stamps."""
     out: list[str] = []
     n = len(incidents)
     mb = stats.get("bytes", 0) / 1e6
@@ -121,11 +148,45 @@ def render_table(
             f"{isolated:,} matched Redis error{'s' if isolated != 1 else ''} stayed below every"
             " opening threshold (isolated, no incident)."
         )
+    out += _undated_lines(undated)
+    out += _dating_lines(dating)
     return "\n".join(out) + "\n"
 
 
+def _undated_lines(undated: Sequence[UndatedEvidence]) -> list[str]:
+    if not undated:
+        return []
+    total = sum(u.events for u in undated)
+    out = [
+        "",
+        f"Undated evidence: {total:,} match{'es' if total != 1 else ''} in files with no"
+        " timestamps (not part of any incident):",
+    ]
+    for u in undated:
+        beside = f"  same signature as {', '.join(u.incidents)}" if u.incidents else ""
+        out.append(f"  {u.category:12} {u.rule}: {u.events:,} in {_top(u.sources)}{beside}")
+        out.append(f"    sample: {u.sample}")
+    return out
+
+
+def _dating_lines(dating: Mapping[str, str] | None) -> list[str]:
+    """Files not dated by their own full stamps: where their dates came from."""
+    if not dating:
+        return []
+    odd = [(name, how) for name, how in dating.items() if how != "own timestamps"]
+    if not odd:
+        return []
+    return ["", "Dates:", *(f"  {name}: {how}" for name, how in odd)]
+
+
 def render_markdown(
-    incidents: list[Incident], stats: Mapping[str, Any], *, tz: tzinfo, isolated: int = 0
+    incidents: list[Incident],
+    stats: Mapping[str, Any],
+    *,
+    tz: tzinfo,
+    isolated: int = 0,
+    dating: Mapping[str, str] | None = None,
+    undated: Sequence[UndatedEvidence] = (),
 ) -> str:
     """A post-mortem ready summary: a table of incidents, then one section each."""
     out = [f"# Redis incidents ({len(incidents)})", ""]
@@ -156,4 +217,7 @@ def render_markdown(
             out += ["", "```", *inc.samples, "```"]
         if inc.hint:
             out += ["", "**What to do**", "", inc.hint.strip()]
+    extra = _undated_lines(undated) + _dating_lines(dating)
+    if extra:
+        out += ["", "## Notes", "", "```", *extra[1:], "```"]
     return "\n".join(out) + "\n"

@@ -344,3 +344,23 @@ def _strings(entry: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise RuleError(f"{where}: {key} must be a list of non-empty strings, not {value!r}")
     return tuple(value)
+
+
+def pattern_pack(sources: Sequence[str], *, match_timeout_s: float = MATCH_TIMEOUT_S) -> RulePack:
+    """A pack of one ad-hoc rule from regexes given on the command line (`logwatch test
+    --pattern`, fail2ban-regex's habit); RuleError naming the pattern that does not compile."""
+    where = "--pattern"
+    patterns = tuple(_compile(src, n, where, False) for n, src in enumerate(sources, 1))
+    rule = Rule(
+        id="pattern",
+        category="custom",
+        severity=Severity.ERROR,
+        patterns=patterns,
+        literals=(),
+        threshold=1,
+        window_s=DEFAULT_WINDOW_S,
+        hint="",
+        description="patterns given with --pattern",
+        origin=where,
+    )
+    return RulePack([rule], match_timeout_s=match_timeout_s)

@@ -12,12 +12,15 @@ from __future__ import annotations
 import heapq
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from logwatch.config import Config
-from logwatch.model import Event, Incident
+from logwatch.dating import Dating, plan_dating
+from logwatch.model import Event, Incident, UndatedEvidence
 from logwatch.pipeline import Engine, Stats, read_records
 from logwatch.rules import RulePack
 from logwatch.sources.history import LogFamily
@@ -40,6 +43,8 @@ class ScanReport:
     incidents: list[Incident]
     stats: Stats
     isolated_events: int  # matched events that never reached an opening threshold
+    dating: dict[str, str] = field(default_factory=dict)  # file -> how its records were dated
+    undated: list[UndatedEvidence] = field(default_factory=list)
 
 
 def scan(
@@ -52,31 +57,98 @@ def scan(
     on_file: Callable[[str], None] | None = None,
     reference: bool = False,
     jobs: int | None = None,
+    date_of_time_only: date | None = None,
+    labels: Mapping[Path, str] | None = None,
 ) -> ScanReport:
     """Scan the families; their streams are merged by log time so grouping sees one timeline.
 
     `reference` takes the slow path that reads every record; `jobs` caps the fast path's
-    worker processes (default: one per core).
+    worker processes (default: one per core); `date_of_time_only` is the date of files
+    whose stamps have no date (--date); `labels` names files by what the user gave (a
+    copy of standard input is `<stdin>`).
     """
     started = time.perf_counter()
     engine = Engine(config, pack)
     stats = Stats()
-    ends: list[datetime] = []  # the time of each file's last record
+    dating = plan_dating(
+        [f.files for f in families], config.timezone, given=date_of_time_only
+    )
+    names = dict(labels or {})
+    run = _Run(
+        engine=engine,
+        config=config,
+        stats=stats,
+        dating=dating,
+        labels=names,
+        since=since,
+        until=until,
+    )
     if reference or not _fast_supported(pack):
-        _reference(families, engine, config, stats, ends, since, until, on_file)
+        _reference(families, run, on_file)
     else:
-        _fast(families, engine, config, pack, stats, ends, since, until, on_file, jobs)
-    end = max(ends, default=None)
+        _fast(families, run, pack, on_file, jobs)
+    end = max(run.ends, default=None)
     if end is not None and until is not None:
         end = min(end, until)
     if end is not None:
         engine.tick(end)
     stats.seconds = time.perf_counter() - started
+    incidents = engine.grouper.incidents()
     return ScanReport(
-        incidents=engine.grouper.incidents(),
+        incidents=incidents,
         stats=stats,
         isolated_events=engine.grouper.isolated_events(),
+        dating={run.label(path): d.how for path, d in dating.items()},
+        undated=undated_evidence(run.undated, incidents),
     )
+
+
+@dataclass(slots=True, kw_only=True)
+class _Run:
+    """What both paths share while they read: the engine, the dating, what they found."""
+
+    engine: Engine
+    config: Config
+    stats: Stats
+    dating: dict[Path, Dating]
+    labels: dict[Path, str]
+    since: datetime | None
+    until: datetime | None
+    ends: list[datetime] = field(default_factory=list)  # the time of each file's last record
+    undated: list[Event] = field(default_factory=list)  # events of files with no stamps
+
+    def label(self, path: Path) -> str:
+        return self.labels.get(path, str(path))
+
+    def undated_file(self, label: str) -> bool:
+        return any(d.undated and self.label(p) == label for p, d in self.dating.items())
+
+    def in_range(self, when: datetime) -> bool:
+        return (self.since is None or when >= self.since) and (
+            self.until is None or when <= self.until
+        )
+
+
+def undated_evidence(events: Iterable[Event], incidents: list[Incident]) -> list[UndatedEvidence]:
+    """Undated events grouped by signature, each beside the incidents sharing it."""
+    groups: dict[str, list[Event]] = {}
+    for event in events:
+        groups.setdefault(event.signature, []).append(event)
+    found = []
+    for signature, group in groups.items():
+        first = group[0]
+        found.append(
+            UndatedEvidence(
+                category=first.category,
+                rule=first.rule,
+                signature=signature,
+                events=len(group),
+                sources=dict(Counter(e.source for e in group).most_common()),
+                sample=first.text,
+                incidents=tuple(i.id for i in incidents if signature in i.signatures),
+            )
+        )
+    return sorted(found, key=lambda u: (-u.events, u.signature))
 
 
 def _fast_supported(pack: RulePack) -> bool:
@@ -92,20 +164,19 @@ def _fast_supported(pack: RulePack) -> bool:
 
 def _fast(
     families: list[LogFamily],
-    engine: Engine,
-    config: Config,
+    run: _Run,
     pack: RulePack,
-    stats: Stats,
-    ends: list[datetime],
-    since: datetime | None,
-    until: datetime | None,
     on_file: Callable[[str], None] | None,
     jobs: int | None,
 ) -> None:
     from logwatch.fastscan import scan_files
 
+    stats = run.stats
     events: list[list[Event]] = [[] for _ in families]
-    for found in scan_files([f.files for f in families], config, pack, jobs=jobs):
+    files = [f.files for f in families]
+    for found in scan_files(
+        files, run.config, pack, jobs=jobs, dating=run.dating, labels=run.labels
+    ):
         if on_file is not None:
             on_file(found.label)
         if found.binary:
@@ -117,17 +188,17 @@ def _fast(
         stats.bytes += found.size
         stats.lines += found.lines
         stats.records += found.records
+        if run.undated_file(found.label):
+            run.undated += found.events
+            stats.events += len(found.events)
+            continue
         if found.last_time is not None:
-            ends.append(found.last_time)
-        events[found.family].extend(
-            e
-            for e in found.events
-            if (since is None or e.time >= since) and (until is None or e.time <= until)
-        )
+            run.ends.append(found.last_time)
+        events[found.family].extend(e for e in found.events if run.in_range(e.time))
     streams = [_event_items(n, family) for n, family in enumerate(events)]
     for _when, _kind, _stream, _seq, event in heapq.merge(*streams):
         stats.events += 1
-        engine.add(event)
+        run.engine.add(event)
 
 
 def _event_items(
@@ -139,47 +210,39 @@ def _event_items(
 
 
 def _reference(
-    families: list[LogFamily],
-    engine: Engine,
-    config: Config,
-    stats: Stats,
-    ends: list[datetime],
-    since: datetime | None,
-    until: datetime | None,
-    on_file: Callable[[str], None] | None,
+    families: list[LogFamily], run: _Run, on_file: Callable[[str], None] | None
 ) -> None:
-    streams = [
-        _family_items(n, family, engine, config, stats, ends, since, until, on_file)
-        for n, family in enumerate(families)
-    ]
+    streams = [_family_items(n, family, run, on_file) for n, family in enumerate(families)]
     for when, _kind, _stream, _seq, event in heapq.merge(*streams):
         if event is None:
-            engine.tick(when)
+            run.engine.tick(when)
         else:
-            stats.events += 1
-            engine.add(event)
+            run.stats.events += 1
+            run.engine.add(event)
 
 
 def _family_items(
-    stream: int,
-    family: LogFamily,
-    engine: Engine,
-    config: Config,
-    stats: Stats,
-    ends: list[datetime],
-    since: datetime | None,
-    until: datetime | None,
-    on_file: Callable[[str], None] | None,
+    stream: int, family: LogFamily, run: _Run, on_file: Callable[[str], None] | None
 ) -> Iterator[Item]:
     seq = 0
     next_mark: datetime | None = None
+    engine = run.engine
     for path in family.files:
+        label = run.label(path)
         if on_file is not None:
-            on_file(str(path))
+            on_file(label)
+        dating = run.dating.get(path)
+        if dating is not None and dating.undated:
+            for record in read_records(path, run.config, run.stats, dating, label=label):
+                event = engine.match(record)
+                if event is not None:
+                    run.undated.append(event)
+                    run.stats.events += 1
+            continue
         last: datetime | None = None
-        for record in read_records(path, config, stats):
+        for record in read_records(path, run.config, run.stats, dating, label=label):
             when = last = record.time
-            if (since is not None and when < since) or (until is not None and when > until):
+            if not run.in_range(when):
                 continue
             seq += 1
             event = engine.match(record)
@@ -189,4 +252,4 @@ def _family_items(
                 yield (when, 0, stream, seq, None)
                 next_mark = when + MARK_EVERY
         if last is not None:
-            ends.append(last)
+            run.ends.append(last)

@@ -235,7 +235,22 @@ def parse_line_start(line: str, tz: tzinfo | None = None) -> Stamp | None:
         return _syslog(line) or _access_log(line) or _compose(line, tz)
     if "a" <= c <= "z":
         return _access_log(line) or _compose(line, tz)
+    if c == "\x1b":  # ANSI colours before the stamp (uvicorn, structlog's console renderer)
+        m = _ANSI.match(line)
+        if m is None:
+            return None
+        stamp = parse_line_start(line[m.end() :], tz)
+        return None if stamp is None else stamp._replace(end=stamp.end + m.end())
+    if c == "_" and line.startswith(_JOURNAL_EXPORT):  # journalctl -o export
+        value = line[len(_JOURNAL_EXPORT) :]
+        if value.isdigit() and len(value) <= 20:
+            when = _epoch_number(int(value))
+            return None if when is None else Stamp(when, None, len(line))
     return None
+
+
+_ANSI = re.compile(r"(?:\x1b\[[0-9;]{0,16}m)+")
+_JOURNAL_EXPORT = "__REALTIME_TIMESTAMP="
 
 
 _COMPOSE = re.compile(r"[A-Za-z][\w.-]{0,63}\s*\| ")

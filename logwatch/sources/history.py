@@ -6,6 +6,7 @@ import glob
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,12 +128,38 @@ def group_families(files: list[Path]) -> list[LogFamily]:
 
 
 def walk_logs(root: Path, follow_symlinks: bool = False) -> list[Path]:
-    """The log-looking files under a directory, recursively, hidden ones left out."""
+    """The log-looking regular files under a directory, recursively, hidden ones left out.
+
+    A FIFO, socket or device in the directory is skipped with a warning (once): opening a
+    FIFO would wait for a writer forever. Named on the command line, one is read.
+    """
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             path = Path(dirpath) / name
-            if looks_like_log(path) and not _escapes(path, root, follow_symlinks):
+            if (
+                looks_like_log(path)
+                and _regular(path)
+                and not _escapes(path, root, follow_symlinks)
+            ):
                 found.append(path)
     return found
+
+
+def _regular(path: Path) -> bool:
+    """A regular file (through symlinks); said once when it is not."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return True  # a dangling link or a race: reading it reports the error
+    if stat.S_ISREG(mode):
+        return True
+    if path not in _said_special:
+        _said_special.add(path)
+        kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
+        logger.warning("%s: not a regular file (%s), skipped", path, kind)
+    return False
+
+
+_said_special: set[Path] = set()

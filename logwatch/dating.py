@@ -1,0 +1,241 @@
+"""Where the records of each file of a scan get their time, decided once per file.
+
+In order: a record's own full stamp; for a time-only stamp (RQ's `08:23:06`) or a
+year-less one (syslog), the date of the dated records before it in the same file, else of
+the other files of the scan (its rotation family first, then its directory, then the rest:
+the date that puts its first stamp nearest their records), else `--date`, else the file's
+modification time; a line with no stamp belongs to the record above. A file with no stamp
+at all is undated: its matches are evidence without a time, never part of an incident.
+
+Copied logs (scp, kubectl cp, a ticket attachment) carry the copy's mtime, so the mtime is
+the last resort, and the report says which files were dated how. Both scan paths read the
+same decision, so they stay identical.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+
+from logwatch.errors import SourceError
+from logwatch.records import TIME_FIELDS, json_object
+from logwatch.sources.reader import compression_of, file_mtime, open_log
+from logwatch.stampshape import START, StampShape, learn_shape, parse_stamp
+from logwatch.timestamps import parse_value
+
+HEAD_BYTES = 64 << 10  # looked at to learn a file's shape and first stamps
+TAIL_BYTES = 64 << 10  # looked at (plain files) for its last full stamp
+
+OWN = "own timestamps"
+NONE = "no timestamps: matches are listed as undated evidence"
+MTIME = "time-only stamps dated by the file's modification time"
+GIVEN = "time-only stamps dated by --date"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileHead:
+    """What a file's first and last lines say about its time."""
+
+    path: Path
+    shape: StampShape
+    first: datetime | None  # its first full stamp (aware UTC)
+    last: datetime | None  # its last full stamp
+    clock: time | None  # the first time-only or year-less stamp, when before any full one
+    month: int = 0  # the year-less stamp's month and day (0: time-only, the date is missing)
+    day: int = 0
+    mtime: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dating:
+    """How one file's records are dated: its assembler's reference time and stamp shape."""
+
+    shape: StampShape
+    file_time: datetime  # the time of records before the first stamp; the date of time-only ones
+    how: str  # for the report: "own timestamps", "time-only stamps dated from app.log", ...
+    undated: bool = False
+
+
+def read_head(path: Path, tz: tzinfo) -> FileHead:
+    """The stamps at the start (and, for a plain file, the end) of a file; never raises for
+    an unreadable file (it is reported when it is read)."""
+    try:
+        mtime: datetime | None = file_mtime(path)
+    except SourceError:
+        mtime = None
+    try:
+        with open_log(path) as stream:
+            head = stream.read(HEAD_BYTES)
+    except (OSError, SourceError, ValueError, EOFError):
+        return FileHead(path=path, shape=START, first=None, last=None, clock=None, mtime=mtime)
+    lines = _lines(head, whole=len(head) < HEAD_BYTES)
+    shape = learn_shape(lines, tz)
+    first = clock = None
+    month = day = 0
+    for line in lines:
+        when, stamp_clock, m, d = _stamp_of(line, tz, shape)
+        if when is not None:
+            first = when
+            break
+        if stamp_clock is not None and clock is None:
+            clock, month, day = stamp_clock, m, d
+    last = _last_full(path, tz, shape) or _last_in(lines, tz, shape)
+    return FileHead(
+        path=path,
+        shape=shape,
+        first=first,
+        last=last if first is not None else None,
+        clock=clock,
+        month=month,
+        day=day,
+        mtime=mtime,
+    )
+
+
+def plan_dating(
+    families: Sequence[Sequence[Path]], tz: tzinfo, *, given: date | None = None
+) -> dict[Path, Dating]:
+    """The dating of every file of a scan (families as expand_paths groups them)."""
+    heads = {path: read_head(path, tz) for files in families for path in files}
+    plan: dict[Path, Dating] = {}
+    for files in families:
+        for path in files:
+            plan[path] = _date_one(heads[path], files, heads, tz, given)
+    return plan
+
+
+def _date_one(
+    head: FileHead,
+    family: Sequence[Path],
+    heads: dict[Path, FileHead],
+    tz: tzinfo,
+    given: date | None,
+) -> Dating:
+    fallback = head.mtime or datetime.now(UTC)
+    if head.first is not None:
+        # Time-only stamps before its first full one take the date nearest that one.
+        when = head.first if head.clock is None else _nearest(head, [head], tz)
+        return Dating(shape=head.shape, file_time=when or head.first, how=OWN)
+    if head.clock is None:
+        return Dating(shape=head.shape, file_time=fallback, how=NONE, undated=True)
+    if given is not None:
+        day = date(given.year, head.month or given.month, head.day or given.day)
+        return Dating(shape=head.shape, file_time=_local(day, head.clock, tz), how=GIVEN)
+    directory = head.path.parent
+    groups = (
+        [p for p in family if p != head.path],
+        [p for p in heads if p.parent == directory and p not in family],
+        [p for p in heads if p.parent != directory],
+    )
+    for group in groups:
+        refs = [heads[p] for p in group if heads[p].first is not None]
+        when = _nearest(head, refs, tz)
+        if when is not None:
+            names = ", ".join(sorted({r.path.name for r in refs}))
+            return Dating(
+                shape=head.shape, file_time=when, how=f"time-only stamps dated from {names}"
+            )
+    return Dating(shape=head.shape, file_time=fallback, how=MTIME)
+
+
+def _nearest(head: FileHead, refs: Iterable[FileHead], tz: tzinfo) -> datetime | None:
+    """The time of the file's first stamp on the date that puts it nearest the references'
+    records; among equally near dates, the one nearest the file's mtime."""
+    spans = [(r.first, r.last or r.first) for r in refs if r.first is not None]
+    if not spans or head.clock is None:
+        return None
+    days: set[date] = set()
+    for first, last in spans:
+        assert first is not None and last is not None
+        d = first.astimezone(tz).date() - timedelta(days=1)
+        end = last.astimezone(tz).date() + timedelta(days=1)
+        while d <= end and len(days) < 400:
+            days.add(d)
+            d += timedelta(days=1)
+    best: tuple[float, float, datetime] | None = None
+    for d in sorted(days):
+        try:
+            day = date(d.year, head.month, head.day) if head.month else d
+        except ValueError:  # 29 Feb in a common year
+            continue
+        when = _local(day, head.clock, tz)
+        gap = min(_distance(when, first, last) for first, last in spans if first and last)
+        tie = abs((when - head.mtime).total_seconds()) if head.mtime else 0.0
+        key = (round(gap / 60), tie, when)
+        if best is None or key[:2] < best[:2]:
+            best = key
+    return None if best is None else best[2]
+
+
+def _distance(when: datetime, first: datetime, last: datetime) -> float:
+    if first <= when <= last:
+        return 0.0
+    return min(abs((when - first).total_seconds()), abs((when - last).total_seconds()))
+
+
+def _local(day: date, clock: time, tz: tzinfo) -> datetime:
+    return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
+
+
+def _lines(data: bytes, *, whole: bool) -> list[str]:
+    raws = data.split(b"\n")
+    if not whole:
+        raws.pop()  # a line cut by the read
+    return [r.decode("utf-8", "replace").rstrip("\r") for r in raws]
+
+
+def _stamp_of(
+    line: str, tz: tzinfo, shape: StampShape
+) -> tuple[datetime | None, time | None, int, int]:
+    """(full time, or the clock, month and day of a stamp missing its date or year)."""
+    c = line[:1]
+    if not c or c in " \t":
+        return None, None, 0, 0
+    if c == "{" and line.endswith("}"):
+        fields = json_object(line)
+        if fields is not None:
+            for name in TIME_FIELDS:
+                value = fields.get(name)
+                if isinstance(value, str | int | float):
+                    parsed = parse_value(value)
+                    if parsed is not None:
+                        aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+                        return aware.astimezone(UTC), None, 0, 0
+        return None, None, 0, 0
+    stamp = parse_stamp(line, tz, shape)
+    if stamp is None:
+        return None, None, 0, 0
+    if stamp.when is not None:
+        when = stamp.when if stamp.when.tzinfo else stamp.when.replace(tzinfo=tz)
+        if not 1900 <= when.year <= 9000:
+            return None, None, 0, 0
+        return when.astimezone(UTC), None, 0, 0
+    return None, stamp.clock, stamp.month, stamp.day
+
+
+def _last_in(lines: list[str], tz: tzinfo, shape: StampShape) -> datetime | None:
+    for line in reversed(lines):
+        when = _stamp_of(line, tz, shape)[0]
+        if when is not None:
+            return when
+    return None
+
+
+def _last_full(path: Path, tz: tzinfo, shape: StampShape) -> datetime | None:
+    """The last full stamp in a plain file's tail (a compressed one is not decompressed)."""
+    try:
+        if compression_of(path) is not None:
+            return None
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            start = max(0, size - TAIL_BYTES)
+            tail = os.pread(fh.fileno(), size - start, start)
+    except (OSError, SourceError):
+        return None
+    lines = _lines(tail, whole=True)
+    if start:
+        lines = lines[1:]  # cut by the read
+    return _last_in(lines, tz, shape)
