@@ -1,0 +1,285 @@
+"""Where a scanned record's time comes from: own stamps, a sibling's date, --date, the mtime.
+
+Copied logs (scp, kubectl cp, a git clone) carry the copy's mtime; a scan must report the
+same incidents whatever the files' mtimes, and say how it dated each file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from logwatch.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DAY = datetime(2026, 3, 1, tzinfo=UTC)
+REFUSED = "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused."
+
+
+def scan(*args: str, stdin: bytes | None = None) -> dict[str, object]:
+    result = CliRunner().invoke(main, ["scan", "--format", "json", *args], input=stdin, env={})
+    assert result.exit_code in (0, 1), result.output
+    report: dict[str, object] = json.loads(result.stdout)
+    return report
+
+
+def both_paths(*args: str) -> dict[str, object]:
+    """The fast path's report, checked equal to the reference path's (timing aside)."""
+    fast = scan(*args)
+    reference = scan("--reference", *args)
+    assert fast["incidents"] == reference["incidents"]
+    assert fast["dating"] == reference["dating"]
+    assert fast["undated"] == reference["undated"]
+    return fast
+
+
+def spans(report: dict[str, object]) -> list[tuple[str, str, str, int]]:
+    incidents = report["incidents"]
+    assert isinstance(incidents, list)
+    return [(i["category"], i["first_seen"], i["last_seen"], i["events"]) for i in incidents]
+
+
+def set_mtime(path: Path, when: datetime) -> None:
+    os.utime(path, (when.timestamp(), when.timestamp()))
+
+
+def copy_tree(src: Path, dst: Path, mtime: datetime | None) -> Path:
+    shutil.copytree(src, dst)
+    for p in dst.rglob("*"):
+        if p.is_file():
+            set_mtime(p, mtime or datetime.now(UTC))
+    return dst
+
+
+# -- the committed examples whatever their mtimes -------------------------------------------
+
+
+EXAMPLE_DIRS = [EXAMPLES / "morningai" / "logs", *sorted((EXAMPLES / "outages").iterdir())]
+
+
+@pytest.mark.parametrize("example", EXAMPLE_DIRS, ids=[p.name for p in EXAMPLE_DIRS])
+def test_examples_scan_the_same_whatever_the_files_mtimes(tmp_path: Path, example: Path) -> None:
+    """A clone, a copy, a restore: mtimes of now, of a year later, or of their own day."""
+    reports = []
+    for n, mtime in enumerate([None, datetime(2027, 11, 26, 3, tzinfo=UTC), None]):
+        copy = copy_tree(example, tmp_path / str(n), mtime)
+        if n == 2:  # the mtimes the files had on the server: their last record's time
+            for p in copy.iterdir():
+                set_mtime(p, datetime(2026, 11, 26, 23, 59, tzinfo=UTC))
+        reports.append(both_paths("--quiet-period", "5s", str(copy)))
+    first = spans(reports[0])
+    assert first, "the example holds outages"
+    assert all(spans(r) == first for r in reports[1:])
+    for _cat, first_seen, _last, _n in first:
+        assert first_seen.startswith("2026-11-26"), first_seen
+    worker = [how for name, how in reports[0]["dating"].items() if name.endswith("worker.log")]  # type: ignore[union-attr]
+    assert worker and all("dated from" in how and "app.log" in how for how in worker)
+
+
+def test_morningai_example_is_its_three_outages() -> None:
+    report = both_paths("--quiet-period", "5s", str(EXAMPLES / "morningai" / "logs"))
+    incidents = report["incidents"]
+    assert isinstance(incidents, list)
+    assert [(i["category"], i["status"]) for i in incidents] == [
+        ("connection", "resolved"),
+        ("oom", "resolved"),
+        ("auth", "resolved"),
+    ]
+
+
+# -- time-only files ---------------------------------------------------------------------------
+
+
+def app_log(path: Path, start: datetime, minutes: int) -> None:
+    """A dated app log: a request line a minute for `minutes` minutes."""
+    lines = [
+        f"{(start + timedelta(minutes=m)):%Y-%m-%d %H:%M:%S},000 INFO [app] GET /feed 200"
+        for m in range(minutes)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def worker_log(path: Path, start: datetime, errors: int = 5) -> None:
+    """An RQ worker log: time-only stamps, a refused-connection burst at `start`."""
+    lines = [f"{start - timedelta(minutes=5):%H:%M:%S} Worker w1: started, version 1.16.2"]
+    lines += [
+        f"{start + timedelta(seconds=s):%H:%M:%S} Worker w1: could not connect to Redis instance:"
+        f" Error 111 connecting to redis:6379. Connection refused. retrying in {s + 1} seconds..."
+        for s in range(errors)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_time_only_file_takes_its_date_from_the_dated_file_beside_it(tmp_path: Path) -> None:
+    app_log(tmp_path / "app.log", DAY + timedelta(hours=9), 240)
+    worker_log(tmp_path / "worker.log", DAY + timedelta(hours=11))
+    set_mtime(tmp_path / "worker.log", DAY + timedelta(days=4, hours=13))  # copied later
+    report = both_paths(str(tmp_path))
+    ((category, first_seen, _, events),) = spans(report)
+    assert (category, events) == ("connection", 5)
+    assert first_seen == "2026-03-01T11:00:00+00:00"
+    assert report["dating"] == {
+        str(tmp_path / "app.log"): "own timestamps",
+        str(tmp_path / "worker.log"): "time-only stamps dated from app.log",
+    }
+
+
+def test_time_only_date_nearest_in_time_of_day_not_the_mtime_day(tmp_path: Path) -> None:
+    """The app log ran 22:00 to 02:00; a worker error at 23:30 is on the first day, one at
+    01:30 on the next, whatever day the copy's mtime says."""
+    app_log(tmp_path / "app.log", DAY + timedelta(hours=22), 240)
+    for name, hour in (("late.log", 23.5), ("early.log", 25.5)):
+        worker_log(tmp_path / name, DAY + timedelta(hours=hour))
+        set_mtime(tmp_path / name, DAY + timedelta(days=30))
+    report = both_paths(str(tmp_path))
+    firsts = sorted(first for _, first, _, _ in spans(report))
+    assert firsts == ["2026-03-01T23:30:00+00:00", "2026-03-02T01:30:00+00:00"]
+
+
+def test_time_only_date_prefers_its_own_directory(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    app_log(tmp_path / "a" / "app.log", DAY + timedelta(hours=10), 120)
+    app_log(tmp_path / "b" / "app.log", DAY + timedelta(days=1, hours=10), 120)
+    worker_log(tmp_path / "b" / "worker.log", DAY + timedelta(hours=11))
+    report = both_paths(str(tmp_path))
+    ((_, first_seen, _, _),) = spans(report)
+    assert first_seen == "2026-03-02T11:00:00+00:00"
+
+
+def test_date_option_fixes_the_date_of_time_only_files(tmp_path: Path) -> None:
+    app_log(tmp_path / "app.log", DAY + timedelta(hours=9), 240)
+    worker_log(tmp_path / "worker.log", DAY + timedelta(hours=11))
+    report = both_paths("--date", "2026-02-14", str(tmp_path))
+    ((_, first_seen, _, _),) = spans(report)
+    assert first_seen == "2026-02-14T11:00:00+00:00"
+    assert report["dating"][str(tmp_path / "worker.log")] == "time-only stamps dated by --date"  # type: ignore[index]
+
+
+def test_time_only_file_alone_falls_back_on_its_mtime_and_says_so(tmp_path: Path) -> None:
+    worker_log(tmp_path / "worker.log", DAY + timedelta(hours=11))
+    set_mtime(tmp_path / "worker.log", DAY + timedelta(hours=12))
+    report = both_paths(str(tmp_path))
+    ((_, first_seen, _, _),) = spans(report)
+    assert first_seen == "2026-03-01T11:00:00+00:00"
+    assert "modification time" in report["dating"][str(tmp_path / "worker.log")]  # type: ignore[index]
+    table = CliRunner().invoke(main, ["scan", str(tmp_path)], env={})
+    assert "worker.log: time-only stamps dated by the file's modification time" in table.stdout
+
+
+def test_bad_date_option_is_one_line() -> None:
+    result = CliRunner().invoke(main, ["scan", "--date", "yesterday", "."], env={})
+    assert result.exit_code == 2
+    assert "--date" in result.output and "Traceback" not in result.output
+
+
+# -- files with no stamps at all ---------------------------------------------------------
+
+
+def test_stampless_file_is_undated_evidence_and_never_stretches_an_incident(
+    tmp_path: Path,
+) -> None:
+    """supervisor-captured stderr: Python's default `ERROR:root:msg`, no time at all."""
+    lines = [
+        f"{DAY + timedelta(hours=9, seconds=s):%Y-%m-%d %H:%M:%S},000 ERROR [app] {REFUSED}"
+        for s in range(5)
+    ]
+    lines.append(f"{DAY + timedelta(hours=10):%Y-%m-%d %H:%M:%S},000 INFO [app] all good")
+    (tmp_path / "app.log").write_text("\n".join(lines) + "\n")
+    stderr = tmp_path / "worker-stderr.log"
+    stderr.write_text(
+        "INFO:rq.worker:Worker started\n" + f"ERROR:root:{REFUSED.split(': ', 1)[1]}\n" * 7
+    )
+    set_mtime(stderr, DAY + timedelta(days=2))
+    report = both_paths(str(tmp_path))
+    ((category, first_seen, last_seen, events),) = spans(report)
+    assert (category, events) == ("connection", 5)
+    assert (first_seen, last_seen) == ("2026-03-01T09:00:00+00:00", "2026-03-01T09:00:04+00:00")
+    (undated,) = report["undated"]  # type: ignore[misc]
+    assert undated["events"] == 7
+    assert undated["sources"] == {str(stderr): 7}
+    assert undated["category"] == "connection"
+    assert report["dating"][str(stderr)].startswith("no timestamps")  # type: ignore[index]
+    table = CliRunner().invoke(main, ["scan", str(tmp_path)], env={})
+    assert "Undated evidence: 7 matches" in table.stdout
+
+
+def test_stampless_file_alone_opens_nothing(tmp_path: Path) -> None:
+    (tmp_path / "stderr.log").write_text(f"ERROR:root:{REFUSED}\n" * 50)
+    result = CliRunner().invoke(main, ["scan", "--format", "json", str(tmp_path)], env={})
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["incidents"] == []
+    assert report["undated"][0]["events"] == 50
+
+
+# -- pipes and standard input ----------------------------------------------------------
+
+
+def outage_log(path: Path) -> bytes:
+    lines = [
+        f"{DAY + timedelta(seconds=s):%Y-%m-%d %H:%M:%S},000 ERROR [app] {REFUSED}"
+        for s in range(0, 60, 2)
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(data)
+    return data
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["fast", "reference"])
+def test_scan_of_gzipped_stdin_equals_scan_of_the_file(tmp_path: Path, reference: bool) -> None:
+    data = outage_log(tmp_path / "app.log")
+    flag = ["--reference"] if reference else []
+    from_file = scan(*flag, str(tmp_path / "app.log"))
+    piped = scan(*flag, "-", stdin=gzip.compress(data))
+    assert spans(piped) == spans(from_file)
+    (incident,) = piped["incidents"]  # type: ignore[misc]
+    assert incident["sources"] == {"<stdin>": 30}
+
+
+def test_scan_of_a_named_fifo_reads_it(tmp_path: Path) -> None:
+    data = outage_log(tmp_path / "app.log")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    pid = os.fork()
+    if pid == 0:  # the writer, as a shell's process substitution would be
+        try:
+            with open(fifo, "wb") as fh:
+                fh.write(data)
+        finally:
+            os._exit(0)
+    try:
+        report = scan(str(fifo))
+    finally:
+        os.waitpid(pid, 0)
+    (incident,) = report["incidents"]  # type: ignore[misc]
+    assert incident["events"] == 30
+    assert incident["sources"] == {str(fifo): 30}
+
+
+def test_scan_of_a_directory_holding_a_fifo_finishes(tmp_path: Path) -> None:
+    outage_log(tmp_path / "app.log")
+    os.mkfifo(tmp_path / "app.log.fifo")
+    result = CliRunner().invoke(main, ["scan", "--format", "json", str(tmp_path)], env={})
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["incidents"][0]["events"] == 30
+    assert "not a regular file (FIFO), skipped" in result.stderr
+
+
+def test_binary_stdin_is_an_error_not_no_redis_errors() -> None:
+    result = CliRunner().invoke(main, ["scan", "-"], input=b"\x00\x01\x02" * 2000, env={})
+    assert result.exit_code == 2
+    assert "nothing could be read" in result.stderr
+
+
+def test_stdin_twice_is_refused() -> None:
+    result = CliRunner().invoke(main, ["scan", "-", "-"], input=b"x\n", env={})
+    assert result.exit_code == 2
+    assert "only once" in result.stderr
