@@ -359,3 +359,51 @@ def test_docker_compose_logs_keep_their_times(tmp_path: Path, small_pieces: None
         datetime(2026, 3, 1, 12, 0, n, tzinfo=UTC) for n in range(12)
     ]
     assert {e.rule for e in reference} == {"connection-refused"}
+
+
+def dated_events(path: Path, *, fast: bool) -> list[Event]:
+    """The events of one file with its scan dating (shape learned from its head)."""
+    from logwatch.dating import plan_dating
+
+    dating = plan_dating([[path]], CONFIG.timezone)
+    if fast:
+        (found,) = fastscan.scan_files([[path]], CONFIG, PACK, jobs=2, dating=dating)
+        return found.events
+    engine = Engine(CONFIG, PACK)
+    found_ref = (engine.match(r) for r in read_records(path, CONFIG, Stats(), dating[path]))
+    return [e for e in found_ref if e is not None]
+
+
+_PIECES = {
+    "django": lambda n: [f"ERROR 2026-03-01 12:{n // 60 % 60:02d}:{n % 60:02d},000 log 7 8 Internal Server Error: /feed"],
+    "django-tb": lambda n: [
+        f"ERROR 2026-03-01 12:{n // 60 % 60:02d}:{n % 60:02d},500 log 7 8 Internal Server Error: /feed",
+        "Traceback (most recent call last):",
+        *FRAMES,
+        REFUSED,
+    ],
+    "info": lambda n: [f"INFO 2026-03-01 12:{n // 60 % 60:02d}:{n % 60:02d},900 log 7 8 GET /health 200"],
+    "quoted": lambda n: [f"Report for 2026-01-0{n % 9 + 1} 00:00:00 failed: {REFUSED}"],
+    "gunicorn": lambda n: [f"[2026-03-01 12:{n // 60 % 60:02d}:{n % 60:02d} +0000] [9] [ERROR] {REFUSED}"],
+    "bare": lambda n: [f"ERROR:root:{REFUSED}"],
+    "deep-date": lambda n: [f"ERROR job 1 at 2026-02-0{n % 9 + 1} 00:00:00 {REFUSED}"],
+    "two-tokens": lambda n: [f"ERROR report 2026-02-0{n % 9 + 1} 00:00:00 {REFUSED}"],
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kinds=st.lists(st.sampled_from(sorted(_PIECES)), min_size=1, max_size=120))
+def test_stamps_after_a_prefix_give_the_same_events_on_both_paths(
+    tmp_path_factory: pytest.TempPathFactory, small_pieces: None, kinds: list[str]
+) -> None:
+    """A Django file (stamps after the level) with gunicorn lines, messages quoting dates,
+    stampless lines and tracebacks, cut into tiny blocks and ranges: the fast path finds
+    exactly the reference's events, at the reference's times."""
+    lines = ["INFO 2026-03-01 11:59:59,000 log 7 8 Starting"]
+    for n, kind in enumerate(kinds):
+        lines += _PIECES[kind](n)
+    log = tmp_path_factory.mktemp("django") / "django.log"
+    log.write_text("\n".join(lines) + "\n")
+    reference = dated_events(log, fast=False)
+    assert dated_events(log, fast=True) == reference
+    assert all(e.time.year == 2026 and e.time.month == 3 for e in reference)
