@@ -70,9 +70,7 @@ def scan(
     started = time.perf_counter()
     engine = Engine(config, pack)
     stats = Stats()
-    dating = plan_dating(
-        [f.files for f in families], config.timezone, given=date_of_time_only
-    )
+    dating = plan_dating([f.files for f in families], config.timezone, given=date_of_time_only)
     names = dict(labels or {})
     run = _Run(
         engine=engine,
@@ -209,9 +207,7 @@ def _event_items(
         yield (event.time, 1, stream, seq, event)
 
 
-def _reference(
-    families: list[LogFamily], run: _Run, on_file: Callable[[str], None] | None
-) -> None:
+def _reference(families: list[LogFamily], run: _Run, on_file: Callable[[str], None] | None) -> None:
     streams = [_family_items(n, family, run, on_file) for n, family in enumerate(families)]
     for when, _kind, _stream, _seq, event in heapq.merge(*streams):
         if event is None:

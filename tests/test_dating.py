@@ -20,7 +20,9 @@ from logwatch.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
-REFUSED = "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused."
+REFUSED = (
+    "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused."
+)
 
 
 def scan(*args: str, stdin: bytes | None = None) -> dict[str, object]:

@@ -345,7 +345,9 @@ def test_docker_compose_logs_keep_their_times(tmp_path: Path, small_pieces: None
     time of the request line above it."""
     lines = []
     for n in range(12):
-        lines.append(f"web-1    | 2026-03-01 12:00:{n:02d},000 ERROR [app] Exception on /feed [GET]")
+        lines.append(
+            f"web-1    | 2026-03-01 12:00:{n:02d},000 ERROR [app] Exception on /feed [GET]"
+        )
         lines.append("web-1    | Traceback (most recent call last):")
         lines += [f"web-1    | {frame}" for frame in FRAMES]
         lines.append(f"web-1    | {REFUSED}")
@@ -375,23 +377,31 @@ def dated_events(path: Path, *, fast: bool) -> list[Event]:
 
 
 _PIECES = {
-    "django": lambda n: [f"ERROR 2026-03-01 12:{n // 60 % 60:02d}:{n % 60:02d},000 log 7 8 Internal Server Error: /feed"],
+    "django": lambda n: [
+        f"ERROR 2026-03-01 12:{n // 60 % 60:02d}:{n % 60:02d},000 log 7 8 Internal Server Error: /feed"
+    ],
     "django-tb": lambda n: [
         f"ERROR 2026-03-01 12:{n // 60 % 60:02d}:{n % 60:02d},500 log 7 8 Internal Server Error: /feed",
         "Traceback (most recent call last):",
         *FRAMES,
         REFUSED,
     ],
-    "info": lambda n: [f"INFO 2026-03-01 12:{n // 60 % 60:02d}:{n % 60:02d},900 log 7 8 GET /health 200"],
+    "info": lambda n: [
+        f"INFO 2026-03-01 12:{n // 60 % 60:02d}:{n % 60:02d},900 log 7 8 GET /health 200"
+    ],
     "quoted": lambda n: [f"Report for 2026-01-0{n % 9 + 1} 00:00:00 failed: {REFUSED}"],
-    "gunicorn": lambda n: [f"[2026-03-01 12:{n // 60 % 60:02d}:{n % 60:02d} +0000] [9] [ERROR] {REFUSED}"],
+    "gunicorn": lambda n: [
+        f"[2026-03-01 12:{n // 60 % 60:02d}:{n % 60:02d} +0000] [9] [ERROR] {REFUSED}"
+    ],
     "bare": lambda n: [f"ERROR:root:{REFUSED}"],
     "deep-date": lambda n: [f"ERROR job 1 at 2026-02-0{n % 9 + 1} 00:00:00 {REFUSED}"],
     "two-tokens": lambda n: [f"ERROR report 2026-02-0{n % 9 + 1} 00:00:00 {REFUSED}"],
 }
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(kinds=st.lists(st.sampled_from(sorted(_PIECES)), min_size=1, max_size=120))
 def test_stamps_after_a_prefix_give_the_same_events_on_both_paths(
     tmp_path_factory: pytest.TempPathFactory, small_pieces: None, kinds: list[str]

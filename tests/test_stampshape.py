@@ -19,7 +19,9 @@ from logwatch.stampshape import START, StampShape, learn_shape, parse_stamp, pre
 from logwatch.timestamps import parse_line_start
 
 T = datetime(2026, 12, 1, 4, 54, 51, 411000, tzinfo=UTC)
-DJANGO = "ERROR 2026-12-01 04:54:51,411 log 23222 140245936695104 Internal Server Error: /api/orders"
+DJANGO = (
+    "ERROR 2026-12-01 04:54:51,411 log 23222 140245936695104 Internal Server Error: /api/orders"
+)
 
 
 @pytest.mark.parametrize(
@@ -32,9 +34,7 @@ DJANGO = "ERROR 2026-12-01 04:54:51,411 log 23222 140245936695104 Internal Serve
         pytest.param("django.request ERROR 2026-12-01 04:54:51,411 x", 2, id="logger-then-level"),
         pytest.param("23222 ERROR 2026-12-01 04:54:51,411 x", 2, id="pid-then-level"),
         pytest.param("[1234] 2026-12-01 04:54:51,411 x", 1, id="pid-tag"),
-        pytest.param(
-            "\x1b[31mERROR\x1b[0m 2026-12-01 04:54:51,411 x", 1, id="coloured-level"
-        ),
+        pytest.param("\x1b[31mERROR\x1b[0m 2026-12-01 04:54:51,411 x", 1, id="coloured-level"),
         pytest.param("WARNING [MainThread] 2026-12-01 04:54:51,411 x", 2, id="level-thread"),
     ],
 )
@@ -130,7 +130,9 @@ def test_django_verbose_log_is_dated_by_its_stamps_on_both_paths(tmp_path: Path)
     lines = ["INFO 2026-12-01 04:50:00,000 log 23222 1 Starting"]
     for n in range(5):
         lines += [DJANGO_TRACEBACK[0].replace("51,411", f"5{n},411"), *DJANGO_TRACEBACK[1:]]
-    lines.append("INFO 2026-12-01 05:30:00,000 log 23222 1 still up, report for 2026-11-30 01:00:00")
+    lines.append(
+        "INFO 2026-12-01 05:30:00,000 log 23222 1 still up, report for 2026-11-30 01:00:00"
+    )
     log = tmp_path / "django.log"
     log.write_text("\n".join(lines) + "\n")
     reports = []
