@@ -64,7 +64,7 @@ def report(corpus: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
      pytest.param(11, 12, id="seed11-12M")],
 )  # fmt: skip
 def test_every_burst_is_one_incident_on_both_paths(tmp_path: Path, seed: int, size: int) -> None:
-    write_corpus(tmp_path, size_bytes=size * MB, seed=seed, bursts=8, isolated=4)
+    write_corpus(tmp_path, size_bytes=size * MB, seed=seed, bursts=10, isolated=4)
     truth = json.loads((tmp_path / "truth.json").read_text())
     assert {b["category"] for b in truth["bursts"]} == set(CATEGORIES)
     fast = scan(tmp_path / "logs")
