@@ -111,8 +111,10 @@ def make_plan(
     start: datetime,
     rate_per_min: float,
     rotate: bool,
+    rotate_at_s: int = 0,
 ) -> Plan:
-    """Lay out the timeline: gaps, bursts and their events, isolated errors, rotations."""
+    """Lay out the timeline: gaps, bursts and their events, isolated errors, rotations
+    (worker.log daily at `rotate_at_s` seconds after midnight UTC)."""
     rnd = random.Random(f"plan:{seed}")
     start_ms = int(start.timestamp() * 1000)
     kinds = _burst_kinds(rnd, bursts)
@@ -144,7 +146,7 @@ def make_plan(
         t = burst.end_ms
     events += _isolated(rnd, t, end_ms - t, per_gap[bursts])
     events.sort()
-    cuts = _rotations(plans, start_ms, end_ms) if rotate else [[] for _ in FAMILIES]
+    cuts = _rotations(plans, start_ms, end_ms, rotate_at_s) if rotate else [[] for _ in FAMILIES]
     files: list[str] = []
     family_files = []
     for family, base in enumerate(FAMILIES):
@@ -199,10 +201,12 @@ def _chunk_bounds(start_ms: int, end_ms: int, healthy: int) -> list[int]:
     return bounds
 
 
-def _rotations(bursts: list[BurstPlan], start_ms: int, end_ms: int) -> list[list[int]]:
+def _rotations(
+    bursts: list[BurstPlan], start_ms: int, end_ms: int, daily_s: int
+) -> list[list[int]]:
     """Rotation times per family: app.log twice, mid-burst when it can (a burst spans two
-    files), app.jsonl twice, worker.log at each midnight (its HH:MM:SS lines need a file that
-    spans one day: logwatch dates them by the file's time)."""
+    files), app.jsonl twice, worker.log daily (its HH:MM:SS lines take their date from the
+    file's time, so a file must span a day at most)."""
     span = end_ms - start_ms
     mids = [(b.start_ms + b.end_ms) // 2 for b in bursts]
     n = len(mids)
@@ -211,7 +215,8 @@ def _rotations(bursts: list[BurstPlan], start_ms: int, end_ms: int) -> list[list
     else:
         app = [start_ms + span // 3, start_ms + 2 * span // 3]
     jsonl = [start_ms + span * 3 // 10, start_ms + span * 6 // 10]
-    worker = list(range((start_ms // DAY_MS + 1) * DAY_MS, end_ms, DAY_MS))
+    first = start_ms // DAY_MS * DAY_MS + daily_s * 1000
+    worker = list(range(first if first > start_ms else first + DAY_MS, end_ms, DAY_MS))
     return [app, jsonl, worker, []]
 
 

@@ -22,6 +22,8 @@ any --jobs. Python stdlib only; --size counts uncompressed bytes, met within a f
 
     python benchmarks/make_corpus.py OUTDIR --size 1G --seed 1 [--bursts 20 --isolated 10]
     python benchmarks/make_corpus.py OUTDIR --size 12M --flat   # one file per log, no gzip
+    python benchmarks/make_corpus.py OUTDIR --size 60M --rate 200 --rotate-at 06:25
+        # worker.log rotated as Debian's cron.daily does: files from 06:25 to 06:25
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import shutil
 import struct
 import sys
@@ -295,13 +298,18 @@ def write_corpus(
     start: datetime = DEFAULT_START,
     rate_per_min: float = 5000.0,
     rotate: bool = True,
+    rotate_at: str = "00:00",
     jobs: int = 1,
 ) -> Truth:
     """Write OUTDIR/logs/ and OUTDIR/truth.json; the same arguments give the same bytes.
 
     `bursts` defaults to one per 50 MiB, at least one per category; `isolated` to one per
-    100 MiB, at least 3. `rotate` False writes one plain file per log.
+    100 MiB, at least 3. `rotate` False writes one plain file per log; `rotate_at` (HH:MM
+    UTC) is when worker.log rotates each day (Debian's cron.daily logrotate: 06:25).
     """
+    hours, _, minutes = rotate_at.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ValueError(f"rotate_at {rotate_at!r}: expected HH:MM")
     n_bursts = max(len(CATEGORIES), round(size_bytes / (50 << 20))) if bursts is None else bursts
     n_isolated = max(3, round(size_bytes / (100 << 20))) if isolated is None else isolated
     if n_bursts < 0 or n_isolated < 0:
@@ -309,13 +317,14 @@ def write_corpus(
 
     def plan_for(healthy: int) -> Plan:
         return make_plan(
-            healthy=max(1000, healthy),
+            healthy=max(100, healthy),
             seed=seed,
             bursts=n_bursts,
             isolated=n_isolated,
             start=start,
             rate_per_min=rate_per_min,
             rotate=rotate,
+            rotate_at_s=int(hours) * 3600 + int(minutes) * 60,
         )
 
     # The errors' share grows with the traffic: plan until the healthy rest settles.
@@ -355,6 +364,7 @@ def write_corpus(
         "start": start.isoformat(),
         "rate_per_min": rate_per_min,
         "rotate": rotate,
+        "rotate_at": rotate_at,
     }
     truth = _truth(plan, outputs, placed, logs.name, args)
     with open(Path(outdir) / "truth.json", "w", encoding="utf-8") as fh:
@@ -491,6 +501,13 @@ def read_lines(path: Path) -> Iterator[str]:
             yield line.removesuffix("\n")
 
 
+def _count(text: str) -> int:
+    """A non-negative whole number, for --bursts and --isolated."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number, 0 or more")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=(__doc__ or "").split("\n\n", 1)[0],
@@ -499,22 +516,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--size", default="1G", help="uncompressed bytes, K/M/G (default 1G)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--bursts", type=int, help="outage bursts (default: 1 per 50 MiB, >= 8)")
+    parser.add_argument("--bursts", type=_count, help="outage bursts (default: 1 per 50 MiB, >= 8)")
     parser.add_argument(
-        "--isolated", type=int, help="isolated errors (default: 1 per 100 MiB, >= 3)"
+        "--isolated", type=_count, help="isolated errors (default: 1 per 100 MiB, >= 3)"
     )
     parser.add_argument("--start", default=DEFAULT_START.isoformat(), help="ISO 8601 start (UTC)")
     parser.add_argument(
         "--rate", type=float, default=5000.0, help="events/min at peak (default 5000)"
     )
     parser.add_argument("--flat", action="store_true", help="one plain file per log: no rotation")
+    parser.add_argument("--rotate-at", default="00:00", help="worker.log's daily rotation, HH:MM")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     args = parser.parse_args(argv)
     try:
         size = parse_size(args.size)
-        start = datetime.fromisoformat(args.start)
     except ValueError as exc:
-        parser.error(str(exc))
+        parser.error(f"--size: {exc}")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", args.rotate_at):
+        parser.error(f"--rotate-at {args.rotate_at!r}: expected HH:MM")
+    try:
+        start = datetime.fromisoformat(args.start)
+    except ValueError:
+        parser.error(f"--start {args.start!r}: expected ISO 8601, e.g. 2026-03-01T00:00:00+00:00")
     began = time.perf_counter()
     truth = write_corpus(
         args.outdir,
@@ -525,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         start=start if start.tzinfo else start.replace(tzinfo=UTC),
         rate_per_min=args.rate,
         rotate=not args.flat,
+        rotate_at=args.rotate_at,
         jobs=max(1, args.jobs),
     )
     wall = time.perf_counter() - began

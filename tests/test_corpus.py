@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,11 @@ from benchmarks.corpus_plan import CATEGORIES
 from benchmarks.corpus_truth import check, compare
 from benchmarks.make_corpus import read_lines, write_corpus
 from logwatch.cli import main
+from logwatch.records import assemble
 from logwatch.rules import load_rule_pack
 from logwatch.sources.history import rotation_key
+from logwatch.sources.reader import file_mtime, open_log
+from logwatch.sources.reader import read_lines as read_log_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 PATTERNS = ROOT / "benchmarks" / "redis-patterns.txt"
@@ -186,6 +190,51 @@ def test_a_quiet_period_longer_than_the_gaps_merges_bursts_and_the_checker_says_
     problems = compare(merged["incidents"], truth)
     repeated = [c for c in CATEGORIES if sum(b["category"] == c for b in truth["bursts"]) > 1]
     assert repeated and any(repeated[0] in p and "last_seen" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "rotate_at",
+    [
+        pytest.param("00:00", id="midnight"),
+        pytest.param(
+            "06:25",
+            id="debian-cron-daily",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="records.py _time_only: a HH:MM:SS stamp up to _SLACK (1 min) after the"
+                " file's mtime clock is dated on the mtime's day, so the first lines of a file"
+                " rotated daily at a fixed time come out a day late",
+            ),
+        ),
+    ],
+)
+def test_every_record_is_dated_within_its_file(tmp_path: Path, rotate_at: str) -> None:
+    """RQ's HH:MM:SS lines take their date from around them and from the file's time; in a
+    worker.log rotated daily (so spanning a whole day) every record falls inside the file."""
+    # A busy worker and two days of logs: worker.log.1 runs from just after the rotation
+    # time to just before it the next day, as logrotate leaves it (seed 3: its first line,
+    # 06:25:16, is RQ's HH:MM:SS; its last write 06:24:51).
+    write_corpus(
+        tmp_path,
+        size_bytes=12 * MB,
+        seed=3,
+        bursts=3,
+        isolated=2,
+        rate_per_min=40,
+        rotate_at=rotate_at,
+    )
+    truth = json.loads((tmp_path / "truth.json").read_text())
+    spans = 0
+    for name, written in truth["files"].items():
+        path = tmp_path / "logs" / name
+        first = datetime.fromisoformat(written["first"]).replace(microsecond=0)
+        last = datetime.fromisoformat(written["last"])
+        spans += last - first > timedelta(hours=23)
+        with open_log(path) as stream:
+            records = assemble(read_log_lines(stream), source=name, file_time=file_mtime(path))
+            outside = [(r.line, r.time) for r in records if not first <= r.time <= last]
+        assert outside == [], name
+    assert spans >= 2  # worker.log.1 at least, and app.log.1
 
 
 def test_same_arguments_same_bytes_whatever_the_jobs(tmp_path: Path) -> None:
