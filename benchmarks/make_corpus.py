@@ -140,30 +140,26 @@ def render_chunk(task: ChunkTask) -> ChunkOut:
         last[fid] = ms
         return fid, at
 
-    planned = iter(task.planned)
-    ev = next(planned, None)
+    def place(ev: Planned) -> None:
+        """Render a planned event and note where its record and error lines went."""
+        out = render_planned(ev, stamps_of(ev.ms // 1000), rnd)
+        fid, at = emit(KIND_FAMILY[ev.kind], out.text, ev.ms)
+        if ev.errors:
+            placed.append(Placed(fid, at + out.record, tuple(at + e for e in out.errors)))
+
+    pending = task.planned
+    p = 0
     for t in times:
-        while ev is not None and ev.ms <= t:
-            if ev.ms // 1000 != second:
-                second = ev.ms // 1000
-                st = stamps_of(second)
-            out = render_planned(ev, st, rnd)
-            fid, at = emit(KIND_FAMILY[ev.kind], out.text, ev.ms)
-            if ev.errors:
-                placed.append(Placed(fid, at + out.record, tuple(at + e for e in out.errors)))
-            ev = next(planned, None)
-        if t // 1000 != second:
+        while p < len(pending) and pending[p].ms <= t:
+            place(pending[p])
+            p += 1
+        if t // 1000 != second:  # the hot path: stamps made once a second
             second = t // 1000
             st = stamps_of(second)
         family, text = healthy(st, t % 1000)
         emit(family, text, t)
-    while ev is not None:  # planned events after the window's last healthy one
-        st = stamps_of(ev.ms // 1000)
-        out = render_planned(ev, st, rnd)
-        fid, at = emit(KIND_FAMILY[ev.kind], out.text, ev.ms)
-        if ev.errors:
-            placed.append(Placed(fid, at + out.record, tuple(at + e for e in out.errors)))
-        ev = next(planned, None)
+    for ev in pending[p:]:  # planned events after the window's last healthy one
+        place(ev)
     parts = {}
     for fid, pieces in texts.items():
         raw = "".join(pieces).encode()
@@ -301,7 +297,7 @@ def write_corpus(
     rotate_at: str = "00:00",
     jobs: int = 1,
 ) -> Truth:
-    """Write OUTDIR/logs/ and OUTDIR/truth.json; the same arguments give the same bytes.
+    """Write (replace) OUTDIR/logs/ and OUTDIR/truth.json; the same arguments, the same bytes.
 
     `bursts` defaults to one per 50 MiB, at least one per category; `isolated` to one per
     100 MiB, at least 3. `rotate` False writes one plain file per log; `rotate_at` (HH:MM
@@ -336,7 +332,8 @@ def write_corpus(
             break
         plan = plan_for(healthy)
     logs = Path(outdir) / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(logs, ignore_errors=True)  # a directory scan must see this corpus's files only
+    logs.mkdir(parents=True)
     gz = [name.endswith(".gz") for name in plan.files]
     outputs = [_Output(logs / name, z) for name, z in zip(plan.files, gz, strict=True)]
     tasks = _tasks(plan, seed, gz)
