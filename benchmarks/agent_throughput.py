@@ -7,7 +7,7 @@ agent's sqlite state (public interfaces only: no profiler, no hooks):
 
 1. Idle CPU: the agent on a quiet directory for --idle-s seconds; utime + stime from
    /proc/PID/stat over wall time. Target < 1 %.
-2. Throughput: a writer thread appends lines of a make-corpus app.log at a controlled rate
+2. Throughput: a writer thread appends lines of a corpus app.log at a controlled rate
    (--rates, MB/s, --step-s seconds each, in writes of --write-ms worth of data cut at a
    newline) while the committed cursor (`SELECT offset FROM cursors`, read-only) is
    sampled. Lag = bytes written - committed offset. A rate is sustained when the lag does
@@ -46,7 +46,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make-corpus"
 CACHE = ROOT / "benchmarks" / "corpus"
 MB = 1_000_000
 MAX_WRITE = 16 * MB  # the largest single write
@@ -60,13 +59,14 @@ TARGET_RSS_MB = 10.0
 
 
 def corpus_log(size: str, seed: int) -> Path:
-    """app.log of the cached make-corpus corpus for (size, seed), generated on first use."""
-    out = CACHE / f"{size}-s{seed}"
-    if not (out / "truth.json").exists():
-        print(f"generating corpus {out} (--size {size} --seed {seed}) ...", flush=True)
-        cmd = [sys.executable, str(MAKE_CORPUS), str(out), "--size", size, "--seed", str(seed)]
-        subprocess.run(cmd, check=True)
-    return out / "app.log"
+    """app.log (the Flask app and gunicorn, unrotated) of the cached benchmarks/make_corpus.py
+    corpus for (size, seed), generated on first use."""
+    if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+        sys.path.insert(0, str(ROOT))
+    from benchmarks.make_corpus import cached_corpus
+
+    corpus = cached_corpus(CACHE, size, seed, rotate=False, jobs=os.cpu_count() or 1)
+    return corpus / "logs" / "app.log"
 
 
 class CorpusChunks:
@@ -462,8 +462,8 @@ def memory(corpus: Path, total_mb: float, max_lag_mb: float, write_s: float) -> 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, help="an app.log (default: cached make-corpus)")
-    parser.add_argument("--size", default="1G", help="make-corpus --size when generating")
+    parser.add_argument("--corpus", type=Path, help="an app.log (default: the cached corpus's)")
+    parser.add_argument("--size", default="1G", help="corpus size when generating (default 1G)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", choices=("idle", "rate", "mem"), action="append")
     parser.add_argument("--idle-s", type=float, default=30.0)

@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""Scan make-corpus output and hold the incidents against its truth.json.
+"""Scan make_corpus output and hold the report against its truth.json.
 
-Every burst must be covered by one incident of its category, and no incident may stand
-outside the bursts. Prints one line per burst and per stray incident, then a verdict.
+Every burst must be exactly one incident: of its category and target, from its first error
+event to its last, counting all of its events; no other incident may touch it, and none may
+stand outside the bursts. The scan must count every error event written (isolated ones
+included) and read every line of every file, rotated and gzipped ones too. Prints one line
+per corpus and one per problem; exit 1 on any problem.
 
-    python benchmarks/corpus_truth.py --size 200M --seed 1 --seed 2 --seed 3
-    python benchmarks/corpus_truth.py --corpus /tmp/corpus   # an existing corpus directory
+    python benchmarks/corpus_truth.py --size 200M --seed 1 --seed 2
+    python benchmarks/corpus_truth.py --size 50M --seed 3 --reference   # the slow path
+    python benchmarks/corpus_truth.py --corpus /tmp/corpus              # an existing one
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,119 +26,109 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make-corpus"
-CATEGORY = {
-    "conn_refused": "connection",
-    "dns": "connection",
-    "conn_reset": "connection",
-    "closed": "connection",
-    "noauth": "auth",
-    "wrongpass": "auth",
-    "maxclients": "max_clients",
-}
-
-
-def category_of(kind: str) -> str:
-    """The incident category a truth.json burst kind must produce."""
-    return CATEGORY.get(kind, kind)
 
 
 def _t(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)
 
 
 def compare(incidents: list[dict[str, Any]], truth: dict[str, Any]) -> list[str]:
-    """Problems found: bursts not covered by exactly one incident of their category, strays."""
+    """Problems: a burst that is not exactly one incident, an incident outside the bursts."""
     problems = []
     used: set[str] = set()
     for burst in truth["bursts"]:
-        start, end, want = _t(burst["start"]), _t(burst["end"]), category_of(burst["kind"])
-        covering = [
-            i
-            for i in incidents
-            if i["category"] == want and _t(i["first_seen"]) <= start and _t(i["last_seen"]) >= end
+        start, end = _t(burst["start"]), _t(burst["end"])
+        name = f"burst {burst['id']} ({burst['category']} {burst['start']})"
+        touching = [
+            i for i in incidents if _t(i["first_seen"]) <= end and _t(i["last_seen"]) >= start
         ]
-        overlapping = [
-            i
-            for i in incidents
-            if _t(i["first_seen"]) <= end and _t(i["last_seen"]) >= start and i["category"] != want
-        ]
-        if len(covering) != 1:
+        used.update(i["id"] for i in touching)
+        if not touching:
+            problems.append(f"{name}: no incident")
+        for i in touching:
+            what = {
+                "category": (i["category"], burst["category"]),
+                "target": (i["target"], burst["target"]),
+                "first_seen": (_t(i["first_seen"]), start),
+                "last_seen": (_t(i["last_seen"]), end),
+                "events": (i["events"], burst["error_events"]),
+            }
+            wrong = [f"{k} {got} (want {want})" for k, (got, want) in what.items() if got != want]
+            if len(touching) > 1:
+                wrong.insert(0, f"one of {len(touching)} incidents")
+            if wrong:
+                problems.append(f"{name}: {', '.join(str(w) for w in wrong)}")
+    for i in incidents:
+        if i["id"] not in used:
             problems.append(
-                f"burst {burst['id']} ({burst['kind']}): {len(covering)} covering incidents"
-            )
-        for other in overlapping:
-            problems.append(
-                f"burst {burst['id']} ({burst['kind']}): also {other['category']} incident"
-            )
-        used.update(i["id"] for i in covering + overlapping)
-    for incident in incidents:
-        if incident["id"] not in used:
-            problems.append(
-                f"stray incident {incident['category']} {incident['first_seen']}"
-                f" ({incident['events']} events)"
+                f"stray incident {i['category']} {i['target']} {i['first_seen']}"
+                f" ({i['events']} events)"
             )
     return problems
 
 
-def scan(corpus: Path) -> dict[str, Any]:
-    """Run `logwatch scan --format json` on the corpus's two logs."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "logwatch",
-        "scan",
-        "--format",
-        "json",
-        str(corpus / "app.log"),
-        str(corpus / "app.jsonl"),
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
+def check(report: dict[str, Any], truth: dict[str, Any]) -> list[str]:
+    """compare(), plus: every error event counted, every byte and line of every file read."""
+    problems = compare(report["incidents"], truth)
+    stats, totals = report["stats"], truth["totals"]
+    for got, want in (("events", "error_events"), ("lines", "lines"), ("bytes", "raw_bytes")):
+        if stats[got] != totals[want]:
+            problems.append(f"{got}: scan counted {stats[got]}, corpus has {totals[want]}")
+    if stats["files"] != len(truth["files"]):
+        problems.append(f"files: scan read {stats['files']}, corpus has {len(truth['files'])}")
+    return problems
+
+
+def scan(logs: Path, reference: bool = False) -> tuple[dict[str, Any], float]:
+    """`logwatch scan --format json` of the directory, and its wall time."""
+    cmd = [sys.executable, "-m", "logwatch", "scan", "--format", "json", str(logs)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    started = time.perf_counter()
+    done = subprocess.run(
+        cmd + (["--reference"] if reference else []),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env=env,
+    )
+    wall = time.perf_counter() - started
     if done.returncode not in (0, 1):
         raise SystemExit(f"logwatch scan failed ({done.returncode}): {done.stderr.strip()}")
     result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    return result, wall
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="200M")
-    parser.add_argument("--seed", type=int, action="append")
-    parser.add_argument("--corpus", type=Path, help="use this existing corpus directory")
+    if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+        sys.path.insert(0, str(ROOT))
+    from benchmarks.make_corpus import parse_size, write_corpus
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--size", default="200M", help="corpus size (default 200M)")
+    parser.add_argument("--seed", type=int, action="append", help="repeatable (default 1)")
+    parser.add_argument("--corpus", type=Path, help="an existing make_corpus directory")
+    parser.add_argument("--reference", action="store_true", help="scan with --reference")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="generator jobs")
     args = parser.parse_args()
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
-        corpora: list[tuple[str, Path]] = []
-        if args.corpus:
-            corpora.append((str(args.corpus), args.corpus))
+        corpora: list[tuple[str, Path]] = [(str(args.corpus), args.corpus)] if args.corpus else []
         for seed in args.seed or ([] if args.corpus else [1]):
             out = Path(tmp) / f"seed{seed}"
-            subprocess.run(
-                [
-                    sys.executable,
-                    str(MAKE_CORPUS),
-                    str(out),
-                    "--size",
-                    args.size,
-                    "--seed",
-                    str(seed),
-                ],
-                check=True,
-                capture_output=True,
-            )
+            write_corpus(out, size_bytes=parse_size(args.size), seed=seed, jobs=args.jobs)
             corpora.append((f"--size {args.size} --seed {seed}", out))
         for label, corpus in corpora:
             truth = json.loads((corpus / "truth.json").read_text())
-            started = time.perf_counter()
-            result = scan(corpus)
-            wall = time.perf_counter() - started
-            problems = compare(result["incidents"], truth)
-            stats = result["stats"]
+            report, wall = scan(corpus / truth["logs"], args.reference)
+            problems = check(report, truth)
+            stats = report["stats"]
             print(
-                f"{label}: {len(truth['bursts'])} bursts, {len(truth['isolated'])} isolated"
-                f" errors, {len(result['incidents'])} incidents, {stats['bytes'] / 1e6:.0f} MB"
-                f" in {wall:.1f}s "
-                f"({stats['bytes'] / 1e6 / wall:.1f} MB/s): {'OK' if not problems else 'FAIL'}"
+                f"{label}: {len(truth['bursts'])} bursts, {len(truth['isolated'])} isolated,"
+                f" {truth['totals']['error_events']} error events; {len(report['incidents'])}"
+                f" incidents, {stats['events']} events, {stats['bytes'] / 1e6:.0f} MB in"
+                f" {wall:.1f} s ({stats['bytes'] / 1e6 / wall:.1f} MB/s):"
+                f" {'FAIL' if problems else 'OK'}"
             )
             for problem in problems:
                 print(f"  {problem}")

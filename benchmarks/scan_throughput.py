@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Scan throughput: `logwatch scan --format json` against ripgrep and GNU grep.
 
-Generates (or reuses) a make-corpus corpus, then runs, alternately and at least 5 times
+Generates (or reuses) a benchmarks/make_corpus.py corpus, one plain file per log (--flat:
+no gzip, so every tool reads the same bytes), then runs, alternately and at least 5 times
 each, `logwatch scan --format json` (a subprocess: python -m logwatch), `rg -j1 -c -f
-redis-patterns.txt` and `grep -E -c -f redis-patterns.txt` (LC_ALL=C) over its two logs,
-and prints the median wall time, MB/s, the ratio logwatch/rg and logwatch's peak RSS.
-A tool that is not installed is skipped with a note. Not part of the test suite.
+benchmarks/redis-patterns.txt` and `grep -E -c -f benchmarks/redis-patterns.txt` (LC_ALL=C)
+over its files, and prints the median wall time, MB/s, the ratio logwatch/rg and logwatch's
+peak RSS. The patterns match exactly the corpus's error lines (tests/test_corpus.py holds
+them to it); the lines each tool counted are printed against truth.json's. A tool that is
+not installed is skipped with a note. Not part of the test suite.
 
     python benchmarks/scan_throughput.py                  # 1G corpus, seed 1, cached
     python benchmarks/scan_throughput.py --size 200M --runs 7
-    python benchmarks/scan_throughput.py --corpus /tmp/corpus --jobs 1
+    python benchmarks/scan_throughput.py --corpus /tmp/corpus --jobs 1   # make_corpus.py --flat
     python benchmarks/scan_throughput.py --reference      # the slow path, for comparison
 """
 
@@ -26,21 +29,22 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT.parent / "shared" / "bench"
-MAKE_CORPUS = BENCH / "make-corpus"
-PATTERNS = BENCH / "redis-patterns.txt"
+PATTERNS = ROOT / "benchmarks" / "redis-patterns.txt"
 CACHE = ROOT / "benchmarks" / "corpus"
-LOGS = ("app.log", "app.jsonl")
 
 
 def corpus_dir(size: str, seed: int) -> Path:
-    """The cached corpus for (size, seed), generated on first use."""
-    out = CACHE / f"{size}-s{seed}"
-    if not (out / "truth.json").exists():
-        print(f"generating corpus {out} (--size {size} --seed {seed}) ...", flush=True)
-        cmd = [sys.executable, str(MAKE_CORPUS), str(out), "--size", size, "--seed", str(seed)]
-        subprocess.run(cmd, check=True)
-    return out
+    """The cached flat corpus for (size, seed), generated on first use."""
+    if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+        sys.path.insert(0, str(ROOT))
+    from benchmarks.make_corpus import cached_corpus
+
+    return cached_corpus(CACHE, size, seed, rotate=False, jobs=os.cpu_count() or 1)
+
+
+def counted_lines(output: str) -> int:
+    """The sum of `-c` counts: "file:N" per file (or "N" for one file)."""
+    return sum(int(line.rsplit(":", 1)[-1]) for line in output.splitlines() if line.strip())
 
 
 def run_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -99,15 +103,18 @@ def scan_options(env: dict[str, str], jobs: int | None, reference: bool) -> list
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="1G", help="make-corpus size (default 1G)")
+    parser.add_argument("--size", default="1G", help="corpus size (default 1G)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--corpus", type=Path, help="an existing make-corpus directory")
+    parser.add_argument("--corpus", type=Path, help="an existing make_corpus.py --flat directory")
     parser.add_argument("--runs", type=int, default=5, help="runs of each tool (default 5)")
     parser.add_argument("--jobs", type=int, help="logwatch worker processes (--jobs)")
     parser.add_argument("--reference", action="store_true", help="time the slow path")
     args = parser.parse_args()
     corpus = args.corpus or corpus_dir(args.size, args.seed)
-    files = [str(corpus / name) for name in LOGS]
+    truth = json.loads((corpus / "truth.json").read_text())
+    files = [str(corpus / truth["logs"] / name) for name in truth["files"]]
+    if any(name.endswith(".gz") for name in truth["files"]):
+        print("note: gzipped files: grep and rg read them compressed (use a --flat corpus)")
     size_mb = sum(os.path.getsize(f) for f in files) / 1e6
     env = dict(os.environ, LC_ALL="C", PYTHONPATH=str(ROOT))
     options = scan_options(env, args.jobs, args.reference)
@@ -128,12 +135,15 @@ def main() -> int:
                 pass
     times: dict[str, list[float]] = {name: [] for name in tools}
     report: dict[str, object] = {}
+    counted: dict[str, int] = {}
     for n in range(args.runs):
         for name, cmd in tools.items():
             wall, out = run_timed(cmd, env)
             times[name].append(wall)
             if name == "logwatch" and n == 0:
                 report = json.loads(out)
+            elif n == 0:
+                counted[name] = counted_lines(out)
     print(f"corpus {corpus}: {size_mb:.0f} MB, {args.runs} runs each, median wall time")
     medians = {name: statistics.median(t) for name, t in times.items()}
     for name, median in medians.items():
@@ -145,6 +155,14 @@ def main() -> int:
     stats = report.get("stats", {}) if isinstance(report, dict) else {}
     incidents = report.get("incidents", []) if isinstance(report, dict) else []
     print(f"  logwatch found {len(incidents)} incidents; stats {stats}")
+    print(
+        f"  error lines: truth.json {truth['totals']['error_lines']},"
+        + "".join(f" {name} {count}," for name, count in counted.items()).rstrip(",")
+    )
+    print(
+        f"  error events: truth.json {truth['totals']['error_events']},"
+        f" logwatch {stats.get('events') if isinstance(stats, dict) else None}"
+    )
     return 0
 
 

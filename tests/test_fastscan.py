@@ -7,8 +7,6 @@ import gzip
 import json
 import lzma
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.make_corpus import write_corpus
 from logwatch import fastscan, report
 from logwatch.config import load_config
 from logwatch.model import Event
@@ -25,7 +24,6 @@ from logwatch.rules import load_rule_pack
 from logwatch.scan import scan
 from logwatch.sources.history import expand_paths
 
-MAKE_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make-corpus"
 CONFIG = load_config(None, {})
 PACK = load_rule_pack()
 
@@ -81,26 +79,14 @@ def assert_same(paths: list[Path], **kwargs: object) -> dict[str, object]:
     return fast
 
 
-def make_corpus(out: Path, size: str, seed: int, bursts: int, isolated: int) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            str(MAKE_CORPUS),
-            str(out),
-            "--size",
-            size,
-            "--seed",
-            str(seed),
-            "--bursts",
-            str(bursts),
-            "--isolated",
-            str(isolated),
-            "--jobs",
-            "1",
-        ],
-        check=True,
-        capture_output=True,
+def make_corpus(
+    out: Path, size_kib: int, seed: int, bursts: int, isolated: int, *, rotate: bool = True
+) -> Path:
+    """benchmarks/make_corpus.py's log directory: rotated, gzipped, JSON, RQ, redis-server."""
+    write_corpus(
+        out, size_bytes=size_kib << 10, seed=seed, bursts=bursts, isolated=isolated, rotate=rotate
     )
+    return out / "logs"
 
 
 @settings(
@@ -118,10 +104,10 @@ def test_make_corpus_gives_identical_reports(
     bursts: int,
     isolated: int,
 ) -> None:
-    out = tmp_path_factory.mktemp("corpus")
-    make_corpus(out, "1M", seed, bursts, isolated)
-    fast = assert_same([out / "app.log", out / "app.jsonl"])
+    logs = make_corpus(tmp_path_factory.mktemp("corpus"), 1024, seed, bursts, isolated)
+    fast = assert_same([logs])
     assert fast["stats"]["events"] > 0  # type: ignore[index]
+    assert len(fast["incidents"]) == bursts  # type: ignore[arg-type]
 
 
 def test_make_corpus_split_into_many_ranges(
@@ -130,8 +116,9 @@ def test_make_corpus_split_into_many_ranges(
     monkeypatch.setattr(fastscan, "RANGE", 1 << 20)
     monkeypatch.setattr(fastscan, "BLOCK", 256 << 10)
     monkeypatch.setattr(fastscan, "_IN_PROCESS_BELOW", 0)
-    make_corpus(tmp_path, "6M", 7, 3, 2)
-    assert_same([tmp_path / "app.log", tmp_path / "app.jsonl"])
+    logs = make_corpus(tmp_path, 6 * 1024, 7, 3, 2, rotate=False)  # one app.log of ~2.4 MB
+    assert max(p.stat().st_size for p in logs.iterdir()) > 2 << 20  # 3 ranges or more
+    assert_same([logs])
 
 
 def write(path: Path, lines: list[str], *, mtime: datetime | None = None) -> Path:

@@ -6,8 +6,6 @@ import io
 import itertools
 import json
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,14 +14,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from benchmarks.make_corpus import write_corpus
 from logwatch.model import LogLine, Record
 from logwatch.records import RecordAssembler, assemble
 from logwatch.sources.reader import open_log, read_lines
 from logwatch.timestamps import parse_line_start
 
 FILE_TIME = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-MAKE_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make-corpus"
-PATTERNS = MAKE_CORPUS.with_name("redis-patterns.txt")
+PATTERNS = Path(__file__).resolve().parents[1] / "benchmarks" / "redis-patterns.txt"
 
 
 def _lines(text: str) -> list[LogLine]:
@@ -397,14 +395,9 @@ def test_records_are_deterministic_and_cover_every_line(texts: list[str], max_li
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not MAKE_CORPUS.exists():
-        pytest.skip(f"benchmark corpus generator not found at {MAKE_CORPUS}")
+    """benchmarks/make_corpus.py's logs, one file per log: app, JSON lines, RQ, redis-server."""
     out = tmp_path_factory.mktemp("corpus")
-    subprocess.run(
-        [sys.executable, str(MAKE_CORPUS), str(out), "--size", "3M", "--seed", "2", "--jobs", "1"],
-        check=True,
-        capture_output=True,
-    )
+    write_corpus(out, size_bytes=3 << 20, seed=2, bursts=8, isolated=3, rotate=False)
     return out
 
 
@@ -413,9 +406,10 @@ def _corpus_records(path: Path) -> list[Record]:
         return list(assemble(read_lines(stream), source=path.name, file_time=FILE_TIME))
 
 
-def test_corpus_tracebacks_are_whole_timestamped_records(corpus: Path) -> None:
-    records = _corpus_records(corpus / "app.log")
-    raw = (corpus / "app.log").read_text(encoding="utf-8").split("\n")
+@pytest.mark.parametrize("name", ["app.log", "worker.log", "redis.log"])
+def test_corpus_tracebacks_are_whole_timestamped_records(corpus: Path, name: str) -> None:
+    records = _corpus_records(corpus / "logs" / name)
+    raw = (corpus / "logs" / name).read_text(encoding="utf-8").split("\n")
     starts = sum(1 for line in raw if parse_line_start(line) is not None)
     assert len(records) == starts  # every record begins at a timestamped line
     redis_lines = sum(1 for line in raw if line.startswith("redis.exceptions."))
@@ -428,17 +422,21 @@ def test_corpus_tracebacks_are_whole_timestamped_records(corpus: Path) -> None:
             assert not lines[-1].startswith((" ", "Traceback", "During", "The above"))
         seen += sum(1 for line in lines if line.startswith("redis.exceptions."))
     assert seen == redis_lines
+    assert name == "redis.log" or redis_lines > 0
 
 
 def test_corpus_error_events_are_records(corpus: Path) -> None:
-    """Each error event of the ground truth is exactly one record (traceback or JSON line)."""
+    """Each error event of the ground truth starts exactly one record (a traceback, a line,
+    a JSON line), and no other record carries a Redis error signature."""
     truth = json.loads((corpus / "truth.json").read_text())
     patterns = [p for p in PATTERNS.read_text().splitlines() if p.strip()]
     signature = re.compile("|".join(f"(?:{p})" for p in patterns))
-    records = _corpus_records(corpus / "app.log") + _corpus_records(corpus / "app.jsonl")
-    assert sum(1 for r in records if signature.search(r.text)) == truth["error_events_total"]
-    jsonl_lines = truth["files"]["app.jsonl"]["lines"]
-    assert sum(1 for r in records if r.source == "app.jsonl") == jsonl_lines
+    for name, written in truth["files"].items():
+        records = _corpus_records(corpus / "logs" / name)
+        found = [r.line for r in records if signature.search(r.text)]
+        assert found == written["error_events"], name
+        if name.endswith(".jsonl"):
+            assert len(records) == written["lines"]  # one record per JSON line
 
 
 def test_zoneinfo_utc_is_utc() -> None:
