@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,11 @@ from benchmarks.corpus_plan import CATEGORIES
 from benchmarks.corpus_truth import check, compare
 from benchmarks.make_corpus import read_lines, write_corpus
 from logwatch.cli import main
+from logwatch.dating import plan_dating
 from logwatch.records import assemble
 from logwatch.rules import load_rule_pack
-from logwatch.sources.history import rotation_key
-from logwatch.sources.reader import file_mtime, open_log
+from logwatch.sources.history import group_families, rotation_key
+from logwatch.sources.reader import open_log
 from logwatch.sources.reader import read_lines as read_log_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,21 +198,14 @@ def test_a_quiet_period_longer_than_the_gaps_merges_bursts_and_the_checker_says_
     "rotate_at",
     [
         pytest.param("00:00", id="midnight"),
-        pytest.param(
-            "06:25",
-            id="debian-cron-daily",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="records.py _time_only: a HH:MM:SS stamp up to _SLACK (1 min) after the"
-                " file's mtime clock is dated on the mtime's day, so the first lines of a file"
-                " rotated daily at a fixed time come out a day late",
-            ),
-        ),
+        pytest.param("06:25", id="debian-cron-daily"),
     ],
 )
 def test_every_record_is_dated_within_its_file(tmp_path: Path, rotate_at: str) -> None:
-    """RQ's HH:MM:SS lines take their date from around them and from the file's time; in a
-    worker.log rotated daily (so spanning a whole day) every record falls inside the file."""
+    """RQ's HH:MM:SS lines take their date from around them and from the scan's other files
+    (logwatch.dating); in a worker.log rotated daily (so spanning a whole day, its first
+    clock just after its mtime's clock) every record falls inside the file, whatever the
+    files' mtimes say (they are set to a week later here, as a copy would have them)."""
     # A busy worker and two days of logs: worker.log.1 runs from just after the rotation
     # time to just before it the next day, as logrotate leaves it (seed 3: its first line,
     # 06:25:16, is RQ's HH:MM:SS; its last write 06:24:51).
@@ -224,6 +219,11 @@ def test_every_record_is_dated_within_its_file(tmp_path: Path, rotate_at: str) -
         rotate_at=rotate_at,
     )
     truth = json.loads((tmp_path / "truth.json").read_text())
+    logs = sorted((tmp_path / "logs").iterdir())
+    later = (datetime.fromisoformat(truth["end"]) + timedelta(days=7)).timestamp()
+    for path in logs:
+        os.utime(path, (later, later))
+    dating = plan_dating([f.files for f in group_families(logs)], UTC)
     spans = 0
     for name, written in truth["files"].items():
         path = tmp_path / "logs" / name
@@ -231,7 +231,12 @@ def test_every_record_is_dated_within_its_file(tmp_path: Path, rotate_at: str) -
         last = datetime.fromisoformat(written["last"])
         spans += last - first > timedelta(hours=23)
         with open_log(path) as stream:
-            records = assemble(read_log_lines(stream), source=name, file_time=file_mtime(path))
+            records = assemble(
+                read_log_lines(stream),
+                source=name,
+                file_time=dating[path].file_time,
+                shape=dating[path].shape,
+            )
             outside = [(r.line, r.time) for r in records if not first <= r.time <= last]
         assert outside == [], name
     assert spans >= 2  # worker.log.1 at least, and app.log.1
