@@ -157,8 +157,17 @@ class Grouper:
         for (category, target), live in self._live.items():
             if category == event.category and target != default and live.status == "open":
                 return (category, target)
-        for category, target in self._pending:
-            if category == event.category and target != default:
+        # A named burst that can still reach its threshold (its last event within the rule's
+        # window): an old below-threshold error must not lend its target to a later outage.
+        rule = self._rules.get(event.rule)
+        window = timedelta(seconds=rule.window_s if rule else 60.0)
+        for (category, target), pending in self._pending.items():
+            if (
+                category == event.category
+                and target != default
+                and pending
+                and event.time - pending[-1].time <= window
+            ):
                 return (category, target)
         return (event.category, default)
 

@@ -232,7 +232,9 @@ def test_unnamed_event_completing_a_named_burst_opens_the_named_incident() -> No
 def test_restart_keeps_an_unnamed_remainder_of_a_named_burst_under_its_target() -> None:
     """Found by tests/test_fuzz.py: a pending burst was restored under its first event's
     target; when only unnamed events were left of a named burst, a restart moved them to
-    "redis" and a later event on another target opened an incident a straight run did not."""
+    "redis" and a later event on another target opened an incident a straight run did not.
+    (The unnamed event 61 s after the first, outside its 60 s window, joins the burst of the
+    event beside it: an incident on 10.0.0.2, the same with or without the restart.)"""
     events = [ev(0, target="10.0.0.1:6379"), ev(61, target="redis"), ev(61, target="10.0.0.2:6379")]
     straight, _ = run(events)
     grouper, _ = run(events[:2])
@@ -242,4 +244,42 @@ def test_restart_keeps_an_unnamed_remainder_of_a_named_burst_under_its_target() 
         state=json.loads(json.dumps(grouper.snapshot())),
     )
     restored.add(events[2])
-    assert restored.incidents() == straight.incidents() == []
+    assert restored.incidents() == straight.incidents()
+    assert [(i.target, i.events) for i in straight.incidents()] == [("10.0.0.2:6379", 2)]
+
+
+def test_an_old_below_threshold_error_does_not_name_a_later_outage() -> None:
+    """A lone `Error 111 connecting to redis:6379` at 10:00 stays pending below threshold;
+    an outage of unnamed `Connection closed by server.` lines at 12:00 is its own incident on
+    the default target, not filed under the old error's endpoint."""
+    from datetime import UTC, datetime, timedelta
+
+    from logwatch.grouping import Grouper, GroupingPolicy
+    from logwatch.model import Event, Severity
+
+    class Rule:
+        threshold = 3
+        window_s = 60.0
+        hint = ""
+
+    def event(at: datetime, target: str) -> Event:
+        return Event(
+            time=at,
+            source="app.log",
+            line=1,
+            rule="r",
+            category="connection",
+            severity=Severity.ERROR,
+            target=target,
+            signature="s",
+            text="t",
+        )
+
+    start = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    grouper = Grouper({"r": Rule()}, GroupingPolicy())
+    grouper.add(event(start, "redis:6379"))
+    later = start + timedelta(hours=2)
+    for n in range(6):
+        grouper.add(event(later + timedelta(seconds=n), "redis"))
+    (incident,) = grouper.incidents()
+    assert (incident.target, incident.events) == ("redis", 6)
