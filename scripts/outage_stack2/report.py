@@ -68,6 +68,8 @@ def write_readme_section(readme: Path, out: Path, expected: dict[str, Any]) -> N
         start = datetime.fromisoformat(o["start"])
         end = datetime.fromisoformat(o["end"])
         linked = f" (+ {', '.join(o['linked'])})" if o["linked"] else ""
+        if o["may_link"]:
+            linked += f" (+ {', '.join(o['may_link'])}?)"
         rows.append(
             f"| `{o['id']}` | {o['category']}{linked} | {start:%H:%M:%S} | "
             f"{(end - start).total_seconds():.1f} s | {o['what']} | "
@@ -81,7 +83,7 @@ django-rq {v["django-rq"]}, gunicorn {v["gunicorn"]}, FastAPI {v["fastapi"]}, uv
 {v["uvicorn"]}, structlog {v["structlog"]}, supervisor {v["supervisor"]}, psycopg
 {v["psycopg"]}, requests {v["requests"]}, logrotate {v["logrotate"]}, Python {v["python"]}.
 
-| outage | category (linked) | start | length | how | files that show it |
+| outage | category (+ linked, ? if it may be) | start | length | how | files that show it |
 |---|---|---|---:|---|---|
 {chr(10).join(rows)}
 {_END}"""
