@@ -205,10 +205,21 @@ serverurl=unix://{self.run / "supervisor.sock"}
         raise RuntimeError(f"supervisord programs not all running in {timeout:g}s:\n{status}")
 
     def remember_pids(self) -> None:
+        """Note the PID of every running program (supervisorctl status)."""
         for line in self.ctl("status").splitlines():
             parts = line.split()
             if len(parts) > 3 and parts[1] == "RUNNING" and parts[2] == "pid":
-                self.child_pids[f"{parts[0]}:{parts[3].rstrip(',')}"] = int(parts[3].rstrip(","))
+                pid = int(parts[3].rstrip(","))
+                self.child_pids[f"{parts[0]} {pid}"] = pid
+
+    def _ours(self, pid: int) -> bool:
+        """Whether `pid` still runs one of our programs (a PID can be reused: the machine
+        is shared, so a process is only ever signalled after this check)."""
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        return str(self.workdir).encode() in cmdline
 
     def stop(self) -> None:
         """SIGTERM supervisord (it stops its programs), then make sure each child is gone."""
@@ -224,10 +235,10 @@ serverurl=unix://{self.run / "supervisor.sock"}
                 self.proc.kill()
                 self.proc.wait()
         for name, pid in self.child_pids.items():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, 0)
-                print(f"  {name} (pid {pid}) outlived supervisord; killing it", file=sys.stderr)
-                os.kill(pid, signal.SIGKILL)
+            if self._ours(pid):
+                print(f"  {name} outlived supervisord; killing it", file=sys.stderr)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         self.proc = None
 
     # -- logrotate -------------------------------------------------------------------------
