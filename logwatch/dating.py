@@ -134,7 +134,8 @@ def _date_one(
         refs = [heads[p] for p in group if heads[p].first is not None]
         when = _nearest(head, refs, tz)
         if when is not None:
-            names = ", ".join(sorted({r.path.name for r in refs}))
+            found = sorted({r.path.name for r in refs})
+            names = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
             return Dating(
                 shape=head.shape, file_time=when, how=f"time-only stamps dated from {names}"
             )
