@@ -60,8 +60,8 @@ class Dating:
 
 
 def read_head(path: Path, tz: tzinfo) -> FileHead:
-    """The stamps at the start (and, for a plain file, the end) of a file; never raises for
-    an unreadable file (it is reported when it is read)."""
+    """The stamps at the start of a file; never raises for an unreadable file (it is
+    reported when it is read). Its last full stamp is read only if another file needs it."""
     try:
         mtime: datetime | None = file_mtime(path)
     except SourceError:
@@ -71,7 +71,8 @@ def read_head(path: Path, tz: tzinfo) -> FileHead:
             head = stream.read(HEAD_BYTES)
     except (OSError, SourceError, ValueError, EOFError):
         return FileHead(path=path, shape=START, first=None, last=None, clock=None, mtime=mtime)
-    lines = _lines(head, whole=len(head) < HEAD_BYTES)
+    whole = len(head) < HEAD_BYTES
+    lines = _lines(head, whole=whole)
     shape = learn_shape(lines, tz)
     first = clock = None
     month = day = 0
@@ -82,12 +83,12 @@ def read_head(path: Path, tz: tzinfo) -> FileHead:
             break
         if stamp_clock is not None and clock is None:
             clock, month, day = stamp_clock, m, d
-    last = _last_full(path, tz, shape) or _last_in(lines, tz, shape)
+    last = _last_in(lines, tz, shape) if whole and first is not None else None
     return FileHead(
         path=path,
         shape=shape,
         first=first,
-        last=last if first is not None else None,
+        last=last,
         clock=clock,
         month=month,
         day=day,
@@ -100,57 +101,119 @@ def plan_dating(
 ) -> dict[Path, Dating]:
     """The dating of every file of a scan (families as expand_paths groups them)."""
     heads = {path: read_head(path, tz) for files in families for path in files}
+    dated: dict[Path, list[FileHead]] = {}  # directory -> its files with a full stamp
+    for head in heads.values():
+        if head.first is not None:
+            dated.setdefault(head.path.parent, []).append(head)
+    spans = _Spans(tz)
     plan: dict[Path, Dating] = {}
     for files in families:
         for path in files:
-            plan[path] = _date_one(heads[path], files, heads, tz, given)
+            plan[path] = _date_one(heads[path], files, heads, dated, spans, given)
     return plan
+
+
+_ALL = Path("\0all")  # the key of every dated file of the scan (no real directory)
+
+
+class _Spans:
+    """First and last full stamps of reference files, the last read from a file's tail
+    only when a time-only file needs it."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self._last: dict[Path, datetime | None] = {}
+        self._merged: dict[Path, list[tuple[datetime, datetime]]] = {}
+        self._names: dict[Path, str] = {}
+
+    def of(
+        self, refs: Iterable[FileHead], key: Path | None = None
+    ) -> list[tuple[datetime, datetime]]:
+        """Their (first, last) spans, overlapping ones merged, in order; kept under `key`."""
+        if key is not None and key in self._merged:
+            return self._merged[key]
+        merged = self._merge(refs)
+        if key is not None:
+            self._merged[key] = merged
+        return merged
+
+    def names(self, refs: Iterable[FileHead], key: Path | None) -> str:
+        """The dated files' names for the report: three of them at most."""
+        if key is not None and key in self._names:
+            return self._names[key]
+        found = sorted({r.path.name for r in refs if r.first is not None})
+        text = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        if key is not None:
+            self._names[key] = text
+        return text
+
+    def _merge(self, refs: Iterable[FileHead]) -> list[tuple[datetime, datetime]]:
+        found = []
+        for ref in refs:
+            if ref.first is None:
+                continue
+            last = ref.last
+            if last is None:
+                if ref.path not in self._last:
+                    self._last[ref.path] = _last_full(ref.path, self.tz, ref.shape)
+                last = self._last[ref.path]
+            found.append((ref.first, max(ref.first, last or ref.first)))
+        merged: list[tuple[datetime, datetime]] = []
+        for first, last in sorted(found):
+            if merged and first <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+            else:
+                merged.append((first, last))
+        return merged
 
 
 def _date_one(
     head: FileHead,
     family: Sequence[Path],
     heads: dict[Path, FileHead],
-    tz: tzinfo,
+    dated: dict[Path, list[FileHead]],
+    spans: _Spans,
     given: date | None,
 ) -> Dating:
+    tz = spans.tz
     fallback = head.mtime or datetime.now(UTC)
     if head.first is not None:
         # Time-only stamps before its first full one take the date nearest that one.
-        when = head.first if head.clock is None else _nearest(head, [head], tz)
+        when = head.first if head.clock is None else _nearest(head, spans.of([head]), tz)
         return Dating(shape=head.shape, file_time=when or head.first, how=OWN)
     if head.clock is None:
         return Dating(shape=head.shape, file_time=fallback, how=NONE, undated=True)
     if given is not None:
         day = date(given.year, head.month or given.month, head.day or given.day)
         return Dating(shape=head.shape, file_time=_local(day, head.clock, tz), how=GIVEN)
-    directory = head.path.parent
+    # The family first, then the directory, then every dated file of the scan. A dated
+    # member of the family or directory would have answered before the next group, so the
+    # directory's and the scan's lists need no exclusions, and their spans are computed once.
     groups = (
-        [p for p in family if p != head.path],
-        [p for p in heads if p.parent == directory and p not in family],
-        [p for p in heads if p.parent != directory],
+        (None, [heads[p] for p in family if p != head.path]),
+        (head.path.parent, dated.get(head.path.parent, [])),
+        (_ALL, [h for hs in dated.values() for h in hs]),
     )
-    for group in groups:
-        refs = [heads[p] for p in group if heads[p].first is not None]
-        when = _nearest(head, refs, tz)
+    for key, refs in groups:
+        when = _nearest(head, spans.of(refs, key), tz)
         if when is not None:
-            found = sorted({r.path.name for r in refs})
-            names = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
             return Dating(
-                shape=head.shape, file_time=when, how=f"time-only stamps dated from {names}"
+                shape=head.shape,
+                file_time=when,
+                how=f"time-only stamps dated from {spans.names(refs, key)}",
             )
     return Dating(shape=head.shape, file_time=fallback, how=MTIME)
 
 
-def _nearest(head: FileHead, refs: Iterable[FileHead], tz: tzinfo) -> datetime | None:
+def _nearest(
+    head: FileHead, spans: Sequence[tuple[datetime, datetime]], tz: tzinfo
+) -> datetime | None:
     """The time of the file's first stamp on the date that puts it nearest the references'
-    records; among equally near dates, the one nearest the file's mtime."""
-    spans = [(r.first, r.last or r.first) for r in refs if r.first is not None]
+    records (their spans); among equally near dates, the one nearest the file's mtime."""
     if not spans or head.clock is None:
         return None
     days: set[date] = set()
     for first, last in spans:
-        assert first is not None and last is not None
         d = first.astimezone(tz).date() - timedelta(days=1)
         end = last.astimezone(tz).date() + timedelta(days=1)
         while d <= end and len(days) < 400:
@@ -163,7 +226,7 @@ def _nearest(head: FileHead, refs: Iterable[FileHead], tz: tzinfo) -> datetime |
         except ValueError:  # 29 Feb in a common year
             continue
         when = _local(day, head.clock, tz)
-        gap = min(_distance(when, first, last) for first, last in spans if first and last)
+        gap = min(_distance(when, first, last) for first, last in spans)
         tie = abs((when - head.mtime).total_seconds()) if head.mtime else 0.0
         key = (round(gap / 60), tie, when)
         if best is None or key[:2] < best[:2]:

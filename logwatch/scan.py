@@ -114,12 +114,15 @@ class _Run:
     until: datetime | None
     ends: list[datetime] = field(default_factory=list)  # the time of each file's last record
     undated: list[Event] = field(default_factory=list)  # events of files with no stamps
+    _undated: set[str] | None = None  # labels of the files with no stamps
 
     def label(self, path: Path) -> str:
         return self.labels.get(path, str(path))
 
     def undated_file(self, label: str) -> bool:
-        return any(d.undated and self.label(p) == label for p, d in self.dating.items())
+        if self._undated is None:
+            self._undated = {self.label(p) for p, d in self.dating.items() if d.undated}
+        return label in self._undated
 
     def in_range(self, when: datetime) -> bool:
         return (self.since is None or when >= self.since) and (
