@@ -43,7 +43,7 @@ def test_schema_is_versioned_and_migrated_forward(tmp_path: Path) -> None:
     db.close()
     store = StateStore(path)
     try:
-        (version,) = store._db.execute("PRAGMA user_version").fetchone()
+        (version,) = store._file.connection().execute("PRAGMA user_version").fetchone()
         assert version == len(MIGRATIONS)
         batch(store, 10)
         assert [r.uncertain for r in store.pending("slack", now=T0)] == [False]
@@ -63,10 +63,12 @@ def test_failed_commit_keeps_nothing_and_a_retry_succeeds(tmp_path: Path) -> Non
     store = StateStore(tmp_path / "state.db")
     try:
         batch(store, 10)
-        store._db.execute("PRAGMA query_only = 1")  # every write now fails, like a full disk
+        store._file.connection().execute(
+            "PRAGMA query_only = 1"
+        )  # every write now fails, like a full disk
         with pytest.raises(StateError, match=r"state\.db"):
             batch(store, 20, "updated")
-        store._db.execute("PRAGMA query_only = 0")
+        store._file.connection().execute("PRAGMA query_only = 0")
         assert [c.offset for c in store.cursors()] == [10]  # nothing of the failed batch
         assert len(store.pending("slack", now=T0)) == 1
         batch(store, 20, "updated")
