@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from logwatch.errors import StateError
 from logwatch.notify import Delivered, Failed, Notification, Notifier, Retry, ThreadRef
 from logwatch.redact import Redactor
 from logwatch.store import StateStore
@@ -158,14 +159,25 @@ class DeliveryThread:
         self._thread.join(timeout=timeout_s)
 
     def _run(self) -> None:
-        outbox = self._factory()  # sqlite connections belong to the thread that made them
+        outbox: Outbox | None = None
+        unusable = ""  # the state's last one-line complaint, said once until it recovers
         try:
             while not self._stop.is_set():
                 try:
+                    if outbox is None:
+                        outbox = self._factory()  # sqlite connections belong to their thread
                     outbox.deliver_due()
+                    unusable = ""
+                except StateError as exc:
+                    # Read-only, deleted, locked: rows wait in the state; one line, not a
+                    # traceback a second.
+                    if str(exc) != unusable:
+                        unusable = str(exc)
+                        logger.error("delivery paused, will retry: %s", exc)
                 except Exception:  # one broad except per iteration: delivery goes on
                     logger.exception("delivery loop error")
                 self._wake.wait(self._idle_s)
                 self._wake.clear()
         finally:
-            outbox.close()
+            if outbox is not None:
+                outbox.close()

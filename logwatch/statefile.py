@@ -162,7 +162,10 @@ def create_private(path: Path) -> None:
 
 def check_integrity(path: Path) -> None:
     """Refuse a corrupt database before anything writes to it (read-only connection)."""
-    uri = path.absolute().as_uri() + "?mode=ro"
+    # Without a WAL (a clean stop), `immutable` reads the file alone and creates no -wal or
+    # -shm beside it; with one (a crash), the check must see the WAL's pages too.
+    wal = os.path.lexists(f"{path}-wal")
+    uri = path.absolute().as_uri() + ("?mode=ro" if wal else "?mode=ro&immutable=1")
     try:
         db = sqlite3.connect(uri, uri=True, timeout=2.0)
         try:
@@ -172,7 +175,8 @@ def check_integrity(path: Path) -> None:
     except sqlite3.Error as exc:
         rows = [(str(exc),)]
     if rows != [("ok",)]:
-        found = str(rows[0][0]) if rows else "no answer"
+        found = str(rows[0][0]).replace("*** in database main ***", "") if rows else "no answer"
+        found = " ".join(found.split())  # sqlite's report spans lines; the error is one
         raise StateError(
             f"{path}: state database is corrupt ({found}); it was left as it is: move it"
             " aside to start afresh"
