@@ -88,3 +88,43 @@ def test_only_the_oldest_pending_row_of_an_incident_may_go(tmp_path: Path) -> No
         assert store.first_pending("slack") == {"inc-1": first + 1}
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("side_files", [False, True], ids=["rm-db", "rm-db-wal-shm"])
+def test_a_deleted_state_is_rebuilt_whole_at_the_next_commit(
+    tmp_path: Path, side_files: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "state.db"
+    store = StateStore(path)
+    follower = StateStore(path)  # the delivery thread's connection
+    try:
+        [first] = batch(store, 10)
+        store.save_thread("inc-1", "slack", "C123", "1700000000.000100")
+        path.unlink()
+        if side_files:
+            for suffix in ("-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink()
+        assert not path.exists()
+        follower.mark(first, "slack", "pending", error="still down")  # the old file, still
+        [second] = batch(store, 20, "updated")  # the commit notices, and rebuilds first
+        assert path.exists()
+        assert caplog.text.count("was deleted while the agent ran") == 1
+
+        fresh = sqlite3.connect(path)
+        try:
+            tables = {
+                t: fresh.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("cursors", "incidents", "outbox", "deliveries", "threads", "meta")
+            }
+        finally:
+            fresh.close()
+        assert tables == {"cursors": 1, "incidents": 1, "outbox": 2, "deliveries": 2,
+                          "threads": 1, "meta": 2}  # fmt: skip
+        # The follower uses the rebuilt file from its next use on.
+        assert [r.id for r in follower.pending("slack", now=T0)] == [first, second]
+        assert follower.thread("inc-1", "slack") == ("C123", "1700000000.000100")
+        assert [c.offset for c in follower.cursors()] == [20]
+        assert store.grouper_state() == {"live": []}
+    finally:
+        follower.close()
+        store.close()
