@@ -63,7 +63,11 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-IN_FLIGHT_S = 15.0  # a killed attempt is not retried before its request has surely settled
+#: How long after its client stopped waiting (its timeout) a request may still land. An
+#: attempt whose answer never came (killed mid-send, timed out) is not tried again before
+#: `timeout + IN_FLIGHT_S` from its start: by then it has surely settled, and a look-up
+#: tells whether it landed.
+IN_FLIGHT_S = 15.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -330,14 +334,17 @@ class StateStore:
         )
         return {r[0]: r[1] for r in rows}
 
-    def begin_attempt(self, outbox_id: int, notifier: str, *, now: datetime) -> None:
+    def begin_attempt(
+        self, outbox_id: int, notifier: str, *, now: datetime, settle_s: float = IN_FLIGHT_S
+    ) -> None:
         """Record an attempt before it is made. A kill during the send leaves it in flight:
-        after a restart it waits IN_FLIGHT_S, then checks whether it landed."""
+        after a restart it waits until the request has settled (`settle_s` from `now`:
+        the notifier's timeout plus IN_FLIGHT_S), then checks whether it landed."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, inflight = 1, next_attempt = ?"
                 " WHERE outbox_id = ? AND notifier = ?",
-                ((now + timedelta(seconds=IN_FLIGHT_S)).isoformat(), outbox_id, notifier),
+                ((now + timedelta(seconds=settle_s)).isoformat(), outbox_id, notifier),
             )
 
     def mark(
