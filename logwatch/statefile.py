@@ -43,6 +43,8 @@ class StateFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         create_private(path)
+        # sqlite names the -wal and -shm after the file a symlink leads to.
+        self._real = Path(os.path.realpath(path))
         self._check_writable("cannot open state database")
         check_integrity(path)
         self._db = self._connect()
@@ -77,7 +79,7 @@ class StateFile:
     # -- what happens to the file ------------------------------------------------------------
 
     def _check_writable(self, doing: str) -> None:
-        for name in (str(self.path), *(str(self.path) + s for s in _SIDE_FILES)):
+        for name in (str(self._real), *(str(self._real) + s for s in _SIDE_FILES)):
             if os.path.lexists(name) and not _writable(name):
                 raise StateError(
                     f"{self.path}: {doing}: {name} is read-only or immutable (sqlite would"
@@ -88,7 +90,7 @@ class StateFile:
         """Another file is at the path (our restore, from another connection): use it."""
         fresh = StateFile(self.path)
         self._db.close()  # the old file moved: sqlite neither checkpoints it nor deletes by name
-        self._db, self._identity = fresh._db, fresh._identity
+        self._db, self._identity, self._real = fresh._db, fresh._identity, fresh._real
 
     def _restore(self) -> None:
         """The file was deleted under us: copy what we hold to a fresh file at the path."""
@@ -99,7 +101,8 @@ class StateFile:
                 " (cursors, incidents, grouper, outbox) to a fresh database there",
                 self.path,
             )
-        spare = self.path.with_name(self.path.name + ".restoring")
+        target = self._real  # through a symlink, the file it led to
+        spare = target.with_name(target.name + ".restoring")
         for name in (str(spare), *(str(spare) + s for s in (*_SIDE_FILES, "-journal"))):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(name)  # left by a restore that was interrupted
@@ -114,11 +117,11 @@ class StateFile:
             raise StateError(f"{self.path}: cannot write state: {_reason(exc)}") from None
         # The deleted database's WAL and index may still be at the path: a fresh database
         # must not adopt them. Connections to the deleted one keep their open handles.
-        for name in (str(self.path) + s for s in _SIDE_FILES):
+        for name in (str(target) + s for s in _SIDE_FILES):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(name)
         try:
-            os.rename(spare, self.path)
+            os.rename(spare, target)
         except OSError as exc:
             raise StateError(f"{self.path}: cannot write state: {_reason(exc)}") from None
         # From here a failure leaves a file at the path that the next use reopens.

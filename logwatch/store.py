@@ -143,6 +143,14 @@ class StateStore:
         """Close the connection."""
         self._file.close()
 
+    def check_file(self) -> None:
+        """The file still at its path and writable; rebuilt there now if it was deleted.
+
+        A commit does the same; this is for a loop with nothing to commit for a while, so
+        that a kill before its next commit does not find the state gone.
+        """
+        self._file.connection(restore=True)
+
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         """A read; a database that fails under it is a StateError, not a traceback."""
         try:

@@ -183,6 +183,30 @@ def test_state_deleted_while_running_loses_nothing_after_restart(
     assert kinds.count("incident.opened") == 1, kinds
 
 
+def test_state_deleted_while_idle_is_rebuilt_before_a_kill(
+    tmp_path: Path, agents: Callable[..., Agent]
+) -> None:
+    """Nothing to commit after the deletion: the agent still rebuilds the file within a
+    rescan, so a `kill -9` before its next commit loses nothing."""
+    state = tmp_path / "state.db"
+    a = agents(state)
+    a.log_file.write_text(healthy())
+    a.start()
+    a.errors(100)
+    a.wait_until(lambda: committed_events(state) == 100, what="100 events committed")
+    delete_with_wal(state)
+    a.wait_until(lambda: committed_events(state) == 100, what="the state rebuilt while idle")
+    assert a.log().count(DELETED) == 1
+    a.kill()  # SIGKILL: no drain, no last commit
+
+    a.start()
+    a.errors(1)
+    a.wait_until(lambda: committed_events(state) == 101, what="the restart continues it")
+    assert a.stop() == 0
+    kinds = [json.loads(line)["type"] for line in a.jsonl.read_text().splitlines()]
+    assert kinds.count("incident.opened") == 1, kinds
+
+
 def make_state(path: Path) -> None:
     """A state database with every table in use."""
     t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -128,3 +128,22 @@ def test_a_deleted_state_is_rebuilt_whole_at_the_next_commit(
     finally:
         follower.close()
         store.close()
+
+
+def test_a_deleted_state_behind_a_symlink_is_rebuilt_where_the_link_leads(tmp_path: Path) -> None:
+    real = tmp_path / "disk" / "state.db"
+    real.parent.mkdir()
+    StateStore(real).close()
+    link = tmp_path / "state.db"
+    link.symlink_to(real)
+    store = StateStore(link)
+    try:
+        batch(store, 10)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{real}{suffix}").unlink()
+        batch(store, 20, "updated")
+        assert link.is_symlink() and real.is_file()  # the link kept, its file rebuilt
+        assert [c.offset for c in store.cursors()] == [20]
+        assert Path(f"{real}-wal").exists() and not Path(f"{link}-wal").exists()
+    finally:
+        store.close()
