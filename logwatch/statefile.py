@@ -133,11 +133,15 @@ class StateFile:
     def _connect(self) -> sqlite3.Connection:
         try:
             db = sqlite3.connect(self.path, timeout=2.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path}: cannot open state database: {exc}") from None
+        try:
             db.execute("PRAGMA mmap_size=0")  # no mapping of the database file itself
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=2000")
         except sqlite3.Error as exc:
+            db.close()
             raise StateError(f"{self.path}: cannot open state database: {exc}") from None
         return db
 
