@@ -120,3 +120,45 @@ def test_a_boolean_key_takes_a_toml_boolean(tmp_path: Path, value: str, loaded: 
     config.write_text(f"[logwatch]\nprobe = {value}\nbuiltin_rules = {value}\n")
     cfg = load_config(config, {})
     assert (cfg.probe, cfg.builtin_rules) == (loaded, loaded)
+
+
+def test_sighup_refuses_a_string_for_a_boolean_and_keeps_the_running_config(
+    tmp_path: Path,
+) -> None:
+    """The agent reloads on SIGHUP: `probe = "no"` is refused there too, named in one line."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "lw.toml"
+    config.write_text("[logwatch]\nprobe = false\n")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    err_path = tmp_path / "agent.log"
+    cmd = [sys.executable, "-m", "logwatch", "--config", str(config), "-v", "watch", str(logs),
+           "--state", str(tmp_path / "state.db")]  # fmt: skip
+    with open(err_path, "wb") as err:
+        agent = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+    try:
+
+        def wait_for(text: str) -> None:
+            deadline = time.monotonic() + 20
+            while text not in err_path.read_text():
+                assert agent.poll() is None and time.monotonic() < deadline, err_path.read_text()
+                time.sleep(0.05)
+
+        wait_for("agent started")
+        config.write_text('[logwatch]\nprobe = "no"\n')
+        agent.send_signal(signal.SIGHUP)
+        wait_for("reload refused")
+        agent.send_signal(signal.SIGTERM)
+        assert agent.wait(timeout=15) == 0
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait(timeout=5)
+    [line] = [x for x in err_path.read_text().splitlines() if "reload refused" in x]
+    assert f"{config}: [logwatch] probe: expected true or false, got 'no'" in line
