@@ -8,13 +8,18 @@ with one line naming the file, the key and the value (a secret's type only), exi
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from logwatch.cli import main
-from logwatch.config import _KNOWN
+from logwatch.config import _KNOWN, load_config
 from logwatch.notify.settings import _KEYS
 
 #: (section, key, TOML value, how the error shows the value). A secret's value is never
@@ -114,8 +119,6 @@ def test_a_wrong_typed_value_is_refused_naming_file_key_and_value(
     [pytest.param("true", True, id="true"), pytest.param("false", False, id="false")],
 )
 def test_a_boolean_key_takes_a_toml_boolean(tmp_path: Path, value: str, loaded: bool) -> None:
-    from logwatch.config import load_config
-
     config = tmp_path / "lw.toml"
     config.write_text(f"[logwatch]\nprobe = {value}\nbuiltin_rules = {value}\n")
     cfg = load_config(config, {})
@@ -126,12 +129,6 @@ def test_sighup_refuses_a_string_for_a_boolean_and_keeps_the_running_config(
     tmp_path: Path,
 ) -> None:
     """The agent reloads on SIGHUP: `probe = "no"` is refused there too, named in one line."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     config = tmp_path / "lw.toml"
     config.write_text("[logwatch]\nprobe = false\n")
     logs = tmp_path / "logs"

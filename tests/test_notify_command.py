@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 from slack_standin import make_notification, no_leaked_threads_fixture  # noqa: F401 (fixture)
+from test_agent import append, healthy, refused
 
 from logwatch.notify import Delivered, Failed, Retry, close_notifiers
 from logwatch.notify.command import CommandNotifier
@@ -215,10 +220,6 @@ def test_a_hook_that_backgrounds_a_child_and_exits_0_is_delivered_once(tmp_path:
 
 
 def _stop(pid: int) -> None:
-    import contextlib
-    import os
-    import signal
-
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
@@ -228,12 +229,6 @@ def _stop(pid: int) -> None:
 
 def test_sigterm_of_the_agent_stops_a_running_hook_and_its_children(tmp_path: Path) -> None:
     """A real agent and a real hook script: after SIGTERM nothing of the hook is left."""
-    import os
-    import signal
-    import subprocess
-
-    from test_agent import append, healthy, refused
-
     pids = tmp_path / "hook.pids"
     hook = tmp_path / "maint-mode"
     hook.write_text(f'#!/bin/sh\necho $$ >> "{pids}"\nsleep 300 &\necho $! >> "{pids}"\nwait\n')

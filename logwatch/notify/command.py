@@ -117,7 +117,7 @@ class CommandNotifier:
             finally:
                 with self._lock:
                     self._running.discard(proc)
-            if self._closed:
+            if self._closed and proc.returncode != 0:  # close() ended it
                 return Retry(after_s=RETRY_HINT_S, reason=f"{what}: stopped with the agent")
             if proc.returncode == 0:
                 self._attempts.pop(n.id, None)
