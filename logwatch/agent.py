@@ -157,6 +157,7 @@ class Agent:
                         self._rescan()
                         last_rescan = time.monotonic()
                         keys = None  # poll everything: events can be missed (NFS, overflow)
+                        self._check_state_file()
                     elif keys is not None:
                         keys |= set(self.tailer.busy())
                     self._process(self.tailer.poll(keys))
@@ -187,6 +188,11 @@ class Agent:
             self.prober.stop()
             self.tailer.close()
             self.store.close()
+
+    def _check_state_file(self) -> None:
+        """A state file deleted while we run is rebuilt at its path now, not at the next
+        commit, which an idle agent may not make before it is killed (statefile.py)."""
+        self.store.check_file()
 
     def _process(self, records: list[Record]) -> None:
         if records:

@@ -11,10 +11,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from logwatch.durations import parse_duration
 from logwatch.errors import ConfigError
 from logwatch.grouping import GroupingPolicy
 from logwatch.notify.settings import NotifySettings, parse_notify_settings
+from logwatch.toml_table import TomlTable
 
 DEFAULT_CONFIG = Path("config/logwatch.toml")
 DEFAULT_PATHS = ("morningai/logs",)
@@ -121,61 +121,45 @@ def build_config(
             for key in value:
                 if key not in _KNOWN[section]:
                     raise ConfigError(f"{source}: [{section}] unknown key {key!r}")
-    main = data.get("logwatch", {})
-    inc = data.get("incidents", {})
-    rec = data.get("records", {})
+    main = TomlTable(source, "logwatch", data.get("logwatch", {}))
+    inc = TomlTable(source, "incidents", data.get("incidents", {}))
+    rec = TomlTable(source, "records", data.get("records", {}))
 
-    def where(section: str, key: str) -> str:
-        return f"{source}: [{section}] {key}"
-
-    paths = main.get("paths", list(DEFAULT_PATHS))
-    if isinstance(paths, str):
-        paths = [paths]
-    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-        raise ConfigError(f"{where('logwatch', 'paths')}: expected a list of paths")
-    rules = main.get("rules", [])
-    if isinstance(rules, str):
-        rules = [rules]
-    if not isinstance(rules, list) or not all(isinstance(p, str) for p in rules):
-        raise ConfigError(f"{where('logwatch', 'rules')}: expected a list of rule files")
+    paths = main.strings("paths", list(DEFAULT_PATHS), "a list of paths")
+    rules = main.strings("rules", [], "a list of rule files")
     # Rule files are named relative to the config file; a directory means every *.toml in it.
     root = base.parent if base is not None else Path()
     rule_files = tuple(_expand_rules(Path(p) if Path(p).is_absolute() else root / p) for p in rules)
 
-    tz_name = main.get("timezone", "UTC")
+    tz_name = main.table.get("timezone", "UTC")
     if not isinstance(tz_name, str):
-        raise ConfigError(f"{where('logwatch', 'timezone')}: expected a zone name")
+        main.refuse("timezone", "a zone name", tz_name)
     try:
         tz = parse_timezone(tz_name)
     except ConfigError as exc:
-        raise ConfigError(f"{where('logwatch', 'timezone')}: {exc}") from None
+        raise ConfigError(f"{main.where('timezone')}: {exc}") from None
 
-    redis_url = env.get("REDIS_URL") or main.get("redis_url")
-    default_target = redis_target(redis_url) if redis_url else "redis"
-
-    def duration(section: str, key: str, default: float) -> float:
-        table = {"incidents": inc, "logwatch": main}[section]
-        return parse_duration(table.get(key, default), what=where(section, key))
-
-    def positive(section: str, key: str, default: int) -> int:
-        table = {"incidents": inc, "records": rec}[section]
-        value = table.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{where(section, key)}: expected a positive integer, got {value!r}")
-        return value
+    # The URL holds the Redis password: errors name where it came from, never its value.
+    file_url = main.string("redis_url", secret=True)
+    if file_url is not None:
+        _checked_target(file_url, main.where("redis_url"))  # wrong even when REDIS_URL wins
+    redis_url = env.get("REDIS_URL") or file_url
+    default_target = "redis"
+    if redis_url:
+        where = "REDIS_URL" if env.get("REDIS_URL") else main.where("redis_url")
+        default_target = _checked_target(redis_url, where)
 
     grouping = GroupingPolicy(
-        quiet_period_s=duration("incidents", "quiet_period", 120.0),
-        reopen_window_s=duration("incidents", "reopen_window", 900.0),
-        update_interval_s=duration("incidents", "update_interval", 300.0),
-        max_samples=positive("incidents", "samples", 5),
+        quiet_period_s=inc.duration("quiet_period", 120.0, positive=True),
+        reopen_window_s=inc.duration("reopen_window", 900.0),
+        update_interval_s=inc.duration("update_interval", 300.0),
+        max_samples=inc.integer("samples", 5, minimum=1),
         default_target=default_target,
     )
-    if grouping.quiet_period_s <= 0:
-        raise ConfigError(f"{where('incidents', 'quiet_period')}: must be more than 0")
     notify = parse_notify_settings(data, env, source=source, base=base)
     secrets = [
         *url_secrets(redis_url or ""),
+        *url_secrets(file_url or ""),
         *(env[k] for k in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL") if env.get(k)),
         *notify.secrets,
     ]
@@ -185,24 +169,24 @@ def build_config(
         timezone=tz,
         redis_url=redis_url,
         rule_files=tuple(p for group in rule_files for p in group),
-        builtin_rules=bool(main.get("builtin_rules", True)),
-        probe=bool(main.get("probe", True)),
-        follow_symlinks=_flag(main, "follow_symlinks", False, where("logwatch", "follow_symlinks")),
-        match_timeout_s=duration("logwatch", "match_timeout", 1.0),
+        builtin_rules=main.flag("builtin_rules", True),
+        probe=main.flag("probe", True),
+        follow_symlinks=main.flag("follow_symlinks", False),
+        match_timeout_s=main.duration("match_timeout", 1.0),
         grouping=grouping,
-        max_record_lines=positive("records", "max_lines", 200),
-        max_record_bytes=positive("records", "max_bytes", 64 * 1024),
-        max_line_bytes=positive("records", "max_line_bytes", 64 * 1024),
+        max_record_lines=rec.integer("max_lines", 200, minimum=1),
+        max_record_bytes=rec.integer("max_bytes", 64 * 1024, minimum=1),
+        max_line_bytes=rec.integer("max_line_bytes", 64 * 1024, minimum=1),
         secrets=tuple(secrets),
         notify=notify,
     )
 
 
-def _flag(table: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
-    value = table.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
-    return value
+def _checked_target(url: str, where: str) -> str:
+    try:
+        return redis_target(url)
+    except ConfigError:
+        raise ConfigError(f"{where}: not a redis://, rediss:// or unix:// URL") from None
 
 
 def _expand_rules(path: Path) -> tuple[Path, ...]:

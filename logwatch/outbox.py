@@ -14,9 +14,10 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from logwatch.errors import StateError
 from logwatch.notify import Delivered, Failed, Notification, Notifier, Retry, ThreadRef
 from logwatch.redact import Redactor
-from logwatch.store import StateStore
+from logwatch.store import IN_FLIGHT_S, StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,12 @@ def backoff_s(
     return ceiling / 2 + ceiling / 2 * rng()
 
 
+def _timeout_s(notifier: Notifier) -> float:
+    """How long the notifier waits for an answer (0 for local ones that cannot hang)."""
+    value = getattr(notifier, "timeout_s", 0.0)
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
 class Outbox:
     """Sends due rows to each notifier; one instance per thread that delivers."""
 
@@ -43,8 +50,10 @@ class Outbox:
         clock: Callable[[], datetime],
         redact: Redactor,
         owns_store: bool = False,
+        in_flight_s: float = IN_FLIGHT_S,
     ) -> None:
         self._store = store
+        self._in_flight_s = in_flight_s
         self._owns_store = owns_store
         self._notifiers = list(notifiers)
         self._clock = clock
@@ -74,7 +83,13 @@ class Outbox:
                     thread=ThreadRef(channel=thread[0], ts=thread[1]) if thread else None,
                     uncertain=row.uncertain,
                 )
-                self._store.begin_attempt(row.id, notifier.name, now=self._clock())
+                # An unanswered request may land until the notifier's timeout plus
+                # IN_FLIGHT_S after it began; no attempt of the same row comes before that.
+                settle = timedelta(seconds=_timeout_s(notifier) + self._in_flight_s)
+                started = self._clock()
+                self._store.begin_attempt(
+                    row.id, notifier.name, now=started, settle_s=settle.total_seconds()
+                )
                 try:
                     outcome = notifier.send(notification)
                 except Exception as exc:  # a notifier bug must not stop delivery for the rest
@@ -113,12 +128,18 @@ class Outbox:
                     )
                 else:
                     wait = max(outcome.after_s, backoff_s(row.attempts))
+                    next_attempt = now + timedelta(seconds=wait)
+                    if outcome.uncertain:
+                        # Sent, no answer (a timeout): Slack may still be taking it. Asking
+                        # whether it landed before it has settled would find nothing and
+                        # post a second root.
+                        next_attempt = max(next_attempt, started + settle)
                     self._store.mark(
                         row.id,
                         notifier.name,
                         "pending",
                         error=self._redact(outcome.reason),
-                        next_attempt=now + timedelta(seconds=wait),
+                        next_attempt=next_attempt,
                         uncertain=outcome.uncertain,
                     )
                     if (row.id, notifier.name) not in self._reported:
@@ -158,14 +179,25 @@ class DeliveryThread:
         self._thread.join(timeout=timeout_s)
 
     def _run(self) -> None:
-        outbox = self._factory()  # sqlite connections belong to the thread that made them
+        outbox: Outbox | None = None
+        unusable = ""  # the state's last one-line complaint, said once until it recovers
         try:
             while not self._stop.is_set():
                 try:
+                    if outbox is None:
+                        outbox = self._factory()  # sqlite connections belong to their thread
                     outbox.deliver_due()
+                    unusable = ""
+                except StateError as exc:
+                    # Read-only, deleted, locked: rows wait in the state; one line, not a
+                    # traceback a second.
+                    if str(exc) != unusable:
+                        unusable = str(exc)
+                        logger.error("delivery paused, will retry: %s", exc)
                 except Exception:  # one broad except per iteration: delivery goes on
                     logger.exception("delivery loop error")
                 self._wake.wait(self._idle_s)
                 self._wake.clear()
         finally:
-            outbox.close()
+            if outbox is not None:
+                outbox.close()

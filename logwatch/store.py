@@ -14,13 +14,15 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from logwatch.errors import StateError
-from logwatch.model import Change, Incident, Severity
+from logwatch.model import Change, Incident
+from logwatch.outbox_store import IN_FLIGHT_S, OutboxQueries, OutboxRow, incident_from_json
 from logwatch.report import incident_dict
+from logwatch.statefile import StateFile
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: cursors, incidents, grouper snapshot, outbox
@@ -62,8 +64,6 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-IN_FLIGHT_S = 15.0  # a killed attempt is not retried before its request has surely settled
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cursor:
@@ -78,41 +78,15 @@ class Cursor:
     line: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OutboxRow:
-    """A notification waiting to be delivered (or delivered) to one notifier."""
-
-    id: int
-    incident_id: str
-    kind: str
-    at: datetime
-    incident: Incident
-    attempts: int = 0
-    uncertain: bool = False  # an earlier attempt got no answer: it may have been delivered
-
-
-def incident_from_json(data: dict[str, Any]) -> Incident:
-    """An Incident from its JSON form (report.incident_dict, the contract's INCIDENT)."""
-    resolved = data.get("resolved_at")
-    return Incident(
-        id=data["id"],
-        category=data["category"],
-        target=data["target"],
-        severity=Severity.parse(data["severity"]),
-        status="open" if data["status"] == "open" else "resolved",
-        first_seen=datetime.fromisoformat(data["first_seen"]),
-        last_seen=datetime.fromisoformat(data["last_seen"]),
-        events=int(data["events"]),
-        signatures=dict(data.get("signatures", {})),
-        sources=dict(data.get("sources", {})),
-        rules=dict(data.get("rules", {})),
-        samples=tuple(data.get("samples", ())),
-        hint=data.get("hint", ""),
-        resolved_at=datetime.fromisoformat(resolved) if resolved else None,
-        reopened=int(data.get("reopened", 0)),
-        linked=tuple(data.get("linked", ())),
-        diagnosis=data.get("diagnosis", ""),
-    )
+__all__ = [
+    "IN_FLIGHT_S",
+    "MIGRATIONS",
+    "Cursor",
+    "OutboxRow",
+    "StateStore",
+    "default_state_path",
+    "incident_from_json",
+]
 
 
 def default_state_path(env: dict[str, str] | None = None) -> Path:
@@ -122,71 +96,81 @@ def default_state_path(env: dict[str, str] | None = None) -> Path:
     return Path(base) / "logwatch" / "state.db"
 
 
-class StateStore:
+class StateStore(OutboxQueries):
     """The sqlite state; each thread that uses it opens its own StateStore."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._file = StateFile(path)  # created private, checked sound and writable
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            new = not path.exists()
-            self._db = sqlite3.connect(path, timeout=2.0, isolation_level=None)
-            if new:
-                os.chmod(path, 0o600)  # incidents hold log excerpts: not world-readable
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=2000")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path}: cannot open state database: {exc}") from None
-        except OSError as exc:
-            raise StateError(f"{path}: cannot open state database: {exc.strerror}") from None
+        except BaseException:
+            self._file.close()
+            raise
 
     def close(self) -> None:
         """Close the connection."""
-        self._db.close()
+        self._file.close()
+
+    def check_file(self) -> None:
+        """The file still at its path and writable; rebuilt there now if it was deleted.
+
+        A commit does the same; this is for a loop with nothing to commit for a while, so
+        that a kill before its next commit does not find the state gone.
+        """
+        self._file.connection(restore=True)
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        """A read; a database that fails under it is a StateError, not a traceback."""
+        try:
+            return self._file.connection().execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path}: cannot read state: {exc}") from None
 
     def _migrate(self) -> None:
-        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        ((version,),) = self._rows("PRAGMA user_version")
         if version > len(MIGRATIONS):
             raise StateError(
                 f"{self.path}: state schema version {version} is newer than this logwatch"
                 f" ({len(MIGRATIONS)}); upgrade logwatch or use another --state file"
             )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.transaction():
+            with self.transaction() as db:
                 for statement in script.split(";"):
                     if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+    def transaction(self, *, restore: bool = False) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+
+        `restore`: the caller commits the agent's batches, so if the file was deleted it
+        writes the whole database to a fresh file at the path first (statefile.StateFile).
+        """
+        db = self._file.connection(restore=restore)
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StateError(f"{self.path}: state database is locked or unusable: {exc}") from None
         try:
-            yield self._db
-            self._db.execute("COMMIT")
+            yield db
+            db.execute("COMMIT")
         except sqlite3.Error as exc:
             # Disk full, I/O error: nothing of the batch is kept; the caller retries it.
             with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
+                db.execute("ROLLBACK")
             raise StateError(f"{self.path}: cannot write state: {exc}") from None
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
+                db.execute("ROLLBACK")
             raise
 
     # -- cursors -------------------------------------------------------------------------
 
     def cursors(self) -> list[Cursor]:
         """Every saved cursor."""
-        rows = self._db.execute(
-            "SELECT dev, ino, head_len, head, path, offset, line FROM cursors"
-        ).fetchall()
+        rows = self._rows("SELECT dev, ino, head_len, head, path, offset, line FROM cursors")
         return [
             Cursor(dev=r[0], ino=r[1], head_len=r[2], head=r[3], path=r[4], offset=r[5], line=r[6])
             for r in rows
@@ -209,7 +193,7 @@ class StateStore:
         names = list(notifiers)
         ids: list[int] = []
         stamp = now.isoformat()
-        with self.transaction() as db:
+        with self.transaction(restore=True) as db:
             for c in cursors:
                 db.execute(
                     "INSERT INTO cursors (dev, ino, head_len, head, path, offset, line, updated)"
@@ -269,13 +253,13 @@ class StateStore:
 
     def last_commit(self) -> datetime | None:
         """When the agent last committed a batch (None: it never ran on this state)."""
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'committed_at'").fetchone()
-        return datetime.fromisoformat(row[0]) if row else None
+        rows = self._rows("SELECT value FROM meta WHERE key = 'committed_at'")
+        return datetime.fromisoformat(rows[0][0]) if rows else None
 
     def grouper_state(self) -> dict[str, Any] | None:
         """The grouper snapshot of the last commit, if any."""
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'grouper'").fetchone()
-        return json.loads(row[0]) if row else None
+        rows = self._rows("SELECT value FROM meta WHERE key = 'grouper'")
+        return json.loads(rows[0][0]) if rows else None
 
     def incidents(self, *, status: str | None = None, limit: int = 100) -> list[Incident]:
         """Incidents, newest first."""
@@ -285,107 +269,5 @@ class StateStore:
             sql += " WHERE status = ?"
             args = (status,)
         sql += " ORDER BY first_seen DESC LIMIT ?"
-        rows = self._db.execute(sql, (*args, limit)).fetchall()
+        rows = self._rows(sql, (*args, limit))
         return [incident_from_json(json.loads(r[0])) for r in rows]
-
-    # -- outbox --------------------------------------------------------------------------
-
-    def pending(self, notifier: str, *, now: datetime, limit: int = 50) -> list[OutboxRow]:
-        """Rows this notifier has not delivered and may try now, oldest first."""
-        rows = self._db.execute(
-            "SELECT o.id, o.incident_id, o.kind, o.at, o.body, d.attempts, d.inflight"
-            " FROM outbox o"
-            " JOIN deliveries d ON d.outbox_id = o.id"
-            " WHERE d.notifier = ? AND d.status = 'pending'"
-            " AND (d.next_attempt IS NULL OR d.next_attempt <= ?)"
-            " ORDER BY o.id LIMIT ?",
-            (notifier, now.isoformat(), limit),
-        ).fetchall()
-        return [
-            OutboxRow(
-                id=r[0],
-                incident_id=r[1],
-                kind=r[2],
-                at=datetime.fromisoformat(r[3]),
-                incident=incident_from_json(json.loads(r[4])),
-                attempts=r[5],
-                uncertain=bool(r[6]),
-            )
-            for r in rows
-        ]
-
-    def first_pending(self, notifier: str) -> dict[str, int]:
-        """Per incident, the oldest row this notifier still owes, due or not.
-
-        Only that row may be sent: a later change must never overtake an earlier one that
-        waits for its retry (a "resolved" posted before its "opened").
-        """
-        rows = self._db.execute(
-            "SELECT o.incident_id, MIN(o.id) FROM outbox o JOIN deliveries d ON d.outbox_id = o.id"
-            " WHERE d.notifier = ? AND d.status = 'pending' GROUP BY o.incident_id",
-            (notifier,),
-        ).fetchall()
-        return {r[0]: r[1] for r in rows}
-
-    def begin_attempt(self, outbox_id: int, notifier: str, *, now: datetime) -> None:
-        """Record an attempt before it is made. A kill during the send leaves it in flight:
-        after a restart it waits IN_FLIGHT_S, then checks whether it landed."""
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, inflight = 1, next_attempt = ?"
-                " WHERE outbox_id = ? AND notifier = ?",
-                ((now + timedelta(seconds=IN_FLIGHT_S)).isoformat(), outbox_id, notifier),
-            )
-
-    def mark(
-        self,
-        outbox_id: int,
-        notifier: str,
-        status: str,
-        *,
-        error: str | None = None,
-        next_attempt: datetime | None = None,
-        uncertain: bool = False,
-    ) -> None:
-        """Record a delivery outcome: 'sent', 'failed', or 'pending' with a next attempt."""
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE deliveries SET status = ?, error = ?, inflight = ?,"
-                " next_attempt = ? WHERE outbox_id = ? AND notifier = ?",
-                (
-                    status,
-                    error,
-                    int(uncertain),
-                    next_attempt.isoformat() if next_attempt else None,
-                    outbox_id,
-                    notifier,
-                ),
-            )
-
-    def failures(self, limit: int = 20) -> list[tuple[str, str, str]]:
-        """(incident id, notifier, error) of deliveries that failed for good."""
-        rows = self._db.execute(
-            "SELECT o.incident_id, d.notifier, d.error FROM deliveries d"
-            " JOIN outbox o ON o.id = d.outbox_id WHERE d.status = 'failed'"
-            " ORDER BY o.id DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
-        return [(r[0], r[1], r[2] or "") for r in rows]
-
-    def thread(self, incident_id: str, notifier: str) -> tuple[str, str] | None:
-        """(channel, ts) of an incident's root message for a notifier."""
-        row = self._db.execute(
-            "SELECT channel, ts FROM threads WHERE incident_id = ? AND notifier = ?",
-            (incident_id, notifier),
-        ).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def save_thread(self, incident_id: str, notifier: str, channel: str, ts: str) -> None:
-        """Remember an incident's root message, so updates thread under it after restarts."""
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO threads (incident_id, notifier, channel, ts) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (incident_id, notifier) DO UPDATE SET channel=excluded.channel,"
-                " ts=excluded.ts",
-                (incident_id, notifier, channel, ts),
-            )

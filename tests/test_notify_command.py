@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 from slack_standin import make_notification, no_leaked_threads_fixture  # noqa: F401 (fixture)
+from test_agent import append, healthy, refused
 
 from logwatch.notify import Delivered, Failed, Retry, close_notifiers
 from logwatch.notify.command import CommandNotifier
@@ -194,3 +199,76 @@ def test_jsonl_restart_skips_rows_the_file_already_holds(tmp_path: Path) -> None
     finally:
         second.close()
     assert [json.loads(x)["seq"] for x in path.read_text().splitlines()] == [7, 8]
+
+
+def test_a_hook_that_backgrounds_a_child_and_exits_0_is_delivered_once(tmp_path: Path) -> None:
+    """The child keeps the hook's stdout and stderr open: wait for the exit, not for EOF."""
+    runs, pids = tmp_path / "runs", tmp_path / "pids"
+    script = f'echo run >> "{runs}"; sleep 30 & echo $! >> "{pids}"; exit 0'
+    hook = CommandNotifier(argv=["/bin/sh", "-c", script], timeout_s=3.0, retries=1)
+    try:
+        started = time.monotonic()
+        outcomes = [hook.send(make_notification(kind, id=i)) for i, kind in
+                    enumerate(["opened", "updated", "updated", "resolved"], 1)]  # fmt: skip
+        took = time.monotonic() - started
+    finally:
+        for pid in pids.read_text().split() if pids.exists() else []:
+            _stop(int(pid))  # the test's own children: stopped by PID
+    assert outcomes == [Delivered()] * 4, outcomes
+    assert runs.read_text().count("run") == 4  # one run per change, no retry
+    assert took < 3.0  # none of them waited for its timeout
+
+
+def _stop(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.02)
+
+
+def test_sigterm_of_the_agent_stops_a_running_hook_and_its_children(tmp_path: Path) -> None:
+    """A real agent and a real hook script: after SIGTERM nothing of the hook is left."""
+    pids = tmp_path / "hook.pids"
+    hook = tmp_path / "maint-mode"
+    hook.write_text(f'#!/bin/sh\necho $$ >> "{pids}"\nsleep 300 &\necho $! >> "{pids}"\nwait\n')
+    hook.chmod(0o700)
+    config = tmp_path / "lw.toml"
+    config.write_text(f'[command]\nargv = ["{hook}"]\ntimeout = "2m"\n')
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "app.log").write_text(healthy())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LOGWATCH_"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    cmd = [sys.executable, "-m", "logwatch", "--config", str(config), "-v", "watch", str(logs),
+           "--state", str(tmp_path / "state.db"), "--quiet-period", "10m"]  # fmt: skip
+    err = open(tmp_path / "agent.log", "wb")  # noqa: SIM115 (closed below)
+    agent = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+    err.close()
+    started: list[int] = []
+    try:
+        deadline = time.monotonic() + 20
+        while "agent started" not in (tmp_path / "agent.log").read_text():
+            assert time.monotonic() < deadline and agent.poll() is None, "agent did not start"
+            time.sleep(0.05)
+        append(logs / "app.log", refused() * 2)
+        deadline = time.monotonic() + 20
+        while len(started) < 2:  # the hook and its child are running
+            assert time.monotonic() < deadline, (tmp_path / "agent.log").read_text()
+            started = [int(p) for p in pids.read_text().split()] if pids.exists() else []
+            time.sleep(0.05)
+
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=15)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(p) for p in started):
+            time.sleep(0.02)  # bounded: the kernel reaps what was killed
+        left = [p for p in started if _alive(p)]
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait(timeout=5)
+        for pid in started:
+            _stop(pid)
+    assert left == [], f"hook processes left running: {left}"
+    assert agent.returncode == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from slack_standin import (  # noqa: F401 (fixtures)
@@ -15,11 +17,13 @@ from slack_standin import (  # noqa: F401 (fixtures)
     slack_fixture,
 )
 
-from logwatch.model import Severity
+from logwatch.model import Change, Severity
 from logwatch.notify import Delivered, Failed, Retry, ThreadRef
 from logwatch.notify.render import Route
 from logwatch.notify.slack import SlackNotifier, WebhookNotifier
+from logwatch.outbox import Outbox
 from logwatch.redact import Redactor
+from logwatch.store import StateStore
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
@@ -379,3 +383,45 @@ def test_the_stand_in_refuses_connections_while_down_and_keeps_its_port() -> Non
         assert standin.port == port
     finally:
         standin.stop()
+
+
+def test_a_timeout_is_an_uncertain_retry(slack: SlackStandin) -> None:
+    """Sent, no answer: the outbox must treat it as possibly delivered, never a plain retry."""
+    slack.delay_next(2, 5.0)
+    outcome = notifier(slack, timeout_s=1).send(make_notification("opened"))
+    assert isinstance(outcome, Retry) and outcome.uncertain, outcome
+
+
+def test_slack_answering_after_the_client_timeout_gets_exactly_one_root(
+    slack: SlackStandin, tmp_path: Path
+) -> None:
+    """Slack takes the root and answers after the client gave up (4 s against 1 s).
+
+    The retry must wait until that request has surely settled (the timeout plus the
+    outbox's in-flight time, 4 s here) and then find the root by its metadata id: asking
+    at +2 s found nothing and posted a second root.
+    """
+    slack.delay_next(1, 4.0)
+    store = StateStore(tmp_path / "state.db")
+    incident, now = make_incident(), datetime.now(UTC)  # a fresh change: not too old to send
+    [row] = store.commit_batch(
+        cursors=[], changes=[Change(kind="opened", at=now, incident=incident)],
+        incidents=[incident], grouper_state=None, notifiers=["slack"], now=now,
+    )  # fmt: skip
+    outbox = Outbox(store, [notifier(slack, timeout_s=1)], clock=lambda: datetime.now(UTC),
+                    redact=Redactor(), in_flight_s=4.0)  # fmt: skip
+    far = datetime(2100, 1, 1, tzinfo=UTC)
+    try:
+        deadline = time.monotonic() + 30
+        while store.pending("slack", now=far):  # bounded: each pass tries what is due
+            assert time.monotonic() < deadline, slack.requests
+            outbox.deliver_due()
+            time.sleep(0.05)
+    finally:
+        store.close()
+
+    roots = [m for m in slack.messages.values() if "thread_ts" not in m]
+    assert len(roots) == 1, [r.api_method for r in slack.requests]
+    assert roots[0]["metadata"]["event_payload"]["id"] == row
+    methods = [r.api_method for r in slack.requests]
+    assert methods.count("chat.postMessage") == 1 and "conversations.history" in methods

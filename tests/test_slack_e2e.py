@@ -402,6 +402,34 @@ def test_a_permanent_error_is_logged_once_not_retried_and_shown_in_incidents(
     assert token not in a.all_logs() + shown.stdout + shown.stderr
 
 
+@pytest.mark.slow
+def test_slack_answering_after_the_client_timeout_posts_one_root(
+    slack: TimedStandin, slack_agent: Callable[..., SlackAgent]
+) -> None:
+    """Slack takes the root and answers after 13 s; the client gives up at 10 s (default).
+
+    The agent's next attempt must not come before that request has surely settled (the
+    timeout plus IN_FLIGHT_S from its start), and then it finds the root by its metadata id
+    instead of posting a second one (it used to ask, and re-post, at +10.96 s).
+    """
+    slack.delay_next(1, 13.0)
+    a = slack_agent(quiet="5m")  # no resolve during the test: only the root is sent
+    log = a.logs / "app.log"
+    log.write_text(healthy())
+    a.start()
+    append(log, refused() + refused())
+    a.wait_until(lambda: "notification sent notifier=slack" in a.log(), timeout=60,
+                 what="delivery")  # fmt: skip
+    assert slack.wait_for(lambda requests: slack.answered == len(requests), timeout=10)
+    assert a.stop() == 0
+
+    timed = slack.timed()
+    posts = [at for at, r in timed if r.api_method == "chat.postMessage"]
+    lookups = [at for at, r in timed if r.api_method == "conversations.history"]
+    assert len(posts) == 1 and len(slack.accepted_roots()) == 1, [r.api_method for _, r in timed]
+    assert lookups and lookups[0] - posts[0] >= 13.0  # asked once the answer had come
+
+
 # -- known bugs, reported; strict: each turns into a failure once the bug is fixed ---------
 
 

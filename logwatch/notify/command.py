@@ -2,8 +2,9 @@
 
 The program is an argv list run without a shell, so nothing from a log line can become
 an argument or a shell word: the incident travels only as JSON on stdin and as a few
-`LOGWATCH_*` environment variables. It runs in its own process group, killed whole on
-timeout, so a hook that forks (`sh -c 'curl ... &'`) cannot outlive its deadline.
+`LOGWATCH_*` environment variables. A run ends when the program exits (a child it leaves
+behind, `curl ... &`, is its own business). It runs in its own process group, killed whole
+on timeout and when the agent stops while it runs, so a hook cannot outlive either.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import logging
 import os
 import signal
 import subprocess
+import tempfile
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from logwatch.notify import KINDS, Delivered, Failed, Notification, NotificationKind, Outcome, Retry
 from logwatch.redact import redact
@@ -24,6 +28,7 @@ from logwatch.report import incident_dict
 logger = logging.getLogger(__name__)
 
 RETRY_HINT_S = 5.0
+KILL_GRACE_S = 1.0  # SIGTERM, then SIGKILL: a hook stopped with the agent may clean up first
 # The hook gets the agent's environment minus what only logwatch should hold.
 WITHHELD_ENV = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
 
@@ -53,6 +58,9 @@ class CommandNotifier:
         base = dict(os.environ if env is None else env)
         self._env = {k: v for k, v in base.items() if k not in WITHHELD_ENV}
         self._attempts: dict[int, int] = {}  # failed runs per notification id, this process
+        self._running: set[subprocess.Popen[bytes]] = set()  # hooks in flight, for close()
+        self._lock = threading.Lock()
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"CommandNotifier(argv={list(self.argv)!r}, timeout_s={self.timeout_s:g})"
@@ -78,34 +86,60 @@ class CommandNotifier:
         }
         env = {k: v.replace("\0", "") for k, v in env.items()}  # a NUL cannot reach execve
         what = f"command {self.argv[0]}"
-        try:
-            proc = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                cwd=self.cwd,
-                close_fds=True,
-                start_new_session=True,  # its own process group, killed whole on timeout
-            )
-        except OSError as exc:
-            return Failed(reason=f"{what}: cannot run: {exc.strerror or exc}")
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8") + b"\n"
-        try:
-            _out, err = proc.communicate(data, timeout=self.timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            return self._failed_run(n, f"{what}: timed out after {self.timeout_s:g}s (killed)")
-        if proc.returncode == 0:
-            self._attempts.pop(n.id, None)
-            return Delivered()
-        last = _last_line(err)
+        # Files, not pipes: a hook that leaves a child behind (`curl ... &`) hands it its
+        # stdout and stderr, and waiting for a pipe's EOF would wait for that child. The
+        # run ends when the hook exits. (The input is a file too: a hook that never reads
+        # it cannot block the agent on a full pipe.)
+        with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stderr:
+            stdin.write(data)
+            stdin.seek(0)
+            try:
+                proc = subprocess.Popen(
+                    self.argv,
+                    stdin=stdin,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    env=env,
+                    cwd=self.cwd,
+                    close_fds=True,
+                    start_new_session=True,  # its own process group, killed whole on timeout
+                )
+            except OSError as exc:
+                return Failed(reason=f"{what}: cannot run: {exc.strerror or exc}")
+            with self._lock:
+                self._running.add(proc)
+            try:
+                proc.wait(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                return self._failed_run(n, f"{what}: timed out after {self.timeout_s:g}s (killed)")
+            finally:
+                with self._lock:
+                    self._running.discard(proc)
+            if self._closed and proc.returncode != 0:  # close() ended it
+                return Retry(after_s=RETRY_HINT_S, reason=f"{what}: stopped with the agent")
+            if proc.returncode == 0:
+                self._attempts.pop(n.id, None)
+                return Delivered()
+            last = _last_line(stderr)
         if proc.returncode < 0:
             status = f"killed by signal {-proc.returncode}"
         else:
             status = f"exit status {proc.returncode}"
         return self._failed_run(n, f"{what}: {status}" + (f": {last}" if last else ""))
+
+    def close(self) -> None:
+        """The agent stops: end every hook still running, its whole process group.
+
+        Otherwise it would go on with PPID 1, and its run would be retried after the
+        restart anyway (it was never recorded as done).
+        """
+        self._closed = True
+        with self._lock:
+            running = list(self._running)
+        for proc in running:
+            _kill_group(proc, first=signal.SIGTERM)
 
     def _failed_run(self, n: Notification, reason: str) -> Retry | Failed:
         attempts = self._attempts.get(n.id, 0) + 1
@@ -117,19 +151,22 @@ class CommandNotifier:
         return Failed(reason=reason + suffix)
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes], *, first: int = signal.SIGKILL) -> None:
+    """Signal the hook's whole process group; SIGKILL it if `first` did not end the hook."""
     with contextlib.suppress(ProcessLookupError):  # it may have exited just now
-        os.killpg(proc.pid, signal.SIGKILL)
-    try:
-        proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        # A grandchild that left the group still holds the pipes: stop waiting for them.
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        os.killpg(proc.pid, first)
+    if first != signal.SIGKILL:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=KILL_GRACE_S)
+        with contextlib.suppress(ProcessLookupError):  # the children, whether it left or not
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
 
 
-def _last_line(err: bytes | None) -> str:
-    lines = (err or b"").decode("utf-8", "replace").strip().splitlines()
+def _last_line(err: IO[bytes]) -> str:
+    """The last line the hook wrote on stderr (read from the end: it may have written a lot)."""
+    size = err.seek(0, os.SEEK_END)
+    err.seek(max(0, size - 4096))
+    lines = err.read().decode("utf-8", "replace").strip().splitlines()
     return redact(lines[-1].strip())[:200] if lines else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -9,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from logwatch.errors import ConfigError
 from logwatch.notify import Delivered, Failed, Notification, Outcome, Retry
 from logwatch.notify.render import plain_date, rate_per_min
 from logwatch.report import format_duration, incident_dict
@@ -134,6 +136,18 @@ class JsonlNotifier:
 
 
 def _open_private(path: str) -> TextIO:
-    """Append to `path`, creating it mode 600: its lines hold log excerpts."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    """Append to `path`, creating it mode 600: its lines hold log excerpts.
+
+    Never through a symlink (O_NOFOLLOW): whoever can write the directory must not be able
+    to point the agent's appends at another file.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and os.path.islink(path):
+            raise ConfigError(
+                f"--jsonl {path}: is a symbolic link (to {os.readlink(path)!r}); logwatch"
+                " does not write through one: name the file itself"
+            ) from None
+        raise
     return open(fd, "a", encoding="utf-8")

@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 
 import regex
 
-from logwatch.durations import parse_duration
 from logwatch.errors import ConfigError
 from logwatch.model import Severity
 from logwatch.notify import NotificationKind, Notifier
 from logwatch.notify.render import Route
 from logwatch.redact import redact
+from logwatch.toml_table import TomlTable, shown
 
 logger = logging.getLogger(__name__)
 
@@ -91,37 +91,19 @@ class NotifySettings:
                      if s)  # fmt: skip
 
 
-class _Reader:
-    """Typed access to one section, with errors that name file, section and key."""
+class _Reader(TomlTable):
+    """A notifier section: the typed keys plus Slack's own kinds (events, mention, channel)."""
 
-    def __init__(self, source: str, section: str, table: Mapping[str, Any]) -> None:
-        self.source, self.section, self.table = source, section, table
-
-    def where(self, key: str) -> str:
-        return f"{self.source}: [{self.section}] {key}" if self.section else key
-
-    def string(self, key: str) -> str | None:
-        value = self.table.get(key)
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise ConfigError(f"{self.where(key)}: expected a non-empty string, got {value!r}")
-        return value.strip() if value is not None else None
-
-    def duration(self, key: str, default: float) -> float:
-
-        seconds = parse_duration(self.table.get(key, default), what=self.where(key))
-        if seconds <= 0:
-            raise ConfigError(f"{self.where(key)}: must be more than 0")
-        return seconds
+    def duration(self, key: str, default: float, *, positive: bool = True) -> float:
+        """A timeout or interval: more than 0."""
+        return super().duration(key, default, positive=positive)
 
     def events(self) -> tuple[NotificationKind, ...]:
         value = self.table.get("events", list(CHANGE_KINDS))
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not value or not all(v in CHANGE_KINDS for v in value):
-            raise ConfigError(
-                f"{self.where('events')}: expected a list of {', '.join(CHANGE_KINDS)},"
-                f" got {value!r}"
-            )
+            self.refuse("events", f"a list of {', '.join(CHANGE_KINDS)}", value)
         return tuple(cast(list[NotificationKind], value))
 
     def mention(self, value: object, key: str = "mention") -> str:
@@ -132,14 +114,15 @@ class _Reader:
             if parts and all(_MENTION.match(p) for p in parts):
                 return " ".join(parts)
         raise ConfigError(
-            f"{self.where(key)}: invalid mention {value!r} (expected <!here>, <!channel>,"
+            f"{self.where(key)}: invalid mention {shown(value)} (expected <!here>, <!channel>,"
             " <!subteam^ID> or <@USERID>)"
         )
 
     def channel(self, value: object, key: str = "channel") -> str:
         if not isinstance(value, str) or not _CHANNEL.match(value.strip()):
             raise ConfigError(
-                f"{self.where(key)}: invalid channel {value!r} (expected #name or an id like C0123)"
+                f"{self.where(key)}: invalid channel {shown(value)} (expected #name or an id"
+                " like C0123)"
             )
         return value.strip()
 
@@ -168,8 +151,17 @@ def _slack(
     r: _Reader, env: Mapping[str, str], root: Path, base: Path | None
 ) -> SlackSettings | None:
     token = _secret(r, env, "SLACK_BOT_TOKEN", "token", "token_file", root, base)
-    channel = env.get("LOGWATCH_SLACK_CHANNEL") or r.string("channel")
+    # Every key is checked whether Slack is on or not: `logwatch check` run without the
+    # token must refuse what the agent, which has it, would refuse.
+    file_channel = r.string("channel")
+    if file_channel is not None:
+        r.channel(file_channel)
+    channel = env.get("LOGWATCH_SLACK_CHANNEL") or file_channel
     routes = _routes(r)
+    api_url = _api_url(r, env)
+    mention = r.mention(r.table.get("mention"))
+    timeout_s = r.duration("timeout", 10.0)
+    interval = r.duration("update_interval", 1.0) if "update_interval" in r.table else None
     if token is None:
         if r.table:
             logger.warning(
@@ -182,26 +174,26 @@ def _slack(
         raise ConfigError(
             f"{r.where('channel')}: required with a Slack token (or set LOGWATCH_SLACK_CHANNEL)"
         )
-    api_url = env.get("LOGWATCH_SLACK_API_URL") or r.string("api_url")
-    if api_url is not None:
-        if urlsplit(api_url).scheme not in ("http", "https") or not urlsplit(api_url).hostname:
-            what = (
-                "LOGWATCH_SLACK_API_URL"
-                if env.get("LOGWATCH_SLACK_API_URL")
-                else r.where("api_url")
-            )
-            raise ConfigError(f"{what}: not an http(s) URL: {redact(api_url)!r}")
-        api_url = api_url if api_url.endswith("/") else api_url + "/"
-    interval = r.duration("update_interval", 1.0) if "update_interval" in r.table else None
     return SlackSettings(
         token=token,
         channel=_channel_from(r, env, channel),
         api_url=api_url,
         routes=routes,
-        mention=r.mention(r.table.get("mention")),
-        timeout_s=r.duration("timeout", 10.0),
+        mention=mention,
+        timeout_s=timeout_s,
         update_interval_s=interval,
     )
+
+
+def _api_url(r: _Reader, env: Mapping[str, str]) -> str | None:
+    file_url = r.string("api_url")
+    api_url = env.get("LOGWATCH_SLACK_API_URL") or file_url
+    if api_url is None:
+        return None
+    if urlsplit(api_url).scheme not in ("http", "https") or not urlsplit(api_url).hostname:
+        what = "LOGWATCH_SLACK_API_URL" if env.get("LOGWATCH_SLACK_API_URL") else r.where("api_url")
+        raise ConfigError(f"{what}: not an http(s) URL: {redact(api_url)!r}")
+    return api_url if api_url.endswith("/") else api_url + "/"
 
 
 def _channel_from(r: _Reader, env: Mapping[str, str], channel: str) -> str:
@@ -213,12 +205,12 @@ def _channel_from(r: _Reader, env: Mapping[str, str], channel: str) -> str:
 def _routes(r: _Reader) -> tuple[Route, ...]:
     value = r.table.get("routes", [])
     if not isinstance(value, list):
-        raise ConfigError(f"{r.where('routes')}: expected a list of tables")
+        r.refuse("routes", "a list of tables", value)
     routes = []
     for i, item in enumerate(value, 1):
         key = f"routes[{i}]"
         if not isinstance(item, Mapping):
-            raise ConfigError(f"{r.where(key)}: expected a table, got {item!r}")
+            r.refuse(key, "a table", item)
         unknown = sorted(set(item) - _ROUTE_KEYS)
         if unknown:
             raise ConfigError(f"{r.where(key)}: unknown key {unknown[0]!r}")
@@ -247,7 +239,7 @@ def _names(r: _Reader, key: str, value: object) -> list[str] | None:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f'{r.where(key)}: expected "*", a name or a list, got {value!r}')
+        r.refuse(key, '"*", a name or a list of names', value)
     return [v.strip() for v in value]
 
 
@@ -255,6 +247,8 @@ def _webhook(
     r: _Reader, env: Mapping[str, str], root: Path, base: Path | None
 ) -> WebhookSettings | None:
     url = _secret(r, env, "SLACK_WEBHOOK_URL", "url", "url_file", root, base)
+    events, mention = r.events(), r.mention(r.table.get("mention"))
+    timeout_s = r.duration("timeout", 10.0)
     if url is None:
         if r.table:
             logger.warning(
@@ -265,17 +259,14 @@ def _webhook(
     if parts.scheme not in ("http", "https") or not parts.hostname:
         # The URL is the secret: name where it came from, never the value.
         raise ConfigError(f"{r.where('url')}: the webhook URL is not an http(s) URL")
-    return WebhookSettings(
-        url=url,
-        events=r.events(),
-        mention=r.mention(r.table.get("mention")),
-        timeout_s=r.duration("timeout", 10.0),
-    )
+    return WebhookSettings(url=url, events=events, mention=mention, timeout_s=timeout_s)
 
 
 def _command(r: _Reader, root: Path) -> CommandSettings | None:
     if not r.table:
         return None
+    timeout_s, events = r.duration("timeout", 10.0), r.events()
+    retries = r.integer("retries", 3, minimum=0)
     argv = r.table.get("argv")
     if isinstance(argv, str):
         raise ConfigError(
@@ -283,7 +274,7 @@ def _command(r: _Reader, root: Path) -> CommandSettings | None:
             f' (e.g. ["/usr/local/bin/maint-mode", "on"]), got {argv!r}'
         )
     if not isinstance(argv, list) or not argv or not all(isinstance(a, str) and a for a in argv):
-        raise ConfigError(f"{r.where('argv')}: expected a non-empty list of strings, got {argv!r}")
+        r.refuse("argv", "a non-empty list of strings", argv)
     program = argv[0]
     if "/" in program:
         path = Path(program) if Path(program).is_absolute() else root / program
@@ -292,14 +283,8 @@ def _command(r: _Reader, root: Path) -> CommandSettings | None:
         program = str(path)
     elif shutil.which(program) is None:
         logger.warning("%s: %s not found on PATH (yet)", r.where("argv"), program)
-    retries = r.table.get("retries", 3)
-    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
-        raise ConfigError(f"{r.where('retries')}: expected an integer >= 0, got {retries!r}")
     return CommandSettings(
-        argv=(program, *argv[1:]),
-        timeout_s=r.duration("timeout", 10.0),
-        events=r.events(),
-        retries=retries,
+        argv=(program, *argv[1:]), timeout_s=timeout_s, events=events, retries=retries
     )
 
 
@@ -313,16 +298,15 @@ def _secret(
     base: Path | None,
 ) -> str | None:
     """A token or URL from the environment, the config file, or a file it names."""
+    # Both keys are checked even when the environment wins: the agent may run without it.
+    value = r.string(key, secret=True)
+    name = r.string(file_key)
     if env.get(env_name, "").strip():
         return _clean(env[env_name], env_name)
-    if key in r.table:
-        value = r.table[key]
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{r.where(key)}: expected a non-empty string")
+    if value is not None:
         if base is not None:
             _warn_if_readable(base, f"{r.source} holds [{r.section}] {key}")
         return _clean(value, r.where(key))
-    name = r.string(file_key)
     if name is None:
         return None
     path = Path(name).expanduser()

@@ -216,10 +216,11 @@ class SlackNotifier:
         self._secrets = (token.strip(),)
         self._channel_ids: dict[str, str] = {}
         self._warned_lookup = False
+        self.timeout_s = float(max(1, math.ceil(timeout_s)))  # the outbox waits past it
         self._client = WebClient(
             token=token.strip(),
             base_url=self.api_url,
-            timeout=max(1, math.ceil(timeout_s)),
+            timeout=int(self.timeout_s),
             logger=_sdk_logger(self._secrets),
             retry_handlers=_retry_handlers(rate_limit_wait_s),
         )
@@ -420,9 +421,10 @@ class WebhookNotifier:
         self.events = frozenset(events) | {"test"}
         self.host = host
         self._secrets = (url.strip(),)
+        self.timeout_s = float(max(1, math.ceil(timeout_s)))
         self._client = WebhookClient(
             url=url.strip(),
-            timeout=max(1, math.ceil(timeout_s)),
+            timeout=int(self.timeout_s),
             logger=_sdk_logger(self._secrets),
             retry_handlers=_retry_handlers(rate_limit_wait_s),
         )

@@ -1,0 +1,173 @@
+"""The outbox half of the state store: rows owed per notifier, attempts, outcomes, threads.
+
+StateStore mixes this in and owns the connection; the main loop writes outbox rows in the
+batch commit (store.py), the delivery side reads them and records what became of each.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from logwatch.model import Incident, Severity
+
+#: How long after its client stopped waiting (its timeout) a request may still land. An
+#: attempt whose answer never came (killed mid-send, timed out) is not tried again before
+#: `timeout + IN_FLIGHT_S` from its start: by then it has surely settled, and a look-up
+#: tells whether it landed.
+IN_FLIGHT_S = 15.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxRow:
+    """A notification waiting to be delivered (or delivered) to one notifier."""
+
+    id: int
+    incident_id: str
+    kind: str
+    at: datetime
+    incident: Incident
+    attempts: int = 0
+    uncertain: bool = False  # an earlier attempt got no answer: it may have been delivered
+
+
+def incident_from_json(data: dict[str, Any]) -> Incident:
+    """An Incident from its JSON form (report.incident_dict, the contract's INCIDENT)."""
+    resolved = data.get("resolved_at")
+    return Incident(
+        id=data["id"],
+        category=data["category"],
+        target=data["target"],
+        severity=Severity.parse(data["severity"]),
+        status="open" if data["status"] == "open" else "resolved",
+        first_seen=datetime.fromisoformat(data["first_seen"]),
+        last_seen=datetime.fromisoformat(data["last_seen"]),
+        events=int(data["events"]),
+        signatures=dict(data.get("signatures", {})),
+        sources=dict(data.get("sources", {})),
+        rules=dict(data.get("rules", {})),
+        samples=tuple(data.get("samples", ())),
+        hint=data.get("hint", ""),
+        resolved_at=datetime.fromisoformat(resolved) if resolved else None,
+        reopened=int(data.get("reopened", 0)),
+        linked=tuple(data.get("linked", ())),
+        diagnosis=data.get("diagnosis", ""),
+    )
+
+
+class OutboxQueries:
+    """Outbox reads and writes over the store's checked connection (see StateStore)."""
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        raise NotImplementedError  # StateStore._rows
+
+    def transaction(self, *, restore: bool = False) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction (StateStore.transaction)."""
+        raise NotImplementedError
+
+    def pending(self, notifier: str, *, now: datetime, limit: int = 50) -> list[OutboxRow]:
+        """Rows this notifier has not delivered and may try now, oldest first."""
+        rows = self._rows(
+            "SELECT o.id, o.incident_id, o.kind, o.at, o.body, d.attempts, d.inflight"
+            " FROM outbox o"
+            " JOIN deliveries d ON d.outbox_id = o.id"
+            " WHERE d.notifier = ? AND d.status = 'pending'"
+            " AND (d.next_attempt IS NULL OR d.next_attempt <= ?)"
+            " ORDER BY o.id LIMIT ?",
+            (notifier, now.isoformat(), limit),
+        )
+        return [
+            OutboxRow(
+                id=r[0],
+                incident_id=r[1],
+                kind=r[2],
+                at=datetime.fromisoformat(r[3]),
+                incident=incident_from_json(json.loads(r[4])),
+                attempts=r[5],
+                uncertain=bool(r[6]),
+            )
+            for r in rows
+        ]
+
+    def first_pending(self, notifier: str) -> dict[str, int]:
+        """Per incident, the oldest row this notifier still owes, due or not.
+
+        Only that row may be sent: a later change must never overtake an earlier one that
+        waits for its retry (a "resolved" posted before its "opened").
+        """
+        rows = self._rows(
+            "SELECT o.incident_id, MIN(o.id) FROM outbox o JOIN deliveries d ON d.outbox_id = o.id"
+            " WHERE d.notifier = ? AND d.status = 'pending' GROUP BY o.incident_id",
+            (notifier,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def begin_attempt(
+        self, outbox_id: int, notifier: str, *, now: datetime, settle_s: float = IN_FLIGHT_S
+    ) -> None:
+        """Record an attempt before it is made. A kill during the send leaves it in flight:
+        after a restart it waits until the request has settled (`settle_s` from `now`:
+        the notifier's timeout plus IN_FLIGHT_S), then checks whether it landed."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, inflight = 1, next_attempt = ?"
+                " WHERE outbox_id = ? AND notifier = ?",
+                ((now + timedelta(seconds=settle_s)).isoformat(), outbox_id, notifier),
+            )
+
+    def mark(
+        self,
+        outbox_id: int,
+        notifier: str,
+        status: str,
+        *,
+        error: str | None = None,
+        next_attempt: datetime | None = None,
+        uncertain: bool = False,
+    ) -> None:
+        """Record a delivery outcome: 'sent', 'failed', or 'pending' with a next attempt."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET status = ?, error = ?, inflight = ?,"
+                " next_attempt = ? WHERE outbox_id = ? AND notifier = ?",
+                (
+                    status,
+                    error,
+                    int(uncertain),
+                    next_attempt.isoformat() if next_attempt else None,
+                    outbox_id,
+                    notifier,
+                ),
+            )
+
+    def failures(self, limit: int = 20) -> list[tuple[str, str, str]]:
+        """(incident id, notifier, error) of deliveries that failed for good."""
+        rows = self._rows(
+            "SELECT o.incident_id, d.notifier, d.error FROM deliveries d"
+            " JOIN outbox o ON o.id = d.outbox_id WHERE d.status = 'failed'"
+            " ORDER BY o.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [(r[0], r[1], r[2] or "") for r in rows]
+
+    def thread(self, incident_id: str, notifier: str) -> tuple[str, str] | None:
+        """(channel, ts) of an incident's root message for a notifier."""
+        rows = self._rows(
+            "SELECT channel, ts FROM threads WHERE incident_id = ? AND notifier = ?",
+            (incident_id, notifier),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def save_thread(self, incident_id: str, notifier: str, channel: str, ts: str) -> None:
+        """Remember an incident's root message, so updates thread under it after restarts."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO threads (incident_id, notifier, channel, ts) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (incident_id, notifier) DO UPDATE SET channel=excluded.channel,"
+                " ts=excluded.ts",
+                (incident_id, notifier, channel, ts),
+            )
