@@ -406,3 +406,14 @@ def test_an_open_unnamed_incident_takes_the_name_of_a_resolved_named_one() -> No
     assert (old.target, old.status, old.events) == ("redis:6379", "resolved", 2)
     assert (new.target, new.status, new.events) == ("redis:6379", "open", 3)
     assert old.id != new.id
+
+
+def test_links_survive_a_restart() -> None:
+    grouper, _ = run([ev(0, "misconf"), ev(1), ev(2)])
+    restored = Grouper(
+        RULES,
+        GroupingPolicy(quiet_period_s=120, reopen_window_s=600),
+        state=json.loads(json.dumps(grouper.snapshot())),
+    )
+    misconf, refused = sorted(restored.incidents(), key=lambda i: i.category)
+    assert (misconf.linked, refused.linked) == ((refused.id,), (misconf.id,))
