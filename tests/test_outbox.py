@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from logwatch.model import Change, Incident, Severity
@@ -281,6 +281,11 @@ answers = st.builds(Answer, outcome=outcomes, after_s=st.sampled_from([0.0, 0.5,
     script=st.lists(answers, max_size=25),
     steps=st.lists(st.sampled_from([0.5, 3.0, 31.0]), min_size=1, max_size=10),
 )
+@example(  # a Retry-After longer than the test's loop once waited for
+    rows=[("inc-a", "updated")],
+    script=[Answer(Retry(after_s=40.0, reason="503"))],
+    steps=[0.5],
+)
 def test_any_answers_keep_order_timing_and_the_uncertain_flag(
     tmp_path_factory: pytest.TempPathFactory,
     rows: list[tuple[str, str]],
@@ -301,8 +306,9 @@ def test_any_answers_keep_order_timing_and_the_uncertain_flag(
         ids = commit(store, rows)
         incident_of = dict(zip(ids, (i for i, _ in rows), strict=True))
         delivered = 0
-        # The loop's own rhythm first, then passes 31 s apart: every retry is due by then.
-        for step in [*steps, *steps, *steps, *[31.0] * len(script)]:
+        # The loop's own rhythm first, then passes further apart than any wait (40 s, the
+        # longest Retry-After scripted; 30 s, the longest backoff): each is due by then.
+        for step in [*steps, *steps, *steps, *[41.0] * (len(script) + 1)]:
             delivered += box.deliver_due()
             clock.advance(step)
         delivered += box.deliver_due()
