@@ -13,7 +13,8 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -271,7 +272,7 @@ outcomes = st.one_of(
 answers = st.builds(Answer, outcome=outcomes, after_s=st.sampled_from([0.0, 0.5, 6.0]))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=st.lists(
         st.tuples(st.sampled_from(["inc-a", "inc-b", "inc-c"]), st.sampled_from(["updated"])),
@@ -562,3 +563,129 @@ def test_an_outbox_closes_only_a_store_it_owns(tmp_path: Path) -> None:
     Outbox(store, [], clock=FakeClock(), redact=Redactor(), owns_store=True).close()
     with pytest.raises(Exception, match="closed"):
         store.failures()
+
+
+def test_a_pass_delivers_every_due_row_of_a_backlog(store: StateStore) -> None:
+    """Slack back after an outage of its own: 120 waiting changes go out in one pass."""
+    clock = FakeClock()
+    notifier = ScriptedNotifier(clock)
+    box = outbox(store, clock, notifier)
+    commit(store, [(f"inc-{n:03d}", "opened") for n in range(120)])
+    assert box.deliver_due() == 120
+
+
+class ThreadHarness:
+    """A DeliveryThread over a real state file, its outbox built on the thread."""
+
+    def __init__(self, path: Path, notifier: ScriptedNotifier, clock: FakeClock) -> None:
+        self.main = StateStore(path)
+        self.path = path
+        self.notifier = notifier
+        self.clock = clock
+
+    def factory(self) -> Outbox:
+        store = StateStore(self.path)  # sqlite connections belong to their thread
+        return Outbox(store, [self.notifier], clock=self.clock, redact=Redactor(), owns_store=True)
+
+
+def _wait_for(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_delivery_thread_retries_on_its_own_idle_tick(tmp_path: Path) -> None:
+    """Nobody wakes it after a failure: it still tries again once the retry is due."""
+    clock = FakeClock()
+    notifier = ScriptedNotifier(clock, [Answer(Retry(after_s=0.0, reason="503"))])
+    h = ThreadHarness(tmp_path / "state.db", notifier, clock)
+    thread = DeliveryThread(h.factory, idle_s=0.02)
+    thread.start()
+    try:
+        commit(h.main, [("inc-a", "opened")])
+        thread.wake()
+        assert _wait_for(lambda: len(notifier.attempts) == 1)
+        clock.advance(MAX_BACKOFF_S)  # due now; no wake()
+        assert _wait_for(lambda: len(notifier.attempts) == 2), "the idle tick did not retry"
+    finally:
+        thread.stop(timeout_s=5.0)
+        h.main.close()
+
+
+def test_delivery_thread_is_a_named_daemon(tmp_path: Path) -> None:
+    """A daemon, so a main loop that dies never hangs on it at exit; named, so a thread
+    dump (py-spy, faulthandler) says what it is."""
+    clock = FakeClock()
+    h = ThreadHarness(tmp_path / "state.db", ScriptedNotifier(clock), clock)
+    before = set(threading.enumerate())
+    thread = DeliveryThread(h.factory, idle_s=60.0)
+    thread.start()
+    try:
+        (mine,) = [t for t in threading.enumerate() if t not in before]
+        assert (mine.name, mine.daemon) == ("logwatch-delivery", True)
+    finally:
+        thread.stop(timeout_s=5.0)
+        h.main.close()
+
+
+def test_delivery_thread_survives_a_failing_pass_and_logs_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    passes: list[int] = []
+    done = threading.Event()
+
+    class Flaky:
+        def deliver_due(self) -> int:
+            passes.append(1)
+            if len(passes) == 1:
+                raise RuntimeError("database is locked")
+            done.set()
+            return 0
+
+        def close(self) -> None:
+            pass
+
+    thread = DeliveryThread(lambda: Flaky(), idle_s=0.02)  # type: ignore[arg-type, return-value]
+    with caplog.at_level(logging.ERROR, logger="logwatch.outbox"):
+        thread.start()
+        try:
+            assert done.wait(5.0), "delivery stopped after a failing pass"
+        finally:
+            thread.stop(timeout_s=5.0)
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.getMessage() == "delivery loop error"
+    assert record.exc_info is not None and "database is locked" in str(record.exc_info[1])
+
+
+def test_stopping_a_delivery_thread_stuck_in_a_send_is_bounded(tmp_path: Path) -> None:
+    """Shutdown waits for the current attempt only so long: a hung request cannot hold
+    the agent's exit."""
+    clock = FakeClock()
+    release = threading.Event()
+    entered = threading.Event()
+
+    class Stuck(ScriptedNotifier):
+        def send(self, n: Notification) -> Outcome:
+            entered.set()
+            release.wait(10.0)
+            return Delivered()
+
+    h = ThreadHarness(tmp_path / "state.db", Stuck(clock), clock)
+    thread = DeliveryThread(h.factory, idle_s=60.0)
+    thread.start()
+    stopper = threading.Thread(target=thread.stop, kwargs={"timeout_s": 0.2}, name="stopper")
+    try:
+        commit(h.main, [("inc-a", "opened")])
+        thread.wake()
+        assert entered.wait(5.0)
+        stopper.start()
+        stopper.join(3.0)
+        assert not stopper.is_alive(), "stop() waited for the hung send"
+    finally:
+        release.set()
+        stopper.join(5.0)
+        thread.stop(timeout_s=5.0)
+        h.main.close()
