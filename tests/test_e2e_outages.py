@@ -35,6 +35,9 @@ from outage_app import PASSWORD, REPO, MorningAI
 from slack_standin import TOKEN, Recorded, SlackStandin, slack_fixture  # noqa: F401 (fixture)
 from test_agent import AgentProcess
 
+# End to end: a real redis-server, app, RQ worker and agent; 6 to 11 s a test.
+pytestmark = pytest.mark.slow
+
 #: Read before the fixtures clear LOGWATCH_* from the environment.
 REFRESH_EXAMPLES = os.environ.get("LOGWATCH_REFRESH_EXAMPLES") == "1"
 EXAMPLES = REPO / "examples" / "outages"
