@@ -1,11 +1,21 @@
-"""Shared fixtures: a real redis-server per test, and a guard against leaked threads."""
+"""Shared fixtures: a real redis-server per test, and a guard against leaked threads.
+
+Safe under pytest-xdist (`pytest -n auto`): every server's port is reserved, for as long as
+the test runs, in a file every test process reads under a lock, so another worker is
+never handed it, not even while a test has the server down for a restart on the same
+port; a port where nothing may listen is held bound (not listening) for the test.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib.util
 import os
 import shutil
+import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +34,11 @@ INSTALL = (
 )
 #: Longest a test's own threads get to finish after it, before it counts as a leak.
 THREAD_JOIN_S = 5.0
+#: Ports reserved by test processes for their servers, one "port pid" a line: between
+#: free_port() releasing a port and redis-server binding it, or while a test has its server
+#: down, another test process must not be handed the same port (its server would fail to
+#: bind, or worse, its PING would reach ours). Lines of dead processes are dropped.
+PORT_FILE = Path(tempfile.gettempdir()) / "logwatch-tests-ports"
 
 
 def _load_redis_server_module() -> ModuleType:
@@ -64,6 +79,7 @@ def redis_server(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """
     executable = require_redis_server()
     started: list[Any] = []
+    reserved: list[int] = []
 
     def start(*extra_args: str, wait_loaded: bool = True) -> Any:
         server = RedisServer(
@@ -72,9 +88,8 @@ def redis_server(tmp_path: Path) -> Iterator[Callable[..., Any]]:
             extra_args=extra_args,
         )
         started.append(server)
-        port = free_port()
-        while port == 6379:  # the shared Redis; free_port never returns it, but be sure
-            port = free_port()
+        port = reserve_port()
+        reserved.append(port)
         server.start(port, wait_loaded=wait_loaded)
         return server
 
@@ -84,6 +99,64 @@ def redis_server(tmp_path: Path) -> Iterator[Callable[..., Any]]:
         for server in reversed(started):
             server.resume()
             server.cleanup()
+        release_ports(reserved)
+
+
+@contextlib.contextmanager
+def _reservations() -> Iterator[dict[int, int]]:
+    """The reserved ports (port -> pid) of live processes, under an exclusive lock; what
+    the block leaves in the dict is written back."""
+    with open(PORT_FILE, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0)
+            held: dict[int, int] = {}
+            for row in fh.read().split("\n"):
+                port, _, pid = row.partition(" ")
+                if port.isdigit() and pid.isdigit() and _alive(int(pid)):
+                    held[int(port)] = int(pid)
+            yield held
+            fh.seek(0)
+            fh.truncate()
+            fh.write("".join(f"{port} {pid}\n" for port, pid in held.items()))
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reserve_port() -> int:
+    """A free loopback port that no other test process has reserved; reserved for us."""
+    with _reservations() as held:
+        port = free_port()
+        while port == 6379 or port in held:  # 6379: the shared Redis, never ours
+            port = free_port()
+        held[port] = os.getpid()
+    return port
+
+
+def release_ports(ports: list[int]) -> None:
+    """Give back ports reserved by reserve_port()."""
+    with _reservations() as held:
+        for port in ports:
+            held.pop(port, None)
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port where nothing listens, for the whole test: bound, never listening,
+    so connections to it are refused and no other test process can take it meanwhile."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)

@@ -132,6 +132,7 @@ def agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
         proc.kill()
 
 
+@pytest.mark.slow
 def test_outage_opens_once_resolves_after_quiet_and_sigterm_exits_zero(
     agent: Callable[..., AgentProcess],
 ) -> None:
@@ -187,6 +188,7 @@ def rotate_delete(log: Path) -> None:
         pytest.param(rotate_delete, id="delete-create"),
     ],
 )
+@pytest.mark.slow
 def test_rotation_mid_outage_loses_and_repeats_nothing(
     agent: Callable[..., AgentProcess], rotate: Callable[[Path], None]
 ) -> None:
@@ -209,6 +211,7 @@ def test_rotation_mid_outage_loses_and_repeats_nothing(
     assert a.stop() == 0
 
 
+@pytest.mark.slow
 def test_restart_resumes_where_it_stopped(agent: Callable[..., AgentProcess]) -> None:
     a = agent("--quiet-period", "6s")  # longer than a stop and a start
     log = a.logs / "app.log"
@@ -225,6 +228,7 @@ def test_restart_resumes_where_it_stopped(agent: Callable[..., AgentProcess]) ->
     assert a.stop() == 0
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_points_loses_and_repeats_nothing(
     agent: Callable[..., AgentProcess],
 ) -> None:
@@ -257,6 +261,7 @@ def test_kill_9_at_random_points_loses_and_repeats_nothing(
     assert resolved == dict(written)
 
 
+@pytest.mark.slow
 def test_missing_directory_is_waited_for(
     tmp_path: Path, agent: Callable[..., AgentProcess]
 ) -> None:
@@ -295,6 +300,7 @@ def test_state_file_is_private(agent: Callable[..., AgentProcess]) -> None:
     assert os.stat(a.state).st_mode & 0o077 == 0
 
 
+@pytest.mark.slow
 def test_probe_confirms_the_outage_and_the_recovery(
     agent: Callable[..., AgentProcess],
     redis_server: Callable[..., Any],
@@ -325,6 +331,7 @@ def test_probe_confirms_the_outage_and_the_recovery(
     assert "pw-not-shown" not in a.jsonl.read_text() + a.log()
 
 
+@pytest.mark.slow
 def test_file_rotated_and_compressed_while_stopped_is_read_to_its_end(
     agent: Callable[..., AgentProcess],
 ) -> None:

@@ -31,10 +31,12 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import free_port
 from outage_app import PASSWORD, REPO, MorningAI
 from slack_standin import TOKEN, Recorded, SlackStandin, slack_fixture  # noqa: F401 (fixture)
 from test_agent import AgentProcess
+
+# End to end: a real redis-server, app, RQ worker and agent; 6 to 11 s a test.
+pytestmark = pytest.mark.slow
 
 #: Read before the fixtures clear LOGWATCH_* from the environment.
 REFRESH_EXAMPLES = os.environ.get("LOGWATCH_REFRESH_EXAMPLES") == "1"
@@ -342,9 +344,11 @@ def test_maxmemory_reached_with_noeviction_is_one_oom_incident(rig: Rig) -> None
         admin.close()
 
 
-def test_replicaof_an_unreachable_primary_is_one_readonly_incident(rig: Rig) -> None:
+def test_replicaof_an_unreachable_primary_is_one_readonly_incident(
+    rig: Rig, refused_port: int
+) -> None:
     admin = rig.admin()
-    nowhere = free_port()  # nothing listens there: the link to the "primary" stays down
+    nowhere = refused_port  # nothing listens there: the link to the "primary" stays down
     try:
         check_outage(
             rig,

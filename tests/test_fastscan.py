@@ -97,6 +97,7 @@ def make_corpus(
     bursts=st.integers(min_value=1, max_value=4),
     isolated=st.integers(min_value=0, max_value=3),
 )
+@pytest.mark.slow
 def test_make_corpus_gives_identical_reports(
     tmp_path_factory: pytest.TempPathFactory,
     small_pieces: None,

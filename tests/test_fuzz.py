@@ -148,6 +148,7 @@ def mangled_stamps(draw: st.DrawFn) -> str:
 
 @settings(max_examples=400, deadline=None)
 @given(line=st.one_of(st.text(max_size=60), mangled_stamps()))
+@pytest.mark.slow
 def test_timestamp_parser_never_raises(line: str) -> None:
     for tz in (None, UTC):
         stamp = parse_line_start(line, tz)
@@ -450,6 +451,7 @@ def untimed(count: int) -> Iterator[LogLine]:
         offset += len(text) + 1
 
 
+@pytest.mark.slow
 def test_a_million_lines_without_timestamps_are_one_bounded_record(matcher: Matcher) -> None:
     """One endless untimed "record": kept to its head and tail, never the whole million."""
     records = list(assemble(untimed(1_000_000), source="untimed.log", file_time=FILE_TIME))
@@ -458,6 +460,7 @@ def test_a_million_lines_without_timestamps_are_one_bounded_record(matcher: Matc
     assert all(matcher.match(r) is None for r in records)
 
 
+@pytest.mark.slow
 def test_memory_for_untimed_lines_does_not_grow_with_their_number() -> None:
     def peak(count: int) -> int:
         return peak_bytes(lambda: list(assemble(untimed(count), source="u", file_time=FILE_TIME)))

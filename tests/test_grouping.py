@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logwatch.grouping import Grouper, GroupingPolicy, incident_id
+from logwatch.grouping import OTHER_SIGNATURES, Grouper, GroupingPolicy, incident_id
 from logwatch.model import Event, Severity
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -283,3 +283,177 @@ def test_an_old_below_threshold_error_does_not_name_a_later_outage() -> None:
         grouper.add(event(later + timedelta(seconds=n), "redis"))
     (incident,) = grouper.incidents()
     assert (incident.target, incident.events) == ("redis", 6)
+
+
+def test_threshold_window_includes_its_edge() -> None:
+    """Two errors exactly one window (60 s) apart meet a threshold of two."""
+    grouper, kinds = run([ev(0), ev(60)])
+    assert kinds == ["opened"]
+    assert grouper.incidents()[0].events == 2
+
+
+def test_threshold_window_excludes_what_lies_beyond_its_edge() -> None:
+    grouper, kinds = run([ev(0), ev(60.001)])
+    assert kinds == []
+    assert grouper.isolated_events() == 2
+
+
+def test_reopen_window_is_measured_from_the_resolution() -> None:
+    """A 20-minute outage whose errors return 5 minutes after it resolved is the same
+    incident, reopened, even though its first error is 25 minutes old."""
+    policy = GroupingPolicy(quiet_period_s=120, reopen_window_s=900)
+    outage = [ev(s) for s in range(0, 1201, 30)]  # 0 .. 20 min; resolves at 22 min
+    back = [ev(1320 + 300), ev(1320 + 301)]
+    grouper, kinds = run([*outage, *back], policy)
+    assert kinds.count("opened") == 2 and kinds.count("resolved") == 1
+    (incident,) = grouper.incidents()
+    assert (incident.reopened, incident.events, incident.status) == (1, len(outage) + 2, "open")
+    assert incident.first_seen == T0
+
+
+def test_errors_returning_after_the_reopen_window_open_a_new_incident() -> None:
+    policy = GroupingPolicy(quiet_period_s=120, reopen_window_s=900)
+    grouper, _ = run([ev(0), ev(1), ev(121 + 900 + 1), ev(121 + 900 + 2)], policy)
+    first, second = grouper.incidents()
+    assert (first.status, first.reopened, second.reopened) == ("resolved", 0, 0)
+
+
+def test_an_update_is_due_exactly_one_interval_after_the_last_change() -> None:
+    policy = GroupingPolicy(quiet_period_s=120, update_interval_s=300)
+    grouper = Grouper(RULES, policy)
+    changes = [c for s in (0, 30, 90, 150, 210, 270, 329) for c in grouper.add(ev(s))]
+    assert [c.kind for c in changes] == ["opened"]  # opened at 30; 329 is too early
+    (update,) = grouper.add(ev(330))
+    assert (update.kind, update.at, update.incident.events) == (
+        "updated",
+        T0 + timedelta(seconds=330),
+        8,
+    )
+
+
+def test_a_snapshot_of_an_older_version_still_restores() -> None:
+    """Snapshots written before pending_targets, below_threshold and diagnosis existed
+    (the state database outlives an upgrade): pending bursts keep their events' target,
+    the count of isolated events starts at zero, incidents have no diagnosis."""
+    grouper, _ = run([ev(0), ev(1), ev(470, "timeout"), ev(471, "timeout"), ev(500)])
+    state = json.loads(json.dumps(grouper.snapshot()))
+    del state["pending_targets"], state["below_threshold"]
+    for live in state["live"]:
+        del live["diagnosis"]
+    restored = Grouper(RULES, GroupingPolicy(quiet_period_s=120, reopen_window_s=600), state=state)
+    assert restored.isolated_events() == 3  # the two timeouts and the refused at 500, pending
+    assert [i.diagnosis for i in restored.incidents()] == [""]
+    assert [c.kind for c in restored.add(ev(510))] == ["opened"]  # reopens with the one at 500
+    (incident,) = restored.incidents()
+    assert (incident.target, incident.events, incident.reopened) == ("redis:6379", 4, 1)
+    assert [c.kind for c in restored.add(ev(511, "timeout"))] == ["opened"]
+
+
+def test_a_snapshot_keeps_resolution_isolated_count_and_diagnosis() -> None:
+    grouper, _ = run([ev(0), ev(1), ev(100, "timeout")])
+    (incident,) = grouper.incidents()
+    grouper.diagnose(incident.id, "confirmed: connection refused", T0 + timedelta(seconds=2))
+    grouper.tick(T0 + timedelta(seconds=400))  # resolved at 121
+    restored = Grouper(
+        RULES,
+        GroupingPolicy(quiet_period_s=120, reopen_window_s=600),
+        state=json.loads(json.dumps(grouper.snapshot())),
+    )
+    assert restored.incidents() == grouper.incidents()
+    assert restored.isolated_events() == grouper.isolated_events() == 1
+    (back,) = restored.incidents()
+    assert (back.resolved_at, back.diagnosis) == (
+        T0 + timedelta(seconds=121),
+        "confirmed: connection refused",
+    )
+
+
+def test_diagnosis_is_an_update_once_and_only_for_a_known_incident() -> None:
+    grouper, _ = run([ev(0), ev(1)])
+    (incident,) = grouper.incidents()
+    at = T0 + timedelta(seconds=2)
+    (change,) = grouper.diagnose(incident.id, "confirmed: connection refused", at)
+    assert (change.kind, change.at, change.incident.diagnosis) == (
+        "updated",
+        at,
+        "confirmed: connection refused",
+    )
+    assert grouper.diagnose(incident.id, "confirmed: connection refused", at) == []
+    assert grouper.diagnose("inc-0000000000", "recovery confirmed", at) == []
+    assert grouper.incidents()[0].diagnosis == "confirmed: connection refused"
+
+
+def test_events_of_a_rule_the_grouper_does_not_know_open_on_their_own() -> None:
+    """A rule dropped by a reload while its events are in flight: threshold one, the
+    default window, no hint, its counts kept by rule and source."""
+    event = ev(0, "refused")
+    unknown = Event(
+        **{**{f: getattr(event, f) for f in event.__dataclass_fields__}, "rule": "gone"}
+    )
+    grouper = Grouper({}, GroupingPolicy())
+    assert [c.kind for c in grouper.add(unknown)] == ["opened"]
+    (incident,) = grouper.incidents()
+    assert (incident.hint, incident.rules, incident.sources) == ("", {"gone": 1}, {"app.log": 1})
+
+
+def test_signatures_past_the_bound_are_counted_under_other_signatures() -> None:
+    policy = GroupingPolicy(max_signatures=3, max_samples=5)
+    grouper, _ = run([ev(i, sig=str(i)) for i in range(6)], policy)
+    (incident,) = grouper.incidents()
+    assert incident.signatures == {
+        "refused: 0": 1,
+        "refused: 1": 1,
+        "refused: 2": 1,
+        OTHER_SIGNATURES: 3,
+    }
+    assert incident.samples == (
+        "refused text 0",
+        "refused text 1",
+        "refused text 2",
+        "refused text 3",
+    )
+
+
+def test_unnamed_events_pending_join_the_named_burst_that_follows() -> None:
+    """Two 'Error 104 while writing to socket' (no endpoint), then a timeout naming it:
+    threshold three met, one incident on the named target."""
+    policy = GroupingPolicy(default_target="redis")
+    grouper, kinds = run(
+        [ev(0, "timeout", "redis"), ev(1, "timeout", "redis"), ev(2, "timeout")], policy
+    )
+    assert kinds == ["opened"]
+    (incident,) = grouper.incidents()
+    assert (incident.target, incident.events, incident.first_seen) == ("redis:6379", 3, T0)
+
+
+def test_unnamed_events_stay_in_their_own_category() -> None:
+    policy = GroupingPolicy(default_target="redis")
+    events = [ev(0, "timeout"), ev(1, "refused", "redis"), ev(2, "timeout")]
+    grouper, kinds = run(events, policy)
+    assert kinds == []
+    assert grouper.isolated_events() == 3
+
+
+def test_an_open_unnamed_incident_takes_the_name_of_a_resolved_named_one() -> None:
+    """The named incident resolved; the outage comes back in lines that name no endpoint,
+    then one names it: the open incident moves to the named target, the old one is kept."""
+    policy = GroupingPolicy(default_target="redis", quiet_period_s=120, reopen_window_s=600)
+    first = [ev(0), ev(1)]
+    unnamed = [ev(300, target="redis"), ev(301, target="redis")]
+    grouper, kinds = run([*first, *unnamed, ev(302)], policy)
+    assert kinds == ["opened", "resolved", "opened"]
+    old, new = grouper.incidents()
+    assert (old.target, old.status, old.events) == ("redis:6379", "resolved", 2)
+    assert (new.target, new.status, new.events) == ("redis:6379", "open", 3)
+    assert old.id != new.id
+
+
+def test_links_survive_a_restart() -> None:
+    grouper, _ = run([ev(0, "misconf"), ev(1), ev(2)])
+    restored = Grouper(
+        RULES,
+        GroupingPolicy(quiet_period_s=120, reopen_window_s=600),
+        state=json.loads(json.dumps(grouper.snapshot())),
+    )
+    misconf, refused = sorted(restored.incidents(), key=lambda i: i.category)
+    assert (misconf.linked, refused.linked) == ((refused.id,), (misconf.id,))

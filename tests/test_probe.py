@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import free_port
 
 from logwatch.errors import ConfigError
 from logwatch.probe import (
@@ -205,9 +204,9 @@ def test_loading_from_captured_info_and_exception() -> None:
     assert (result.status, result.details["reason"]) == ("loading", "loading the dataset")
 
 
-def test_readonly_replica_of_unreachable_primary(redis_server: Start) -> None:
+def test_readonly_replica_of_unreachable_primary(redis_server: Start, refused_port: int) -> None:
     server = redis_server()
-    unused = free_port()
+    unused = refused_port
     with admin(server.url) as r:
         r.replicaof("127.0.0.1", unused)
     result = run_probe(server.url, 2.0)

@@ -312,6 +312,7 @@ def test_scan_cli_reports_only_what_is_inside(linked_dir: Path, tmp_path: Path) 
     assert "symlink out of" in done.stderr and "not followed" in done.stderr
 
 
+@pytest.mark.slow
 def test_agent_does_not_follow_symlinks_out_of_the_directory(
     linked_dir: Path, tmp_path: Path
 ) -> None:

@@ -25,6 +25,9 @@ import pytest
 from slack_standin import TOKEN, Recorded, SlackStandin, _Fault
 from test_agent import AgentProcess, append, healthy, refused, stamp
 
+# End to end: the real agent process against the Slack stand-in; 3 to 65 s a test.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 CHANNEL = "#alerts"
 TARGET = "10.0.0.5:6379"
@@ -216,7 +219,6 @@ def test_a_burst_of_10000_errors_is_one_root_a_few_replies_and_one_edit(
     assert len(requests) == 1 + len(thread) + 1  # nothing else: no retries, no storm
 
 
-@pytest.mark.slow
 def test_slack_down_for_60s_while_an_incident_opens_gets_the_root_once_when_back(
     slack: TimedStandin, slack_agent: Callable[..., SlackAgent]
 ) -> None:

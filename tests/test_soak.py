@@ -16,6 +16,9 @@ from types import ModuleType
 
 import pytest
 
+# End to end: the agent through a chaos soak; 5 to 70 s a test.
+pytestmark = pytest.mark.slow
+
 SOAK = Path(__file__).resolve().parent.parent / "benchmarks" / "soak.py"
 
 
@@ -28,7 +31,6 @@ def load_soak() -> ModuleType:
     return module
 
 
-@pytest.mark.slow
 def test_short_soak_loses_and_repeats_nothing(tmp_path: Path) -> None:
     soak = load_soak()
     said: list[str] = []

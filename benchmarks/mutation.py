@@ -1,0 +1,221 @@
+"""Mutation testing of the modules that carry logwatch's promises; prints the score per module.
+
+    python benchmarks/mutation.py [--module grouping ...] [--jobs N] [--diffs]
+
+Each module is mutated by mutmut (3.x) and checked by the FAST tests that cover it (the
+table below, `-m "not slow"`): a mutant no test fails "survived". A survivor gets a test,
+or a line in benchmarks/mutation-equivalent.md saying why no test can tell it apart
+(the mutated line is quoted there; an entry whose line no longer matches counts as a
+survivor again). Not part of CI: a module takes from half a minute to several minutes.
+
+Needs mutmut: `pip install -e '.[mutation]'`. The configuration is here, not in
+pyproject: each module runs in its own directory under .mutation/ (git-ignored) holding
+links to the sources and a pyproject.toml with its [tool.mutmut] table, so runs of
+different modules neither share caches nor see each other's verdicts. Every run starts
+afresh: mutmut's caches would keep the verdicts of tests since changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = REPO / ".mutation"
+EQUIVALENT = REPO / "benchmarks" / "mutation-equivalent.md"
+
+
+class Target(NamedTuple):
+    """A module to mutate and the fast tests that hold it to its promises."""
+
+    path: str
+    tests: tuple[str, ...]
+
+
+MODULES: dict[str, Target] = {
+    "grouping": Target(
+        "logwatch/grouping.py", ("tests/test_grouping.py", "tests/test_grouping_model.py")
+    ),
+    "outbox": Target("logwatch/outbox.py", ("tests/test_outbox.py",)),
+    "tail": Target(
+        "logwatch/sources/tail.py", ("tests/test_tail.py", "tests/test_tail_line_numbers.py")
+    ),
+    "store": Target("logwatch/store.py", ("tests/test_store.py", "tests/test_outbox.py")),
+    "slack": Target("logwatch/notify/slack.py", ("tests/test_notify_slack.py",)),
+    "redact": Target("logwatch/redact.py", ("tests/test_redact.py",)),
+    "timestamps": Target("logwatch/timestamps.py", ("tests/test_timestamps.py",)),
+    "records": Target("logwatch/records.py", ("tests/test_records.py", "tests/test_time_only.py")),
+    "fastscan": Target("logwatch/fastscan.py", ("tests/test_fastscan.py",)),
+}
+
+# mutmut's exit codes (mutmut.stats.status_by_exit_code), grouped as this report counts them.
+KILLED = {1, 3}
+TIMEOUT = {36, 24, -24, 152, 255}
+SURVIVED = {0}
+NO_TESTS = {5, 33}
+LINKED = ("logwatch", "tests", "scripts", "config")
+
+
+class Score(NamedTuple):
+    """One module's verdicts."""
+
+    module: str
+    total: int
+    killed: int  # a test failed (or timed out: the mutant hung a test)
+    survived: list[str]  # mutant names, equivalent ones left out
+    equivalent: list[str]
+    uncovered: int  # no selected test runs the mutated function
+    other: int  # suspicious, segfault, not checked
+    seconds: float
+    diffs: dict[str, str]  # of every survivor
+
+
+def mutmut_table(target: Target) -> str:
+    args = [*target.tests, "-m", "not slow"]
+    return "\n".join(
+        [
+            "",
+            "[tool.mutmut]",
+            'source_paths = ["logwatch"]',
+            f"only_mutate = {json.dumps([target.path])}",
+            f"pytest_add_cli_args_test_selection = {json.dumps(args)}",
+            'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]',
+            'also_copy = ["scripts", "config"]',
+            "use_git_change_detection = false",
+            "",
+        ]
+    )
+
+
+def prepare(module: str, target: Target) -> Path:
+    """A fresh working directory for one module: links to the sources, its own config."""
+    workdir = WORK / module
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    for name in LINKED:
+        (workdir / name).symlink_to(REPO / name, target_is_directory=True)
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    (workdir / "pyproject.toml").write_text(pyproject + mutmut_table(target), encoding="utf-8")
+    return workdir
+
+
+def equivalents() -> dict[str, str]:
+    """Mutant name -> the mutated line as quoted in mutation-equivalent.md."""
+    found: dict[str, str] = {}
+    if not EQUIVALENT.exists():
+        return found
+    for row in EQUIVALENT.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"\|\s*`([^`]+)`\s*\|\s*`(.+?)`\s*\|", row)
+        if m:  # a | in a table cell is written \|
+            found[m.group(1)] = m.group(2).replace("\\|", "|")
+    return found
+
+
+def mutant_diffs(workdir: Path, target: Target, names: list[str]) -> dict[str, str]:
+    """Each mutant's unified diff, as `mutmut show` prints it (read in this process)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    with contextlib.chdir(workdir):
+        return {name: get_diff_for_mutant(name, path=target.path) for name in names}
+
+
+def mutated_line(diff: str) -> str:
+    """The added line of a mutant's diff (its first, for a multi-line change)."""
+    lines = diff.splitlines()
+    added = [x[1:].strip() for x in lines if x.startswith("+") and not x.startswith("+++")]
+    if added:
+        return added[0]
+    removed = [x[1:].strip() for x in lines if x.startswith("-") and not x.startswith("---")]
+    return "deleted: " + (removed[0] if removed else "?")
+
+
+def run(module: str, target: Target, jobs: int) -> Score:
+    workdir = prepare(module, target)
+    log = workdir / "run.log"
+    started = time.monotonic()
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    seconds = time.monotonic() - started
+    meta = workdir / "mutants" / (target.path + ".meta")
+    if proc.returncode != 0 or not meta.exists():
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+        sys.exit(f"mutation: {module}: mutmut failed (exit {proc.returncode}), see {log}\n{tail}")
+    codes: dict[str, int | None] = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    known = equivalents()
+    survivors = sorted((n for n, c in codes.items() if c in SURVIVED), key=_natural)
+    diffs = mutant_diffs(workdir, target, survivors)
+    survived, equivalent = [], []
+    for name in survivors:
+        quoted = known.get(name)
+        if quoted is not None and quoted == mutated_line(diffs[name]):
+            equivalent.append(name)
+        else:
+            survived.append(name)
+    killed = sum(1 for c in codes.values() if c in KILLED or c in TIMEOUT)
+    uncovered = sum(1 for c in codes.values() if c in NO_TESTS)
+    other = len(codes) - killed - uncovered - len(survived) - len(equivalent)
+    return Score(module, len(codes), killed, survived, equivalent, uncovered, other, seconds, diffs)
+
+
+def _natural(name: str) -> tuple[str, int]:
+    head, _, number = name.rpartition("_")
+    return (head, int(number) if number.isdigit() else -1)
+
+
+def report(score: Score, diffs: bool) -> None:
+    counted = score.total - len(score.equivalent)
+    percent = 100.0 * score.killed / counted if counted else 100.0
+    print(
+        f"{score.module:<11} killed {score.killed}/{counted} ({percent:.1f} %)"
+        f"  survived {len(score.survived)}  no test {score.uncovered}"
+        f"  equivalent {len(score.equivalent)}  other {score.other}"
+        f"  [{score.total} mutants, {score.seconds:.0f} s]",
+        flush=True,
+    )
+    for name in score.survived:
+        if diffs:
+            print(score.diffs[name], end="\n\n")
+        else:
+            print(f"    survived {name}: {mutated_line(score.diffs[name])}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--module",
+        action="append",
+        choices=sorted(MODULES),
+        help="module to mutate (repeatable; default: all)",
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once (default 1)")
+    parser.add_argument("--diffs", action="store_true", help="print each survivor's whole diff")
+    args = parser.parse_args(argv)
+    try:
+        import mutmut  # noqa: F401 - only to say how to install it
+    except ImportError:
+        print("mutation: mutmut is not installed: pip install -e '.[mutation]'", file=sys.stderr)
+        return 2
+    for module in args.module or sorted(MODULES):
+        target = MODULES[module]
+        score = run(module, target, args.jobs)
+        report(score, args.diffs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
