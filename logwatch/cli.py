@@ -579,6 +579,55 @@ def incidents(
     click.echo(_render(fmt, found, stats, app.config.timezone, 0, True), nl=False)
 
 
+@main.command()
+@click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
+@click.option(
+    "--since",
+    default="7d",
+    show_default=True,
+    help="Incidents whose last event is at or after this time: ISO 8601, or back from now.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "html"]),
+    default="table",
+    show_default=True,
+    help="Output format: html is one self-contained page with a timeline.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to this file instead of stdout.",
+)
+@click.option(
+    "--compact", is_flag=True, help="Table: each distinct runbook once, after the incidents."
+)
+@pass_app
+def report(
+    app: AppContext, state: Path | None, since: str, fmt: str, output: Path | None, compact: bool
+) -> None:
+    """The agent's incident history from its state database: each incident, when it opened,
+    reopened and resolved, and its notifications. Read-only; exit 0.
+
+    \b
+    Examples:
+      logwatch report --since 7d --format html --output week.html
+      logwatch report --since 2026-03-01T00:00 --format markdown
+    """
+    from logwatch.history_report import load_history, render_history
+    from logwatch.store import default_state_path
+
+    cfg = app.config
+    now = SystemClock().now()
+    start = parse_when(since, now=now, tz=cfg.timezone, option="--since")
+    path = state or default_state_path(app.env)
+    night = load_history(path, since=start, now=now, quiet_period_s=cfg.grouping.quiet_period_s)
+    style = _styler(output is None and sys.stdout.isatty())
+    text = render_history(fmt, night, tz=cfg.timezone, since=start, style=style, compact=compact)
+    _emit(text, output)
+
+
 @main.command("notify-test")
 @pass_app
 def notify_test(app: AppContext) -> None:

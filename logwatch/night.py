@@ -113,6 +113,8 @@ class Night:
     server: list[ServerEvent]
     facts: Facts
     estimated: bool = False  # errors per second estimated from incident updates (agent)
+    # incident id -> (when, "opened slack: sent, webhook: failed: ...") for each notification
+    notified: Mapping[str, tuple[tuple[datetime, str], ...]] = field(default_factory=dict)
 
     @property
     def incidents(self) -> list[Incident]:
@@ -273,7 +275,7 @@ def mark_gaps(
     groups: Sequence[MissedGroup], lifecycles: Sequence[Lifecycle], start: datetime, end: datetime
 ) -> None:
     """Flag the missed signatures that cluster inside outages: at least 2 records inside an
-    incident's span, and a rate there at least 3 times the rate outside (or none outside)."""
+    incident's span, at least half of them, at twice the rate outside (or none outside)."""
     spans = [span_of(lc, end) for lc in lifecycles]
     windows = [(int(a.timestamp()), int(b.timestamp())) for a, b in spans]
     inside_s = sum(b - a + 1 for a, b in windows)
@@ -286,7 +288,7 @@ def mark_gaps(
             continue
         rate_in = group.inside / max(1, inside_s)
         rate_out = outside / outside_s
-        if outside == 0 or rate_in >= 3 * rate_out:
+        if outside == 0 or (group.inside * 2 >= group.count and rate_in >= 2 * rate_out):
             group.gap = True
             a, b = windows[max(range(len(windows)), key=per_window.__getitem__)]
             inside = {s: n for s, n in group.seconds.items() if a <= s <= b}
@@ -308,12 +310,13 @@ def estimate_errors(
             new = snap.events - (previous.events if previous else 0)
             if new > 0:
                 a = previous.last_seen if previous else snap.first_seen
-                _spread(counts, a, snap.last_seen, new)
+                spread(counts, a, snap.last_seen, new)
             previous = snap
     return errors
 
 
-def _spread(counts: Counter[int], a: datetime, b: datetime, n: int) -> None:
+def spread(counts: Counter[int], a: datetime, b: datetime, n: int) -> None:
+    """Add n counts spread evenly over the seconds from a to b."""
     lo, hi = int(a.timestamp()), int(b.timestamp())
     seconds = max(1, hi - lo + 1)
     step = max(1, seconds // min(n, 600))

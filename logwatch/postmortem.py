@@ -303,6 +303,8 @@ def _incidents(night: Night, tz: tzinfo) -> list[str]:
             out.append(f"- **linked**: {', '.join(inc.linked)}")
         if inc.diagnosis:
             out.append(f"- **probe**: {md_cell(inc.diagnosis)}")
+        for when, text in night.notified.get(inc.id, ()):
+            out.append(f"- **notified** {_when(when, tz)}: {md_cell(text)}")
         sigs = list(inc.signatures.items())[:5]
         if sigs:
             out.append("- **signatures**: " + "; ".join(f"{md_code(s)} ({c:,})" for s, c in sigs))

@@ -173,6 +173,11 @@ def _card(n: int, lc: Lifecycle, night: Night, tz: tzinfo, ids: dict[str, int]) 
         rows.append(("probe", esc(inc.diagnosis)))
     if inc.reopened:
         rows.append(("reopened", f"{inc.reopened}x"))
+    notes = night.notified.get(inc.id, ())
+    if notes:
+        rows.append(
+            ("notified", "<br>".join(f"{esc(_when(t, tz))} {esc(text)}" for t, text in notes))
+        )
     sigs = list(inc.signatures.items())[:MAX_SIGNATURES]
     more = len(inc.signatures) - len(sigs)
     sig_rows = "".join(
