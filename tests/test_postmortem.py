@@ -203,7 +203,7 @@ def test_report_since_leaves_older_incidents_out(state: Path) -> None:
 
 
 def test_report_on_a_missing_store_is_a_one_line_error(tmp_path: Path) -> None:
-    code, out, err = run("report", "--state", str(tmp_path / "nope.db"))
+    code, _, err = run("report", "--state", str(tmp_path / "nope.db"))
     assert code == 2
     assert "no state database" in err and "Traceback" not in err
 
