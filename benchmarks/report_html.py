@@ -78,7 +78,7 @@ def render_only(path: Path, quiet: str | None) -> tuple[float, float]:
     from logwatch.config import load_config
     from logwatch.durations import parse_duration
     from logwatch.report_html import render_html
-    from logwatch.reporting import collector, night_of_scan, scan_files
+    from logwatch.reporting import collector, night_of_scan, report_files
     from logwatch.rules import load_rule_pack
     from logwatch.scan import scan
     from logwatch.sources.history import expand_paths
@@ -90,7 +90,7 @@ def render_only(path: Path, quiet: str | None) -> tuple[float, float]:
     pack = load_rule_pack(config.rule_files, include_builtin=True)
     started = time.perf_counter()
     families = expand_paths([str(path)])
-    files = scan_files(families, {})
+    files = report_files(families, {})
     gathered = collector(files, config)
     result = scan(families, config, pack, observer=gathered)
     night = night_of_scan(gathered, result, files, config, since=None, until=None, reference=False)

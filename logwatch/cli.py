@@ -273,7 +273,7 @@ def _scan_spooled(
         raise click.UsageError("no log files found in the given paths")
     # html and markdown show what the rules missed and the 5xx: the scan looks for them too;
     # the table only counts events, for its sparklines.
-    files = reporting.scan_files(families, spooled.labels)
+    files = reporting.report_files(families, spooled.labels)
     gathered = None
     if fmt in reporting.NIGHT_FORMATS or fmt == "table":
         gathered = reporting.collector(files, app.config, sightings=fmt in reporting.NIGHT_FORMATS)
@@ -299,7 +299,14 @@ def _scan_spooled(
     night = None
     if gathered is not None:
         night = reporting.night_of_scan(
-            gathered, result, files, app.config, since=start, until=end, reference=reference
+            gathered,
+            result,
+            files,
+            app.config,
+            since=start,
+            until=end,
+            reference=reference,
+            server_log=fmt != "table",
         )
     return result, night
 

@@ -183,6 +183,8 @@ def _timeline(night: Night, tz: tzinfo) -> list[str]:
                 (g.peak, 4, "unmatched errors cluster", f"{g.inside:,}x {md_code(g.signature)}")
             )
     rows.sort(key=lambda r: (r[0], r[1]))
+    if not rows:
+        return ["## Timeline", "", "Nothing to put on a timeline: no error, no server event.", ""]
     out = ["## Timeline", "", "| time | what | details |", "|---|---|---|"]
     out += [
         f"| {_when(t, tz)} | {what} | {details} |"

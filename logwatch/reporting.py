@@ -35,7 +35,7 @@ class ScanFiles:
     server_logs: frozenset[str]  # labels of redis-server's own logs
 
 
-def scan_files(families: Sequence[LogFamily], labels: Mapping[Path, str]) -> ScanFiles:
+def report_files(families: Sequence[LogFamily], labels: Mapping[Path, str]) -> ScanFiles:
     """Label, path and tier of every file; redis-server's logs found by their content."""
     paths: dict[str, Path] = {}
     tiers: dict[str, str] = {}
@@ -75,14 +75,16 @@ def night_of_scan(
     since: datetime | None,
     until: datetime | None,
     reference: bool,
+    server_log: bool = True,
 ) -> Night:
-    """The Night of a finished scan (result: scan.ScanReport)."""
+    """The Night of a finished scan (result: scan.ScanReport); without `server_log`,
+    redis-server's own log is not read (the table needs only the incidents' errors)."""
     from logwatch.scan import ScanReport
 
     assert isinstance(result, ScanReport)
     tz = config.timezone
     server = read_server_events(
-        [(files.paths[name], name) for name in sorted(files.server_logs)],
+        [(files.paths[name], name) for name in sorted(files.server_logs) if server_log],
         tz=tz,
         redact=Redactor(config.secrets),
         since=since,

@@ -85,7 +85,6 @@ def _alive(pid: int) -> bool:
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     chromium = _require("chromium")
     driver_path = _require("chromedriver")
-    os.environ.setdefault("SE_OFFLINE", "true")  # selenium-manager must not fetch anything
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -97,7 +96,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     options.add_argument("--window-size=1280,1600")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     service = Service(executable_path=driver_path)
-    driver = webdriver.Chrome(service=service, options=options)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SE_OFFLINE", "true")  # selenium-manager must not fetch anything
+        driver = webdriver.Chrome(service=service, options=options)
     pid = service.process.pid
     try:
         yield driver

@@ -16,7 +16,7 @@ from logwatch import fastscan
 from logwatch.config import load_config
 from logwatch.lookout import NEEDLES, Lookout, errorish
 from logwatch.model import Record
-from logwatch.reporting import collector, night_of_scan, scan_files
+from logwatch.reporting import collector, night_of_scan, report_files
 from logwatch.rules import load_rule_pack
 from logwatch.scan import scan
 from logwatch.sources.history import expand_paths
@@ -100,7 +100,7 @@ def test_pool_and_reference_paths_see_the_same_night(
     nights = []
     for reference in (False, True):
         families = expand_paths([str(corpus)])
-        files = scan_files(families, {})
+        files = report_files(families, {})
         gathered = collector(files, config)
         result = scan(families, config, pack, reference=reference, jobs=2, observer=gathered)
         nights.append(
@@ -127,7 +127,7 @@ def test_without_a_report_the_fast_path_searches_only_the_rules_literals(corpus:
     pack = load_rule_pack(config.rule_files, include_builtin=True)
     families = expand_paths([str(corpus)])
     plain = scan(families, config, pack, jobs=1)
-    files = scan_files(families, {})
+    files = report_files(families, {})
     looked = scan(families, config, pack, jobs=1, observer=collector(files, config))
     counted = scan(
         families, config, pack, jobs=1, observer=collector(files, config, sightings=False)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from logwatch.cli import main
 from logwatch.config import load_config
 from logwatch.night import MISSED, Night
-from logwatch.reporting import collector, night_of_scan, scan_files
+from logwatch.reporting import collector, night_of_scan, report_files
 from logwatch.rules import load_rule_pack
 from logwatch.scan import scan
 from logwatch.sources.history import expand_paths
@@ -46,7 +46,7 @@ def night_of(path: Path, *, reference: bool, secrets: tuple[str, ...] = ()) -> N
     )
     pack = load_rule_pack(config.rule_files, include_builtin=True)
     families = expand_paths([str(path)])
-    files = scan_files(families, {})
+    files = report_files(families, {})
     gathered = collector(files, config)
     result = scan(families, config, pack, reference=reference, jobs=1, observer=gathered)
     return night_of_scan(
