@@ -17,7 +17,7 @@ import re
 from datetime import datetime
 from typing import Literal, NamedTuple
 
-from logwatch.matching import message_of, normalise
+from logwatch.matching import normalise
 from logwatch.model import Event, Record
 from logwatch.redact import Redactor
 from logwatch.timestamps import parse_line_start
@@ -73,6 +73,22 @@ def _needles() -> tuple[bytes, ...]:
 
 #: The literals a record needs to be a sighting: the fast scan searches them too.
 NEEDLES = _needles()
+
+
+# What comes before a message once its stamp is cut: tags ([1], [morningai.api], [pid 7],
+# pid:role) and one level word (or redis-server's # * . - mark). Upper-case words after
+# them are the message's own (gunicorn's "[CRITICAL] WORKER TIMEOUT").
+_HEAD = re.compile(
+    r"^\s*(?:\[[^\]]{0,80}\]\s*|\d+:[A-Z]\s+)*"
+    r"(?:(?:DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|CRIT|FATAL|ALERT|EMERG)\b:?\s*"
+    r"|[#*.-]\s+)?"
+    r"(?:\[[^\]]{0,80}\]\s*)*"
+)
+
+
+def _message(line: str) -> str:
+    """A line without the tags and level before its message (its stamp already cut)."""
+    return _HEAD.sub("", line, count=1)
 
 
 class Sighting(NamedTuple):
@@ -131,7 +147,7 @@ class Lookout:
         cached = self._seen.get(rest)
         if cached is None:
             redacted = self._redact(rest.strip())
-            cached = (normalise(message_of(redacted)) or redacted[:80], redacted)
+            cached = (normalise(_message(redacted)) or redacted[:80], redacted)
             if len(self._seen) >= _CACHE_MAX:
                 self._seen.clear()
             self._seen[rest] = cached

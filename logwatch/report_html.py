@@ -63,7 +63,8 @@ pre{background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:
 white-space:pre-wrap;overflow-wrap:anywhere;margin:.4em 0;max-height:16em;overflow:auto}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
-td.n,th.n{text-align:right;white-space:nowrap}td code{overflow-wrap:anywhere}
+td.n,th.n{text-align:right;white-space:nowrap}td.when{white-space:nowrap}
+td code{overflow-wrap:anywhere}
 .tag{display:inline-block;padding:0 6px;border-radius:9px;font-size:.78rem;
 background:var(--line)}.tag.bad{background:var(--bad);color:#fff}
 .spark{fill:var(--accent);vertical-align:middle}
@@ -223,7 +224,7 @@ def _missed(night: Night, tz: tzinfo) -> str:
             f'<tr class="missed-row{" gap" if g.gap else ""}"><td class="n">{g.count:,}</td>'
             f'<td><code class="signature">{esc(g.signature)}</code>{gap}'
             f'<pre class="sample">{esc(g.sample)}</pre></td>'
-            f'<td class="opt">{esc(_when(g.first, tz))}<br>{esc(_when(g.last, tz))}</td>'
+            f'<td class="opt when">{esc(_when(g.first, tz))}<br>{esc(_when(g.last, tz))}</td>'
             f'<td class="n opt">{g.inside:,}</td><td class="opt">{sources}</td></tr>'
         )
     more = len(night.missed) - len(rows)
