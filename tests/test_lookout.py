@@ -46,6 +46,10 @@ def test_an_error_looking_text_holds_a_needle(text: str) -> None:
         pytest.param("2026-03-01 12:00:00,000 ERROR [app] Exception on /x [GET]\nTraceback (most recent call last):\n"
                      '  File "x.py", line 1, in f\npsycopg2.OperationalError: could not connect to server',
                      "missed", "psycopg2.OperationalError: could not connect to server", id="traceback-last-line"),
+        pytest.param("[2026-03-01 12:00:00 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:60)",
+                     "missed", "WORKER TIMEOUT (<host>)", id="gunicorn-worker-timeout-keeps-its-words"),
+        pytest.param("1:M 01 Mar 2026 19:02:21.274 # Background saving error",
+                     "missed", "Background saving error", id="redis-server-mark"),
         pytest.param('10.0.0.1 - - [01/Mar/2026:12:00:00 +0000] "GET /a HTTP/1.1" 502 0 "-" "c"',
                      "http5xx", "502", id="gunicorn"),
         pytest.param('INFO:     127.0.0.1:5000 - "POST /b HTTP/1.1" 503 Service Unavailable',
