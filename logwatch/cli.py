@@ -131,7 +131,18 @@ def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@FORMAT
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "ndjson", "markdown", "html"]),
+    default="table",
+    show_default=True,
+    help="Output format: html is one self-contained page with a timeline; markdown a"
+    " post-mortem draft.",
+)
+@click.option(
+    "--compact", is_flag=True, help="Table: each distinct runbook once, after the incidents."
+)
 @click.option(
     "--since", help="Only records at or after this time: ISO 8601, or back from now (2h, 3d)."
 )
@@ -169,6 +180,7 @@ def scan(
     app: AppContext,
     paths: tuple[str, ...],
     fmt: str,
+    compact: bool,
     since: str | None,
     until: str | None,
     tz_name: str | None,
@@ -186,6 +198,7 @@ def scan(
     Examples:
       logwatch scan /var/log/morningai/
       logwatch scan 'logs/*.log*' --since 6h --format markdown --output incident.md
+      logwatch scan logs/ --format html --output night.html
       zcat app.log.2.gz | logwatch scan -
     Exit codes: 0 no incident, 1 incidents found, 2 usage/config/input error.
     """
@@ -207,18 +220,25 @@ def scan(
     end = parse_when(until, now=now, tz=cfg.timezone, option="--until") if until else None
     day = _parse_date(date_text) if date_text else None
     with spool_inputs(list(paths)) as spooled:
-        result = _scan_spooled(app, spooled, start, end, reference, jobs, day)
+        result, night = _scan_spooled(app, spooled, start, end, reference, jobs, day, fmt)
     stats = result.stats.as_dict()
-    text = _render(
-        fmt,
-        result.incidents,
-        stats,
-        cfg.timezone,
-        result.isolated_events,
-        output is None,
-        dating=result.dating,
-        undated=result.undated,
-    )
+    if night is not None and fmt != "table":
+        from logwatch.reporting import render as render_night
+
+        text = render_night(fmt, night, tz=cfg.timezone)
+    else:
+        text = _render(
+            fmt,
+            result.incidents,
+            stats,
+            cfg.timezone,
+            result.isolated_events,
+            output is None,
+            dating=result.dating,
+            undated=result.undated,
+            night=night,
+            compact=compact,
+        )
     _emit(text, output)
     if result.incidents and not exit_zero:
         sys.exit(1)
@@ -241,14 +261,23 @@ def _scan_spooled(
     reference: bool,
     jobs: int | None,
     day: date | None,
-) -> Any:
+    fmt: str = "table",
+) -> tuple[Any, Any]:
+    from logwatch import reporting
+    from logwatch.progress import progress_for
     from logwatch.scan import scan as run_scan
     from logwatch.sources.history import expand_paths
 
     families = expand_paths(spooled.args, follow_symlinks=app.config.follow_symlinks)
     if not families:
         raise click.UsageError("no log files found in the given paths")
-    progress = _progress(sum(len(f.files) for f in families))
+    # html and markdown show what the rules missed and the 5xx: the scan looks for them too;
+    # the table only counts events, for its sparklines.
+    files = reporting.report_files(families, spooled.labels)
+    gathered = None
+    if fmt in reporting.NIGHT_FORMATS or fmt == "table":
+        gathered = reporting.collector(files, app.config, sightings=fmt in reporting.NIGHT_FORMATS)
+    progress = progress_for(families, spooled.labels) if sys.stderr.isatty() else None
     result = run_scan(
         families,
         app.config,
@@ -260,13 +289,26 @@ def _scan_spooled(
         jobs=jobs,
         date_of_time_only=day,
         labels=spooled.labels,
+        observer=gathered,
     )
     if progress is not None:
-        click.echo("\r\x1b[K", err=True, nl=False)
+        progress.done()
     if result.stats.files == 0 and result.stats.skipped:
         # Every input was binary, corrupt or unreadable: that is not "no Redis errors".
         raise CliError(LogwatchError(f"nothing could be read: {result.stats.skipped[0]}"))
-    return result
+    night = None
+    if gathered is not None:
+        night = reporting.night_of_scan(
+            gathered,
+            result,
+            files,
+            app.config,
+            since=start,
+            until=end,
+            reference=reference,
+            server_log=fmt != "table",
+        )
+    return result, night
 
 
 def _render(
@@ -279,6 +321,8 @@ def _render(
     *,
     dating: dict[str, str] | None = None,
     undated: list[Any] | None = None,
+    night: Any = None,
+    compact: bool = False,
 ) -> str:
     from logwatch import report
 
@@ -290,8 +334,20 @@ def _render(
     if fmt == "markdown":
         return report.render_markdown(incidents, stats, tz=tz, isolated=isolated, **notes)
     colour = tty and sys.stdout.isatty()
+    sparks = None
+    if night is not None:
+        from logwatch.sparkline import incident_sparks
+
+        sparks = incident_sparks(night)
     return report.render_table(
-        incidents, stats, tz=tz, isolated=isolated, style=_styler(colour), **notes
+        incidents,
+        stats,
+        tz=tz,
+        isolated=isolated,
+        style=_styler(colour),
+        sparks=sparks,
+        compact=compact,
+        **notes,
     )
 
 
@@ -305,19 +361,6 @@ def _styler(enabled: bool) -> Callable[[str, str], str]:
         return click.style(text, fg=_COLOURS.get(role), bold=True)
 
     return style
-
-
-def _progress(total: int) -> Callable[[str], None] | None:
-    if not sys.stderr.isatty():
-        return None
-    count = 0
-
-    def on_file(path: str) -> None:
-        nonlocal count
-        count += 1
-        click.echo(f"\r\x1b[Kscanning [{count}/{total}] {path}", err=True, nl=False)
-
-    return on_file
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -541,6 +584,55 @@ def incidents(
             click.echo(f"notification failed: {incident_id} via {notifier}: {error}")
         return
     click.echo(_render(fmt, found, stats, app.config.timezone, 0, True), nl=False)
+
+
+@main.command()
+@click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
+@click.option(
+    "--since",
+    default="7d",
+    show_default=True,
+    help="Incidents whose last event is at or after this time: ISO 8601, or back from now.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "html"]),
+    default="table",
+    show_default=True,
+    help="Output format: html is one self-contained page with a timeline.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to this file instead of stdout.",
+)
+@click.option(
+    "--compact", is_flag=True, help="Table: each distinct runbook once, after the incidents."
+)
+@pass_app
+def report(
+    app: AppContext, state: Path | None, since: str, fmt: str, output: Path | None, compact: bool
+) -> None:
+    """The agent's incident history from its state database: each incident, when it opened,
+    reopened and resolved, and its notifications. Read-only; exit 0.
+
+    \b
+    Examples:
+      logwatch report --since 7d --format html --output week.html
+      logwatch report --since 2026-03-01T00:00 --format markdown
+    """
+    from logwatch.history_report import load_history, render_history
+    from logwatch.store import default_state_path
+
+    cfg = app.config
+    now = SystemClock().now()
+    start = parse_when(since, now=now, tz=cfg.timezone, option="--since")
+    path = state or default_state_path(app.env)
+    night = load_history(path, since=start, now=now, quiet_period_s=cfg.grouping.quiet_period_s)
+    style = _styler(output is None and sys.stdout.isatty())
+    text = render_history(fmt, night, tz=cfg.timezone, since=start, style=style, compact=compact)
+    _emit(text, output)
 
 
 @main.command("notify-test")

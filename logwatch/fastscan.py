@@ -18,11 +18,11 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from logwatch.config import Config
 from logwatch.dating import Dating
@@ -43,6 +43,10 @@ _CONTINUED = frozenset({b" ", b"\t", b"\n", b"\r"})
 # Bytes read ahead while assembling around a hit: a hit's record is most often a line or
 # a traceback of a few KB, so start small and double while the record goes on.
 _CHUNK, _MAX_CHUNK = 2 << 10, 256 << 10
+
+# A report's look at records no rule needs (logwatch.lookout): record and its event, if
+# any -> something small to send back from the worker, or None.
+Look = Callable[[Record, Event | None], Any]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +78,7 @@ class _Result:
     records: int = 0
     binary: bool = False
     error: Exception | None = None
+    side: list[Any] = field(default_factory=list)  # what `look` kept, in file order
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,10 +93,12 @@ class FileScan:
     last_time: datetime | None
     records: int
     binary: bool
+    side: list[Any] = field(default_factory=list)  # what `look` kept of its records
 
 
 # Set in the parent before the pool forks, so workers inherit the compiled pack.
 _STATE: tuple[Config, RulePack, Finder] | None = None
+_LOOK: Look | None = None
 
 
 def scan_files(
@@ -102,15 +109,20 @@ def scan_files(
     jobs: int | None = None,
     dating: Mapping[Path, Dating] | None = None,
     labels: Mapping[Path, str] | None = None,
+    extra: Sequence[bytes] = (),
+    look: Look | None = None,
 ) -> Iterator[FileScan]:
     """Scan every file of every family, in order; Unsupported if the pack needs the reference.
 
     `dating` gives each file's reference time and stamp shape (logwatch.dating), as the
     reference path uses them; without it, the file's mtime and stamps at line starts.
+    `extra` literals are searched too, and `look` sees every record assembled (with its
+    event, if any); what it returns goes to FileScan.side. Without them nothing changes.
     """
-    global _STATE
-    finder = make_finder(needles(pack))
+    global _STATE, _LOOK
+    finder = make_finder([*needles(pack), *extra])
     _STATE = (config, pack, finder)
+    _LOOK = look
     tasks = list(_plan(families, dating or {}, labels or {}))
     total = sum(_size(t.path) for t in tasks if t.last)
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
@@ -194,6 +206,7 @@ def _collect(tasks: list[_Task], results: Iterator[_Result]) -> Iterator[FileSca
             last_time=last.last_time,
             records=sum(part.records for _, part in current),
             binary=any(part.binary for _, part in current),
+            side=[item for _, part in current for item in part.side],
         )
         current = []
 
@@ -328,6 +341,8 @@ class _RangeScanner:
         self.chunk = _CHUNK
         self.events: list[Event] = []
         self.records = 0
+        self.look = _LOOK
+        self.side: list[Any] = []
 
     def _align(self, off: int) -> int:
         return 0 if off <= 0 else self.data.line_end(off - 1)
@@ -358,6 +373,7 @@ class _RangeScanner:
             pos = end
         self._finish_run()
         result.events = self.events
+        result.side = self.side
         result.newlines = newlines
         result.records = self.records
         if self.task.last:
@@ -474,6 +490,10 @@ class _RangeScanner:
             event = self.engine.match(record)
             if event is not None:
                 self.events.append(event)
+            if self.look is not None:
+                seen = self.look(record, event)
+                if seen is not None:
+                    self.side.append(seen)
 
     # -- the file's last record ---------------------------------------------------------
 

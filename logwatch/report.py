@@ -100,10 +100,17 @@ def render_table(
     style: Callable[[str, str], str] = lambda text, _role: text,
     dating: Mapping[str, str] | None = None,
     undated: Sequence[UndatedEvidence] = (),
+    sparks: Mapping[str, str] | None = None,
+    compact: bool = False,
 ) -> str:
     """The 3 a.m. view: each incident with its span, size, target, sources and what to do;
-    then matches with no time of their own, and files not dated by their own stamps."""
+    then matches with no time of their own, and files not dated by their own stamps.
+
+    `sparks` adds a line per incident of its errors over time (sparkline.incident_sparks);
+    `compact` prints each distinct runbook once, after the incidents, instead of under each.
+    """
     out: list[str] = []
+    runbooks: dict[str, int] = {}
     n = len(incidents)
     mb = stats.get("bytes", 0) / 1e6
     out.append(
@@ -131,17 +138,27 @@ def render_table(
             f"  events:   {inc.events:,}  ({rate:,.1f}/min)"
             + (f", reopened {inc.reopened}x" if inc.reopened else "")
         )
+        if sparks and sparks.get(inc.id, "").strip():
+            out.append(f"  errors:   |{sparks[inc.id]}|")
         if inc.status == "resolved":
             out.append(f"  resolved: {_when(end, tz)} (after a quiet period)")
         out.append(f"  sources:  {_top(inc.sources)}")
         out.append(f"  rules:    {_top(inc.rules)}")
         if inc.linked:
             out.append(f"  linked:   {', '.join(inc.linked)} (same target, same time)")
-        for sample in inc.samples[:2]:
+        for sample in inc.samples[: 2 if not compact else 1]:
             out.append(f"  sample:   {sample}")
-        if inc.hint:
+        if inc.hint and compact:
+            number = runbooks.setdefault(inc.hint.strip(), len(runbooks) + 1)
+            out.append(f"  what to do: runbook [{number}] below")
+        elif inc.hint:
             out.append("  what to do:")
             out.extend(f"    {line}" for line in inc.hint.strip().splitlines())
+    for hint, number in runbooks.items():
+        out.append("")
+        lines = hint.splitlines()
+        out.append(f"[{number}] {lines[0]}")
+        out.extend(f"    {line}" for line in lines[1:])
     if isolated:
         out.append("")
         out.append(

@@ -13,14 +13,16 @@ import heapq
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from logwatch.config import Config
 from logwatch.dating import Dating, plan_dating
-from logwatch.model import Event, Incident, UndatedEvidence
+from logwatch.lookout import Sighting
+from logwatch.model import Change, Event, Incident, Record, UndatedEvidence
 from logwatch.pipeline import Engine, Stats, read_records
 from logwatch.rules import RulePack
 from logwatch.sources.history import LogFamily
@@ -34,6 +36,31 @@ MARK_EVERY = timedelta(seconds=1)
 Item = tuple[
     datetime, int, int, int, Event | None
 ]  # (time, kind, stream, seq, event); kind 0 = mark
+
+
+class ScanObserver(Protocol):
+    """Sees what a scan reads beyond its incidents (the html and markdown reports)."""
+
+    @property
+    def needles(self) -> Sequence[bytes]:
+        """Literals the fast path must search too, for `look` to see their records."""
+        ...
+
+    def look(self, record: Record, event: Event | None) -> Sighting | None:
+        """What to keep of a dated record in range (runs in the fast path's workers)."""
+        ...
+
+    def sighted(self, sighting: Sighting) -> None:
+        """A kept record, in no particular order."""
+        ...
+
+    def grouped(self, event: Event | None, changes: Sequence[Change]) -> None:
+        """An event given to grouping (None: time passed), and the changes it caused."""
+        ...
+
+    def ended(self, end: datetime | None) -> None:
+        """The scan's end: the latest last record of a file, or --until if earlier."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,13 +86,15 @@ def scan(
     jobs: int | None = None,
     date_of_time_only: date | None = None,
     labels: Mapping[Path, str] | None = None,
+    observer: ScanObserver | None = None,
 ) -> ScanReport:
     """Scan the families; their streams are merged by log time so grouping sees one timeline.
 
     `reference` takes the slow path that reads every record; `jobs` caps the fast path's
     worker processes (default: one per core); `date_of_time_only` is the date of files
     whose stamps have no date (--date); `labels` names files by what the user gave (a
-    copy of standard input is `<stdin>`).
+    copy of standard input is `<stdin>`); `observer` sees events, changes and the
+    records it asks for (ScanObserver).
     """
     started = time.perf_counter()
     engine = Engine(config, pack)
@@ -80,6 +109,7 @@ def scan(
         labels=names,
         since=since,
         until=until,
+        observer=observer,
     )
     if reference or not _fast_supported(pack):
         _reference(families, run, on_file)
@@ -89,7 +119,11 @@ def scan(
     if end is not None and until is not None:
         end = min(end, until)
     if end is not None:
-        engine.tick(end)
+        changes = engine.tick(end)
+        if observer is not None:
+            observer.grouped(None, changes)
+    if observer is not None:
+        observer.ended(end)
     stats.seconds = time.perf_counter() - started
     incidents = engine.grouper.incidents()
     return ScanReport(
@@ -112,6 +146,7 @@ class _Run:
     labels: dict[Path, str]
     since: datetime | None
     until: datetime | None
+    observer: ScanObserver | None = None
     ends: list[datetime] = field(default_factory=list)  # the time of each file's last record
     undated: list[Event] = field(default_factory=list)  # events of files with no stamps
     _undated: set[str] | None = None  # labels of the files with no stamps
@@ -175,8 +210,16 @@ def _fast(
     stats = run.stats
     events: list[list[Event]] = [[] for _ in families]
     files = [f.files for f in families]
+    observer = run.observer
     for found in scan_files(
-        files, run.config, pack, jobs=jobs, dating=run.dating, labels=run.labels
+        files,
+        run.config,
+        pack,
+        jobs=jobs,
+        dating=run.dating,
+        labels=run.labels,
+        extra=observer.needles if observer is not None else (),
+        look=observer.look if observer is not None else None,
     ):
         if on_file is not None:
             on_file(found.label)
@@ -196,10 +239,16 @@ def _fast(
         if found.last_time is not None:
             run.ends.append(found.last_time)
         events[found.family].extend(e for e in found.events if run.in_range(e.time))
+        if run.observer is not None:
+            for seen in found.side:
+                if run.in_range(seen.time):
+                    run.observer.sighted(seen)
     streams = [_event_items(n, family) for n, family in enumerate(events)]
     for _when, _kind, _stream, _seq, event in heapq.merge(*streams):
         stats.events += 1
-        run.engine.add(event)
+        changes = run.engine.add(event)
+        if run.observer is not None:
+            run.observer.grouped(event, changes)
 
 
 def _event_items(
@@ -212,12 +261,15 @@ def _event_items(
 
 def _reference(families: list[LogFamily], run: _Run, on_file: Callable[[str], None] | None) -> None:
     streams = [_family_items(n, family, run, on_file) for n, family in enumerate(families)]
+    observer = run.observer
     for when, _kind, _stream, _seq, event in heapq.merge(*streams):
         if event is None:
-            run.engine.tick(when)
+            changes = run.engine.tick(when)
         else:
             run.stats.events += 1
-            run.engine.add(event)
+            changes = run.engine.add(event)
+        if observer is not None and (event is not None or changes):
+            observer.grouped(event, changes)
 
 
 def _family_items(
@@ -245,6 +297,10 @@ def _family_items(
                 continue
             seq += 1
             event = engine.match(record)
+            if run.observer is not None:
+                seen = run.observer.look(record, event)
+                if seen is not None:
+                    run.observer.sighted(seen)
             if event is not None:
                 yield (when, 1, stream, seq, event)
             elif next_mark is None or when >= next_mark:
