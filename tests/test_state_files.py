@@ -63,12 +63,12 @@ def test_state_parent_directories_are_0700_under_umask_000(tmp_path: Path, umask
 
 
 def test_an_existing_state_directory_keeps_its_mode(tmp_path: Path, umask_000: None) -> None:
-    shared = tmp_path / "shared"
-    shared.mkdir(mode=0o755)
-    os.chmod(shared, 0o755)
-    StateStore(shared / "state.db").close()
-    assert oct(mode(shared)) == "0o755"  # not ours to change; the file itself is private
-    assert oct(mode(shared / "state.db")) == "0o600"
+    common = tmp_path / "common"
+    common.mkdir(mode=0o755)
+    os.chmod(common, 0o755)
+    StateStore(common / "state.db").close()
+    assert oct(mode(common)) == "0o755"  # not ours to change; the file itself is private
+    assert oct(mode(common / "state.db")) == "0o600"
 
 
 @pytest.mark.parametrize(
