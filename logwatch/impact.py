@@ -268,7 +268,8 @@ def _endpoints(tallies: Iterable[Tally], limit: int = 3) -> str:
 
 
 def describe_log(impact: JobImpact) -> list[str]:
-    """Clauses for what the logs say: lost enqueues, failed jobs, worker exits."""
+    """Clauses for what the logs say: lost enqueues, failed jobs, worker exits. Failed
+    jobs and restarts are left to the Redis side once it has been read (it knows more)."""
     clauses: list[str] = []
     enqueues = impact.of("enqueue_failed")
     lost = sum(t.count for t in enqueues)
@@ -285,15 +286,15 @@ def describe_log(impact: JobImpact) -> list[str]:
         total = sum(t.count for t in errors)
         clauses.append(f"{_n(total, 'HTTP 500 response')} ({_endpoints(errors)})")
     failed = impact.total("job_failed")
-    if failed:
+    if failed and impact.rq is None:
         clauses.append(f"{_n(failed, 'job')} failed in workers with a Redis error")
     exits = impact.of("worker_exit")
     if exits:
         total = sum(t.count for t in exits)
-        why = ", ".join(f"{t.detail} {t.count:,}" if t.count > 1 else t.detail for t in exits)
-        clauses.append(f"RQ workers quit {_n(total, 'time')} ({why})")
+        why = ", ".join(f"{t.detail} {t.count:,}" if len(exits) > 1 else t.detail for t in exits)
+        clauses.append(f"{_n(total, 'RQ worker')} quit ({why})")
     starts = impact.total("worker_start")
-    if starts:
+    if starts and impact.rq is None:
         clauses.append(f"{_n(starts, 'worker')} started again")
     return clauses
 

@@ -38,7 +38,7 @@ from redis.retry import Retry
 from logwatch.clock import Clock, SystemClock
 from logwatch.model import Incident
 from logwatch.redact import Redactor
-from logwatch.rqview import JobView, QueueView, RqImpact, WorkerView
+from logwatch.rqview import JobView, QueueView, RqImpact, WorkerView, render_rq_text, rq_to_json
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ class _State:
     workers: dict[str, _Worker] = field(default_factory=dict)
     registered: list[str] = field(default_factory=list)
     uptime_s: int | None = None
+    aof: bool | None = None
 
 
 def _text(value: Any) -> str:
@@ -177,7 +178,7 @@ class RqReader:
         started = time.monotonic()
         budget = _Budget(self._bounds, started + self._bounds.max_seconds)
         now = self._clock.now()
-        budget.spend(2)
+        budget.keys += 2  # always asked: whether there is anything to say at all
         if not self._r.exists(f"{self._p}:queues", f"{self._p}:workers"):
             return None
         state = _State()
@@ -185,6 +186,8 @@ class RqReader:
         try:
             info = self._r.info("server")
             state.uptime_s = int(info["uptime_in_seconds"]) if "uptime_in_seconds" in info else None
+            aof = self._r.info("persistence").get("aof_enabled")
+            state.aof = None if aof is None else bool(int(aof))
             self._read_workers(state, budget)
             budget.spend(1)
             names = sorted(_text(k) for k in self._r.smembers(f"{self._p}:queues"))
@@ -209,6 +212,7 @@ class RqReader:
             seconds=time.monotonic() - started,
             truncated=truncated,
             redis_uptime_s=state.uptime_s,
+            redis_aof=state.aof,
         )
 
     # -- workers ---------------------------------------------------------------------------
@@ -498,3 +502,17 @@ def inspect_for_incident(
     except Exception as exc:  # unreachable again, ACL, a key of another type
         logger.info("rq inspection skipped incident=%s: %s", incident.id, type(exc).__name__)
         return None
+
+
+def rq_section(
+    url: str, *, timeout_s: float = 2.0, clock: Clock | None = None
+) -> tuple[str, dict[str, Any] | None]:
+    """`logwatch probe --rq`: the text view and the JSON object (None without RQ keys)."""
+    try:
+        rq = inspect_url(url, timeout_s=timeout_s, clock=clock)
+    except (redis.RedisError, OSError) as exc:
+        why = _redactor(url)(f"{type(exc).__name__}: {exc}")
+        return f"RQ: not read: {why}\n", {"error": why}
+    if rq is None:
+        return "RQ: no RQ keys in this Redis\n", None
+    return render_rq_text(rq), rq_to_json(rq)

@@ -66,6 +66,7 @@ class RqImpact:
     seconds: float
     truncated: bool = False  # the key or time bound cut the reading short
     redis_uptime_s: int | None = None
+    redis_aof: bool | None = None  # appendonly on: a restart kept what was acknowledged
 
     @property
     def failed(self) -> int:
@@ -139,6 +140,7 @@ def rq_to_json(rq: RqImpact) -> dict[str, Any]:
         "seconds": round(rq.seconds, 3),
         "truncated": rq.truncated,
         "redis_uptime_s": rq.redis_uptime_s,
+        "redis_aof": rq.redis_aof,
     }
 
 
@@ -184,6 +186,7 @@ def rq_from_json(d: Mapping[str, Any]) -> RqImpact:
         seconds=float(d.get("seconds", 0.0)),
         truncated=bool(d.get("truncated", False)),
         redis_uptime_s=d.get("redis_uptime_s"),
+        redis_aof=d.get("redis_aof"),
     )
 
 
@@ -231,10 +234,10 @@ def describe_rq(rq: RqImpact) -> tuple[list[str], str]:
         clauses.append("no RQ job failed or was left mid-run")
     if rq.workers.registered or rq.workers.alive:
         clauses.append(_workers(rq.workers))
-    if rq.restarted_during():
+    if rq.restarted_during() and not rq.redis_aof:
         clauses.append(
-            f"Redis restarted {rq.redis_uptime_s} s before the check: jobs queued before"
-            " that are gone unless it persists (AOF or RDB)"
+            f"Redis restarted {rq.redis_uptime_s} s before the check without AOF: jobs"
+            " queued since its last RDB save are gone"
         )
     return clauses, recovery_step(rq)
 
