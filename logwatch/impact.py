@@ -261,7 +261,7 @@ def _endpoints(tallies: Iterable[Tally], limit: int = 3) -> str:
     named = [t for t in tallies if t.detail]
     if not named:
         return ""
-    shown = [f"{t.detail} ({t.count:,})" for t in named[:limit]]
+    shown = [f"{t.detail}: {t.count:,}" for t in named[:limit]]
     if len(named) > limit:
         shown.append(f"+{len(named) - limit} more")
     return ", ".join(shown)

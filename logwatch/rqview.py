@@ -211,7 +211,7 @@ def _workers(w: WorkerView) -> str:
     elif w.before:
         clause = f"{w.alive:,} of {w.before:,} workers are back"
     elif w.alive:
-        clause = f"{w.alive:,} worker{'s' if w.alive != 1 else ''} answer"
+        clause = f"{w.alive:,} worker{'s answer' if w.alive != 1 else ' answers'}"
     else:
         return "no RQ worker answers: restart them (supervisorctl, systemctl)"
     if w.restarted:
