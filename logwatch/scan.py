@@ -68,7 +68,7 @@ def scan(
     copy of standard input is `<stdin>`).
     """
     started = time.perf_counter()
-    engine = Engine(config, pack)
+    engine = Engine(config, pack, jobs=False)
     stats = Stats()
     dating = plan_dating([f.files for f in families], config.timezone, given=date_of_time_only)
     names = dict(labels or {})
