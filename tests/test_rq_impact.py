@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -355,3 +358,97 @@ def test_time_bound(redis_server: Callable[..., Any]) -> None:
     impact = RqReader(client, bounds=Bounds(max_seconds=0.0)).inspect(since=datetime.now(UTC))
     client.close()
     assert impact is not None and impact.truncated and time.monotonic() - started < 2
+
+
+# -- probe --rq, the prober, the message ----------------------------------------------------
+
+
+def _logwatch(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    return subprocess.run(
+        [sys.executable, "-m", "logwatch", *args], capture_output=True, text=True, env=env,
+        timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_probe_rq_prints_the_queue_view(redis_server: Callable[..., Any], tmp_path: Path) -> None:
+    server = redis_server()
+    client = redis.Redis(port=server.port)
+    fill_rq(client, queued=7, failed=2, ended=datetime.now(UTC))
+    client.close()
+    url = f"redis://127.0.0.1:{server.port}/0"
+    text = _logwatch("probe", url, "--rq")
+    assert text.returncode == 0, text.stderr
+    assert "RQ:" in text.stdout and "default" in text.stdout
+    assert "`rq requeue --queue default --all`" in text.stdout
+    assert "tasks.send(" not in text.stdout  # the description's arguments never shown
+    body = json.loads(_logwatch("probe", url, "--rq", "--format", "json").stdout)
+    (queue,) = body["rq"]["queues"]
+    assert (queue["name"], queue["length"], queue["failed"]) == ("default", 7, 2)
+    assert {j["function"] for j in body["rq"]["jobs"]} == {"tasks.send"}
+
+
+def test_probe_rq_without_rq_keys_says_none(redis_server: Callable[..., Any]) -> None:
+    server = redis_server()
+    url = f"redis://127.0.0.1:{server.port}/0"
+    body = json.loads(_logwatch("probe", url, "--rq", "--format", "json").stdout)
+    assert body["rq"] is None
+    assert "no RQ keys" in _logwatch("probe", url, "--rq").stdout
+
+
+def test_the_prober_reads_rq_after_a_healthy_recovery_only() -> None:
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from logwatch.enrich import Prober
+    from logwatch.model import Change
+
+    asked: list[str] = []
+    rq = _rq_sample()
+
+    def probe(*_: Any, resolved: bool, **__: Any) -> Any:
+        return SimpleNamespace(summary="recovery confirmed", healthy=resolved)
+
+    def inspect(url: str, incident: Incident, **_: Any) -> Any:
+        asked.append(incident.id)
+        return rq
+
+    prober = Prober("redis://127.0.0.1:6390/0", probe=probe, inspect=inspect)
+    incident = replace(_now_incident(), target="127.0.0.1:6390")
+    prober.submit(Change(kind="opened", at=incident.first_seen, incident=incident))
+    prober.submit(Change(kind="resolved", at=incident.last_seen, incident=incident))
+    prober.stop()
+    found = prober.findings()
+    assert [f.rq for _, f, _ in found] == [None, rq]
+    assert asked == [incident.id]
+
+
+def _rq_sample() -> Any:
+    from logwatch.rqview import QueueView, RqImpact, WorkerView
+
+    now = datetime.now(UTC)
+    return RqImpact(
+        checked_at=now, since=now, until=now,
+        queues=(QueueView(name="default", length=0, failed=2, failed_total=2, started=0,
+                          abandoned=0),),
+        jobs=(), workers=WorkerView(registered=1, before=1, alive=1, restarted=0, gone=0),
+        keys_read=9, seconds=0.001,
+    )  # fmt: skip
+
+
+def test_the_resolved_message_escapes_what_came_from_the_logs() -> None:
+    from dataclasses import replace
+
+    from logwatch.impact import JobImpact, Tally
+    from logwatch.notify import Notification
+    from logwatch.notify.render import render_message
+
+    now = datetime.now(UTC)
+    hostile = Tally(kind="enqueue_failed", detail="POST /api/<!channel>", count=3, first=now,
+                    last=now)  # fmt: skip
+    incident = replace(_now_incident(), jobs=JobImpact(log=(hostile,), rq=_rq_sample()))
+    message = render_message(Notification(kind="resolved", incident=incident, at=now, id=1))
+    text = json.dumps(message.blocks)
+    assert "3 enqueues failed on POST /api/&lt;!channel&gt;" in text
+    assert "<!channel>" not in text
+    assert "2 jobs failed (queue default)" in text
