@@ -695,8 +695,17 @@ def notify_test(app: AppContext) -> None:
     show_default=True,
     help="Output format.",
 )
+@click.option(
+    "--rq",
+    "rq",
+    is_flag=True,
+    help="Also read RQ's keys (read-only, bounded): per queue the waiting, failed, started"
+    " and abandoned jobs, the workers, and the command that retries the failed ones.",
+)
 @pass_app
-def probe(app: AppContext, url: str | None, env_file: Path | None, timeout: str, fmt: str) -> None:
+def probe(
+    app: AppContext, url: str | None, env_file: Path | None, timeout: str, fmt: str, rq: bool
+) -> None:
     """Check a live Redis (PING, INFO) and say what is wrong, with the runbook steps.
 
     REDIS_URL (redis://, rediss:// or unix://) is the argument, else REDIS_URL in the
@@ -707,6 +716,7 @@ def probe(app: AppContext, url: str | None, env_file: Path | None, timeout: str,
     Examples:
       logwatch probe redis://:PASSWORD@10.0.0.5:6379/0
       logwatch probe --env-file /srv/morningai/.env --format json
+      logwatch probe --rq
     Exit codes: 0 healthy, 1 unhealthy or unreachable, 2 usage (no URL, malformed URL).
     """
     from logwatch.probe import run_probe_command
@@ -721,6 +731,7 @@ def probe(app: AppContext, url: str | None, env_file: Path | None, timeout: str,
         timeout_s=timeout_s,
         fmt=fmt,
         configured=lambda: app.config.redis_url,
+        rq=rq,
     )
     click.echo(text, nl=False)
     sys.exit(code)

@@ -4,6 +4,8 @@ The alert that says "Redis 10.0.0.5:6379 refuses connections (checked 2 s ago)" 
 on-call engineer the first ten minutes. Probes run on a worker thread, bounded in time; the
 main loop collects their findings and turns them into incident updates. Only the Redis of
 the configured REDIS_URL is ever probed: a log line cannot make the agent connect anywhere.
+Once a resolved incident's Redis answers again, its RQ keys are read (rq_impact, bounded
+and read-only) for what the outage did to the jobs.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from datetime import datetime
 from logwatch.clock import Clock, SystemClock
 from logwatch.config import redis_target
 from logwatch.errors import LogwatchError
-from logwatch.model import Change
+from logwatch.model import Change, Finding, Incident
+from logwatch.rqview import RqImpact
 
 logger = logging.getLogger(__name__)
 
 ProbeFn = Callable[..., object]
+InspectFn = Callable[..., RqImpact | None]
+#: Longest an RQ inspection may take (rq_impact.Bounds.max_seconds), for stop()'s wait.
+INSPECT_S = 3.0
 
 
 class Prober:
@@ -34,6 +40,7 @@ class Prober:
         timeout_s: float = 2.0,
         clock: Clock | None = None,
         probe: ProbeFn | None = None,
+        inspect: InspectFn | None = None,
     ) -> None:
         self._url = url
         self._timeout_s = timeout_s
@@ -43,12 +50,17 @@ class Prober:
 
             probe = probe_for_incident
         self._probe = probe
+        if inspect is None:
+            from logwatch.rq_impact import inspect_for_incident
+
+            inspect = inspect_for_incident
+        self._inspect = inspect
         try:
             self._target = redis_target(url) if url else None
         except LogwatchError:
             self._target = None
         self._jobs: queue.Queue[Change | None] = queue.Queue()
-        self._found: queue.Queue[tuple[str, str, datetime]] = queue.Queue()
+        self._found: queue.Queue[tuple[str, Finding, datetime]] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="logwatch-probe", daemon=True)
         self._started = False
 
@@ -68,8 +80,8 @@ class Prober:
             self._thread.start()
         self._jobs.put(change)
 
-    def findings(self) -> list[tuple[str, str, datetime]]:
-        """(incident id, diagnosis, checked at) of the probes finished since the last call."""
+    def findings(self) -> list[tuple[str, Finding, datetime]]:
+        """(incident id, finding, checked at) of the probes finished since the last call."""
         found = []
         while True:
             try:
@@ -81,23 +93,46 @@ class Prober:
         """Let the current probe finish (it is bounded) and stop the thread."""
         if self._started:
             self._jobs.put(None)
-            self._thread.join(timeout=self._timeout_s * 3 + 1)
+            self._thread.join(timeout=self._timeout_s * 4 + INSPECT_S + 1)
 
     def _run(self) -> None:
         while (change := self._jobs.get()) is not None:
             incident = change.incident
+            resolved = change.kind == "resolved"
+            healthy = False
             try:
                 result = self._probe(
                     incident.category,
                     incident.target,
                     self._url,
                     self._timeout_s,
-                    resolved=change.kind == "resolved",
+                    resolved=resolved,
                     clock=self._clock,
                 )
                 summary = str(getattr(result, "summary", result))
+                healthy = bool(getattr(result, "healthy", False))
             except Exception as exc:  # a probe must never take the agent down
                 summary = f"not probed: {type(exc).__name__}"
+            rq = self._jobs_after(incident) if resolved and healthy else None
             checked = self._clock.now()
             logger.info("probe incident=%s: %s", incident.id, summary)
-            self._found.put((incident.id, f"{summary} (checked {checked:%H:%M:%S} UTC)", checked))
+            finding = Finding(summary=f"{summary} (checked {checked:%H:%M:%S} UTC)", rq=rq)
+            self._found.put((incident.id, finding, checked))
+
+    def _jobs_after(self, incident: Incident) -> RqImpact | None:
+        """What RQ's keys say once Redis answers again; None when it holds none."""
+        try:
+            rq = self._inspect(self._url, incident, timeout_s=self._timeout_s, clock=self._clock)
+        except Exception as exc:  # inspect_for_incident never raises; a stand-in might
+            logger.info("rq inspection failed incident=%s: %s", incident.id, type(exc).__name__)
+            return None
+        if rq is not None:
+            logger.info(
+                "rq inspection incident=%s failed=%d abandoned=%d keys=%d seconds=%.3f",
+                incident.id,
+                rq.failed,
+                rq.abandoned,
+                rq.keys_read,
+                rq.seconds,
+            )
+        return rq

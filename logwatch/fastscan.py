@@ -324,7 +324,7 @@ class _RangeScanner:
         self.task = task
         self.data = data
         self.config = config
-        self.engine = Engine(config, pack)
+        self.engine = Engine(config, pack, jobs=False)
         self.finder = finder
         self.tz = config.timezone
         self.max_line = config.max_line_bytes

@@ -16,9 +16,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from logwatch.model import Change, ChangeKind, Event, Incident, Severity
+from logwatch.impact import (
+    ImpactCounter,
+    Signal,
+    impact_from_json,
+    impact_to_json,
+    signal_from_json,
+    signal_to_json,
+)
+from logwatch.model import Change, ChangeKind, Event, Finding, Incident, Severity
 
 OTHER_SIGNATURES = "<other signatures>"
+#: Job signals kept while no incident is open, for the one their errors may still open.
+RECENT_SIGNALS = 1000
+#: A job signal this long before an incident's first error still belongs to it (an access
+#: log line can be written before the traceback of the same outage).
+SIGNAL_SLACK = timedelta(seconds=2)
 
 
 class RulePolicy(Protocol):
@@ -65,6 +78,7 @@ class _Live:
     linked: set[str] = field(default_factory=set)
     last_change: datetime | None = None
     diagnosis: str = ""
+    jobs: ImpactCounter = field(default_factory=ImpactCounter)
 
 
 def incident_id(category: str, target: str, first_seen: datetime) -> str:
@@ -93,6 +107,9 @@ class Grouper:
         self._pending: dict[tuple[str, str], deque[Event]] = {}
         self._next_deadline: datetime | None = None
         self.below_threshold = 0  # events that never became part of an incident
+        self._recent: deque[Signal] = deque(maxlen=RECENT_SIGNALS)
+        windows = [rule.window_s for rule in rules.values()]
+        self._recent_for = timedelta(seconds=max([60.0, *windows]))
         if state is not None:
             self._load(state)
         self._recompute_deadline()
@@ -121,6 +138,7 @@ class Grouper:
             live.status, live.resolved_at = "open", None
             live.reopened += 1
             self._link(live)
+            self._adopt_recent(live, burst[0].time)
             changes.extend(self._absorb(live, burst, event.time, kind="opened"))
         else:
             if live is not None:
@@ -139,9 +157,42 @@ class Grouper:
             )
             self._live[key] = live
             self._link(live)
+            self._adopt_recent(live, first)
             changes.extend(self._absorb(live, burst, event.time, kind="opened"))
         self._recompute_deadline()
         return changes
+
+    def note(self, signal: Signal) -> None:
+        """Count a job signal (impact.classify) for the incidents open at its time.
+
+        Open means from just before the first error to the end of the quiet period; a
+        signal no incident covers is kept a while for one its errors may yet open.
+        """
+        attached = False
+        for live in self._live.values():
+            if (
+                live.status == "open"
+                and live.first_seen - SIGNAL_SLACK <= signal.time
+                and signal.time - live.last_seen < self._quiet
+            ):
+                live.jobs.add(signal)
+                attached = True
+        if attached:
+            return
+        self._recent.append(signal)
+        horizon = signal.time - self._recent_for
+        while self._recent and self._recent[0].time < horizon:
+            self._recent.popleft()
+
+    def _adopt_recent(self, live: _Live, start: datetime) -> None:
+        """Give an incident that opens the signals noted since just before its start."""
+        keep: deque[Signal] = deque(maxlen=RECENT_SIGNALS)
+        for signal in self._recent:
+            if signal.time >= start - SIGNAL_SLACK:
+                live.jobs.add(signal)
+            else:
+                keep.append(signal)
+        self._recent = keep
 
     def _key(self, event: Event) -> tuple[str, str]:
         """(category, target); a line that names no endpoint joins its category's named one.
@@ -220,6 +271,7 @@ class Grouper:
             # The burst's key: unnamed events may be all that is left of a named burst.
             "pending_targets": [target for _, target in self._pending],
             "below_threshold": self.below_threshold,
+            "recent_signals": [signal_to_json(s) for s in self._recent],
         }
 
     def forget_done(self) -> None:
@@ -238,12 +290,23 @@ class Grouper:
                 key = (restored[0].category, target or restored[0].target)
                 self._pending[key] = deque(restored)
         self.below_threshold = int(state.get("below_threshold", 0))
+        for data in state.get("recent_signals", ()):  # absent from older snapshots
+            if (signal := signal_from_json(data)) is not None:
+                self._recent.append(signal)
 
-    def diagnose(self, incident_id: str, diagnosis: str, at: datetime) -> list[Change]:
-        """Attach a live probe's finding to an incident; an update says it right away."""
+    def diagnose(self, incident_id: str, diagnosis: str | Finding, at: datetime) -> list[Change]:
+        """Attach a live probe's finding (and what RQ's keys said) to an incident; an update
+        says it right away."""
+        finding = diagnosis if isinstance(diagnosis, Finding) else Finding(summary=diagnosis)
         for live in self._live.values():
-            if live.id == incident_id and live.diagnosis != diagnosis:
-                live.diagnosis = diagnosis
+            if live.id != incident_id:
+                continue
+            changed = live.diagnosis != finding.summary
+            live.diagnosis = finding.summary
+            if finding.rq is not None:
+                changed = changed or live.jobs.rq != finding.rq
+                live.jobs.rq = finding.rq
+            if changed:
                 return [Change(kind="updated", at=at, incident=self._snap(live))]
         return []
 
@@ -318,6 +381,7 @@ class Grouper:
             reopened=live.reopened,
             linked=tuple(sorted(live.linked)),
             diagnosis=live.diagnosis,
+            jobs=live.jobs.snapshot(),
         )
 
 
@@ -378,6 +442,7 @@ def _live_to_json(x: _Live) -> dict[str, Any]:
         "linked": sorted(x.linked),
         "last_change": _opt_time(x.last_change),
         "diagnosis": x.diagnosis,
+        "jobs": impact_to_json(x.jobs.snapshot()),
     }
 
 
@@ -403,4 +468,5 @@ def _live_from_json(d: Mapping[str, Any]) -> _Live:
         linked=set(d["linked"]),
         last_change=when("last_change"),
         diagnosis=d.get("diagnosis", ""),
+        jobs=ImpactCounter.restore(impact_from_json(d.get("jobs"))),  # absent from older snapshots
     )

@@ -11,6 +11,9 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Literal
 
+from logwatch.impact import JobImpact
+from logwatch.rqview import RqImpact
+
 
 class Severity(IntEnum):
     """How bad a rule's match is; ordered so max() gives the worst."""
@@ -102,11 +105,20 @@ class Incident:
     reopened: int = 0  # times it came back after resolving
     linked: tuple[str, ...] = ()  # ids of incidents on the same target at the same time
     diagnosis: str = ""  # what a live probe of the Redis said ("confirmed: connection refused")
+    jobs: JobImpact | None = None  # lost enqueues, failed jobs, workers (logs, then Redis)
 
     @property
     def duration_s(self) -> float:
         """Seconds from the first to the last event."""
         return (self.last_seen - self.first_seen).total_seconds()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """What the prober found for an incident: the probe's summary, and RQ's state after."""
+
+    summary: str
+    rq: RqImpact | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from logwatch.impact import impact_from_json
 from logwatch.model import Incident, Severity
 
 #: How long after its client stopped waiting (its timeout) a request may still land. An
@@ -56,6 +57,7 @@ def incident_from_json(data: dict[str, Any]) -> Incident:
         reopened=int(data.get("reopened", 0)),
         linked=tuple(data.get("linked", ())),
         diagnosis=data.get("diagnosis", ""),
+        jobs=impact_from_json(data.get("jobs")),
     )
 
 

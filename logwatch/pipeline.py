@@ -12,6 +12,7 @@ from typing import Any
 from logwatch.config import Config
 from logwatch.dating import Dating
 from logwatch.grouping import Grouper
+from logwatch.impact import classify
 from logwatch.matching import Matcher
 from logwatch.model import Change, Event, Record
 from logwatch.records import RecordAssembler
@@ -51,8 +52,16 @@ class Engine:
     """Matching and grouping, shared by the scan and the agent."""
 
     def __init__(
-        self, config: Config, pack: RulePack, *, state: Mapping[str, Any] | None = None
+        self,
+        config: Config,
+        pack: RulePack,
+        *,
+        state: Mapping[str, Any] | None = None,
+        jobs: bool = True,
     ) -> None:
+        # The agent counts job signals; a scan does not (its fast path reads only around
+        # rule literals, in parallel processes, so its two paths would disagree).
+        self.jobs = jobs
         self.redact = Redactor(config.secrets)
         self.matcher = self._matcher(config, pack)
         self.grouper = Grouper({rule.id: rule for rule in pack.rules}, config.grouping, state=state)
@@ -68,8 +77,16 @@ class Engine:
         self.grouper = Grouper({rule.id: rule for rule in pack.rules}, config.grouping, state=state)
 
     def match(self, record: Record) -> Event | None:
-        """The event for a record, or None."""
-        return self.matcher.match(record)
+        """The event for a record, or None; a record that tells of jobs or workers (a
+        failed enqueue, a 500, a worker quitting, matched or not) is counted for the
+        incidents open at its time (impact.classify, Grouper.note)."""
+        event = self.matcher.match(record)
+        if not self.jobs:
+            return event
+        signal = classify(record.text, record.time, redis_error=event is not None)
+        if signal is not None:
+            self.grouper.note(signal)
+        return event
 
     def add(self, event: Event) -> list[Change]:
         """Group one event."""

@@ -74,7 +74,11 @@ def literal_finder(pack: RulePack) -> Finder | None:
     """The pack's literal search, for the tailer to pass over healthy stretches; None when
     a rule has no literal or ignores case (every line must then be assembled)."""
     try:
-        return make_finder(needles(pack))
+        # The job signals' literals too: the agent counts records no rule matches
+        # (a worker quitting, a 500 in the access log) for the incident's impact.
+        from logwatch.impact import NEEDLES
+
+        return make_finder(sorted({*needles(pack), *(n.encode() for n in NEEDLES)}))
     except Unsupported as exc:
         logger.info("every line is assembled: %s", exc)
         return None

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from logwatch.impact import describe, impact_to_json
 from logwatch.model import Incident, UndatedEvidence
 
 
@@ -31,6 +32,7 @@ def incident_dict(incident: Incident) -> dict[str, Any]:
         "reopened": incident.reopened,
         "linked": list(incident.linked),
         "diagnosis": incident.diagnosis,
+        "jobs": impact_to_json(incident.jobs),
     }
 
 
@@ -146,6 +148,8 @@ def render_table(
         out.append(f"  rules:    {_top(inc.rules)}")
         if inc.linked:
             out.append(f"  linked:   {', '.join(inc.linked)} (same target, same time)")
+        if jobs := describe(inc.jobs):
+            out.append(f"  jobs:     {jobs}")
         for sample in inc.samples[: 2 if not compact else 1]:
             out.append(f"  sample:   {sample}")
         if inc.hint and compact:
@@ -230,6 +234,8 @@ def render_markdown(
         out.append(f"- **rules**: {_top(inc.rules, 10)}")
         if inc.linked:
             out.append(f"- **linked**: {', '.join(inc.linked)}")
+        if jobs := describe(inc.jobs):
+            out.append(f"- **jobs**: {jobs}")
         if inc.samples:
             out += ["", "```", *inc.samples, "```"]
         if inc.hint:

@@ -97,7 +97,7 @@ def scan(
     records it asks for (ScanObserver).
     """
     started = time.perf_counter()
-    engine = Engine(config, pack)
+    engine = Engine(config, pack, jobs=False)
     stats = Stats()
     dating = plan_dating([f.files for f in families], config.timezone, given=date_of_time_only)
     names = dict(labels or {})

@@ -222,6 +222,8 @@ def check_outage(
     confirmation: str,
     break_redis: Callable[[], None],
     repair_redis: Callable[[], None],
+    *,
+    also: tuple[Callable[[], bool], str] | None = None,
 ) -> float:
     """Break, wait for the root and the probe's confirmation, repair, wait for the resolve.
 
@@ -242,6 +244,8 @@ def check_outage(
         OPEN_S,
         f"{APP_ERRORS} {exception} tracebacks in app.log",
     )
+    if also is not None:
+        rig.wait(also[0], OPEN_S, also[1])
     repair_redis()
     resolved = rig.wait_in_thread(ts, "RESOLVED", RESOLVE_S, "the root edited to resolved")
     recovered = rig.wait_in_thread(ts, "recovery confirmed", PROBE_S, "the recovery probe")
@@ -295,7 +299,36 @@ def test_redis_killed_then_restarted_is_one_connection_incident(rig: Rig) -> Non
         "connection refused",
         rig.server.kill,
         rig.server.restart,
+        also=(lambda: failed_enqueues(rig) >= 3, "3 failed enqueues in app.log"),
     )
+    check_jobs(rig, "connection")
+
+
+def failed_enqueues(rig: Rig) -> int:
+    """The app's enqueues that failed with a Redis error so far, by app.log's tracebacks."""
+    return sum(
+        1
+        for record in _RECORD_START.split(rig.app.app_log.read_text(errors="replace"))
+        if "failed to enqueue" in record and _RAISED.search(record)
+    )
+
+
+def check_jobs(rig: Rig, category: str) -> None:
+    """The resolved root says what the outage did to the jobs: the app's failed enqueues
+    as app.log counts them, and what RQ's keys said once Redis answered again."""
+    ts = rig.root_ts(category)
+    edit = rig.wait_in_thread(ts, "Redis restarted", PROBE_S, "the RQ impact in the resolved root")
+    failed = failed_enqueues(rig)
+    log = rig.app.app_log.read_text(errors="replace")
+    text = _text(edit)
+    assert edit.api_method == "chat.update" and "RESOLVED" in text
+    assert f"During the outage {failed:,} enqueues failed" in text, text
+    errors = len(re.findall(r"^\S+ \S+ INFO \[morningai.api\] GET /api/v1/feed\S* 500 ", log, re.M))
+    assert f"{errors:,} HTTP 500 responses (GET /api/v1/feed: {errors:,})" in text, text
+    # The server was killed without persistence: the check says what that lost.
+    assert "Redis restarted" in text and "without AOF" in text, text
+    jobs = re.search(r"Jobs\*: ([^']*)", text)
+    print(f"[jobs] app.log: {failed} failed enqueues; resolved root: {jobs[1] if jobs else text}")
 
 
 def test_redis_stopped_then_continued_is_one_timeout_incident(rig: Rig) -> None:

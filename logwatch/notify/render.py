@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from logwatch.impact import describe
 from logwatch.model import Incident, Severity
 from logwatch.notify import Notification
 from logwatch.report import format_duration
@@ -38,6 +39,7 @@ REOPENED = "\N{ANTICLOCKWISE DOWNWARDS AND UPWARDS OPEN CIRCLE ARROWS}"
 UPDATE = "\N{CLOCKWISE RIGHTWARDS AND LEFTWARDS OPEN CIRCLE ARROWS}"
 TEST = "\N{TEST TUBE}"
 PROBE = "\N{STETHOSCOPE}"
+JOBS = "\N{PACKAGE}"
 
 Block = dict[str, Any]
 
@@ -239,6 +241,8 @@ def render_message(n: Notification, *, mention: str = "", host: str | None = Non
     ]
     if inc.diagnosis:
         blocks.append(_section(f"{PROBE} *Probe*: {escape(inc.diagnosis)}"))
+    if jobs := describe(inc.jobs):
+        blocks.append(_section(f"{JOBS} *Jobs*: {escape(jobs)}"))
     if inc.status == "open":
         for sample in inc.samples[:SAMPLES_SHOWN]:
             blocks.append(_section(code_block(sample)))
@@ -256,6 +260,8 @@ def render_reply(n: Notification, *, mention: str = "") -> Message:
             f"{PROBE} *Probe*: {escape(inc.diagnosis)}\n{UPDATE} {inc.events:,} errors so far"
             f" ({rate_per_min(inc):,.1f}/min)."
         )
+        if inc.status == "resolved" and inc.jobs is not None and inc.jobs.rq is not None:
+            line += f"\n{JOBS} *Jobs*: {escape(describe(inc.jobs))}"
         return Message(text=escape(f"Probe: {inc.diagnosis}"), blocks=(_section(line),))
     if n.kind == "resolved" or inc.status == "resolved":
         line = (

@@ -255,7 +255,9 @@ class SlackNotifier:
         # one non-idempotent reply last, so a Retry never leaves a duplicate reply behind.
         # Updates only reply unless asked to keep the root's counts live: one edit per
         # incident (on resolve) is what keeps a flood from becoming an edit storm.
-        if n.kind != "updated" or self.edit_root_on_update:
+        # An update of a resolved incident is the recovery probe with what RQ's keys say
+        # about the jobs: the root, which shows the resolved summary, gets it too.
+        if n.kind != "updated" or self.edit_root_on_update or n.incident.status == "resolved":
             root = render_message(n, mention=dest.mention, host=self.host)
             edited = self._update(thread, root)
             if edited is not None:
