@@ -90,8 +90,15 @@ class RuleMatch:
 
 
 def target_of(fields: Mapping[str, str]) -> str | None:
-    """The Redis endpoint named by a match's fields: host:port, endpoint, or host."""
+    """The Redis endpoint named by a match's fields: host:port, endpoint, or host.
+
+    A host written as a URL (`redis://:pw@10.1.1.1`) is cut to the host: the scheme and
+    the userinfo (a password, even a masked one) are no part of the endpoint.
+    """
     host, port, endpoint = fields.get("host"), fields.get("port"), fields.get("endpoint")
+    if host:
+        host = host.rpartition("@")[2]
+        host = host.rpartition("://")[2] or None
     if host and port:
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     return endpoint or host or None
