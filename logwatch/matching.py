@@ -18,7 +18,7 @@ SEEN_MAX = 4096
 # Sentry-style parameterisation, most specific first, so a uuid is not read as numbers.
 # Linear in the text: an unbounded run starts only where a lookbehind says the run cannot
 # be entered from the left, so no two attempts scan the same characters; the rest is
-# bounded (tests/test_hostile_lines.py holds each pattern to it on 100 KB near misses).
+# bounded (tests/test_hostile_lines.py holds each pattern to it on 64 KB near misses).
 _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(

@@ -14,7 +14,7 @@ Redaction works on the shape of a secret, not on a list of known sentences:
 Every pattern is linear in the text, so a hostile line cannot stall the agent: an
 unbounded run starts only where a lookbehind says the run cannot be entered from the
 left (two attempts never scan the same characters), and keywords are followed by
-bounded gaps (tests/test_hostile_lines.py holds them to it on 100 KB near misses).
+bounded gaps (tests/test_hostile_lines.py holds them to it on 64 KB near misses).
 """
 
 from __future__ import annotations
