@@ -232,14 +232,9 @@ class RulePack:
         if len(recent) == TRIP_TIMEOUTS and now - recent[0] <= TRIP_WINDOW_S:
             recent.clear()
             self._off_until[rule.id] = now + OFF_FOR_S
-            logger.warning(
-                "rule %s (%s): timed out %d times in %.0fs; switched off for %.0fs",
-                rule.id,
-                rule.origin,
-                TRIP_TIMEOUTS,
-                TRIP_WINDOW_S,
-                OFF_FOR_S,
-            )
+            said = f"timed out {TRIP_TIMEOUTS} times in {TRIP_WINDOW_S:.0f}s"
+            logger.warning("rule %s (%s): %s; switched off for %.0fs", rule.id, rule.origin,
+                           said, OFF_FOR_S)  # fmt: skip
 
 
 def builtin_pack_path() -> Path:

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import regex
 
-from logwatch import matching, redact
+from logwatch import explain, matching, redact
 from logwatch.matching import Matcher, message_of, normalise
 from logwatch.model import Record, Severity
 from logwatch.redact import Redactor
@@ -138,6 +138,7 @@ def test_each_redaction_pattern_is_linear_on_hostile_lines(pattern: Any) -> None
         pytest.param(message_of, id="message_of"),
         pytest.param(Redactor(["known-secret-1", "known-secret-1-longer"]), id="redact"),
         pytest.param(parse_line_start, id="parse_line_start"),
+        pytest.param(explain._ERRORISH.search, id="logwatch-test-errorish"),
     ],
 )
 def test_text_stage_is_linear_on_hostile_lines(run: Callable[[str], Any]) -> None:
