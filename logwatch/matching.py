@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from logwatch.model import Event, Record
 from logwatch.redact import Redactor
-from logwatch.rules import RulePack
+from logwatch.rules import RuleMatch, RulePack, target_of
 from logwatch.timestamps import parse_line_start
 
 MAX_TEXT = 500  # characters of the matched line an event keeps
@@ -14,6 +16,9 @@ MAX_SIGNATURE = 200
 SEEN_MAX = 4096
 
 # Sentry-style parameterisation, most specific first, so a uuid is not read as numbers.
+# Linear in the text: an unbounded run starts only where a lookbehind says the run cannot
+# be entered from the left, so no two attempts scan the same characters; the rest is
+# bounded (tests/test_hostile_lines.py holds each pattern to it on 64 KB near misses).
 _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
@@ -21,11 +26,11 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "<uuid>",
     ),
-    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I), "<url>"),
-    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "<email>"),
+    (re.compile(r"(?<![\w+.-])[a-z][a-z0-9+.-]*://\S+", re.I), "<url>"),
+    (re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+"), "<email>"),
     (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<host>"),
-    (re.compile(r"\[[0-9a-fA-F:]+:[0-9a-fA-F:]*\](?::\d+)?"), "<host>"),
-    (re.compile(r"\b[\w][\w.-]*:\d{2,5}\b"), "<host>"),
+    (re.compile(r"\[(?=[0-9a-fA-F]{0,4}:)[0-9a-fA-F:]{2,39}\](?::\d+)?"), "<host>"),
+    (re.compile(r"(?<![\w.-])[\w.-]*\w:\d{2,5}\b"), "<host>"),
     (re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"), "<hex>"),
     (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
     (re.compile(r"\bw[0-9a-f]{6,}\b"), "<id>"),  # RQ-style worker names
@@ -35,6 +40,15 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
 _GAP = frozenset({" ", "\t"})  # what follows a stamp that the rest of the line can be cut at
 # A log line's prefix before its message: the level word and a [logger] or pid:role tag.
 _PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]\s*|[A-Z]+\s+|\[\w[\w.]*\]\s*|[#*.-]\s+)*")
+
+
+class _Derived(NamedTuple):
+    """What the events of one distinct line share: built once, from its redacted text."""
+
+    redacted: str
+    signature: str
+    fields: Mapping[str, str]
+    target: str | None
 
 
 def normalise(text: str) -> str:
@@ -67,7 +81,7 @@ class Matcher:
         self._redact = redact
         # An outage repeats the same final line thousands of times: redaction and
         # normalisation are done once per distinct (rule, line).
-        self._seen: dict[tuple[str, str, bool], tuple[str, str]] = {}
+        self._seen: dict[tuple[str, str, bool], _Derived] = {}
 
     def match(self, record: Record) -> Event | None:
         """The event for a record, or None when no rule matches."""
@@ -89,23 +103,15 @@ class Matcher:
         stamp = parse_line_start(line)
         if stamp is not None and line[stamp.end : stamp.end + 1] in _GAP:
             head, rest = line[: stamp.end], line[stamp.end :]
-            if self._redact.known_in(head):  # a configured secret inside the stamp's text
+            if self._redact.known_in(line):  # a configured secret in (or across) the stamp
                 head, rest = "", line
         key = (rule.id, rest, bool(head))
-        cached = self._seen.get(key)
-        if cached is None:
-            # Redact before anything derives from the line: signatures leave the machine too.
-            # A stamp is digits, month names and separators (behind an access log's host
-            # and user, or a compose service's name): no secret pattern matches there
-            # (tests/test_matching.py holds them to that), so the rest is redacted alone.
-            redacted = self._redact(rest.strip() if not head else rest.rstrip())
-            signature = f"{rule.id}: {normalise(message_of(head + redacted))}"
-            cached = (redacted, signature)
+        derived = self._seen.get(key)
+        if derived is None:
+            derived = self._derive(found, head, rest)
             if len(self._seen) >= SEEN_MAX:
                 self._seen.clear()
-            self._seen[key] = cached
-        redacted, signature = cached
-        text = (head + redacted)[:MAX_TEXT]
+            self._seen[key] = derived
         return Event(
             time=record.time,
             source=record.source,
@@ -113,8 +119,27 @@ class Matcher:
             rule=rule.id,
             category=rule.category,
             severity=rule.severity,
-            target=found.target or self.default_target,
-            signature=signature,
-            text=text,
-            fields={k: self._redact(v) for k, v in found.fields.items()},
+            target=derived.target or self.default_target,
+            signature=derived.signature,
+            text=(head + derived.redacted)[:MAX_TEXT],
+            fields=derived.fields,
         )
+
+    def _derive(self, found: RuleMatch, head: str, rest: str) -> _Derived:
+        """What an event takes from its line, every part of it from the redacted text."""
+        # Redact before anything derives from the line: signatures and targets leave the
+        # machine too. A stamp is digits, month names and separators (behind an access
+        # log's host and user, or a compose service's name): no secret pattern matches
+        # there (tests/test_matching.py holds them to that), so the rest is redacted alone.
+        redacted = self._redact(rest.strip() if not head else rest.rstrip())
+        signature = f"{found.rule.id}: {normalise(message_of(head + redacted))}"
+        # The fields and the target come from the rule run again over the redacted line, so
+        # `redis://:pw@host:port` or `AUTH pw failed` cannot carry the password into them.
+        # When redaction broke the match (or it spanned lines), each field is redacted.
+        again = self.pack.match_rule(found.rule, head + redacted)
+        if again is not None:
+            fields, target = dict(again.fields), again.target
+        else:
+            fields = {k: self._redact(v) for k, v in found.fields.items()}
+            target = target_of(fields)
+        return _Derived(redacted=redacted, signature=signature, fields=fields, target=target)

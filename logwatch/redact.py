@@ -1,51 +1,176 @@
-"""Secrets out of anything that leaves the machine: output, Slack, webhooks, agent logs."""
+"""Secrets out of anything that leaves the machine: output, Slack, webhooks, agent logs.
+
+Redaction works on the shape of a secret, not on a list of known sentences:
+
+- the configured secrets (REDIS_URL's password, the Slack token...), wherever they are;
+- a URL's userinfo wherever a URL is (`redis://user:***@host`, `https://***@host`);
+- the value after a secret-looking key (`password=`, `"token": `, `REDIS_PASSWORD: `),
+  a quoted value whole (`password="two words"`);
+- the argument after a password flag (`--pass`, `--password=`, redis-cli's `-a`) and
+  after AUTH, requirepass or masterauth in any case, MONITOR's `"AUTH" "pw"` included;
+- tokens of known kinds: JWT, AWS keys, GitHub, Slack, Stripe, PEM private keys, and
+  the credential of an Authorization header or a Bearer.
+
+Every pattern is linear in the text, so a hostile line cannot stall the agent: an
+unbounded run starts only where a lookbehind says the run cannot be entered from the
+left (two attempts never scan the same characters), and keywords are followed by
+bounded gaps (tests/test_hostile_lines.py holds them to it on 64 KB near misses).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import regex
 
 MASK = "***"
 
+# A quoted argument or value, closed or running to the end of the line: a value whose
+# closing quote is missing is masked to the end rather than leaked after the first word.
+_DQ = r'"(?:[^"\\\n]|\\.)*+"?'
+_SQ = r"'(?:[^'\\\n]|\\.)*+'?"
+# A value written inside a JSON string: \"secret\" (the escaped quotes bound it).
+_ESC_DQ = r'\\+"(?:[^"\\\n]|\\+(?!"))*+(?:\\+")?'
+# Words that follow AUTH in messages about authentication rather than in the command.
+_AUTH_WORDS = (
+    "a|after|against|an|and|are|as|at|attempt|attempts|be|before|but|by|called|command|"
+    "commands|denied|disabled|enabled|error|errors|expired|extension|fail|failed|fails|"
+    "failure|for|from|header|if|in|invalid|is|mechanism|method|missing|module|needed|no|not|"
+    "of|ok|on|option|options|or|plugin|rejected|request|required|response|set|succeeded|"
+    "success|successful|supported|the|then|timed|timeout|to|unsupported|using|via|was|were|"
+    "when|while|with|without|wrong"
+)
+# An AUTH argument: quoted, or a bare word that is not a placeholder (<password>), an
+# earlier mask or punctuation.
+# A prose word ends the text or is followed by a blank, after punctuation at most:
+# "AUTH failed." is prose, "AUTH a.0000" a password that starts like a word.
+_AUTH_ARG = (
+    rf"(?!(?:{_AUTH_WORDS})(?=[.,;:!?)]*+(?:\s|$)))"
+    rf"(?:{_DQ}|{_SQ}|(?![<*(\[{{,;:.!?-])\S++)"
+)
+
+
+def _keep_user(m: regex.Match[str]) -> str:
+    """`://user:***@`: the user tells the reader which account; the rest is the secret."""
+    info = m.group("info")
+    user, colon, _ = info.partition(":")
+    return f"{m.group('lead')}{user}:{MASK}@" if colon else f"{m.group('lead')}{MASK}@"
+
+
+def _keep_quotes(m: regex.Match[str]) -> str:
+    """The key and the value's quotes stay (`"password": "***"`); everything inside goes."""
+    value = m.group("value")
+    lead = _QUOTE.match(value)
+    if lead is None:
+        return f"{m.group(1)}{MASK}"
+    quote = lead.group()
+    closed = len(value) > len(quote) and value.endswith(quote[-1])
+    return f"{m.group(1)}{quote}{MASK}{quote if closed else ''}"
+
+
+_QUOTE = regex.compile(r"\\*[\"']")
+
+
+def _auth_args(m: regex.Match[str]) -> str:
+    second = f"{m.group('gap')}{MASK}" if m.group("arg2") is not None else ""
+    return f"{m.group('cmd')}{MASK}{second}"
+
+
+_Replacement = str | Callable[[regex.Match[str]], str]
 # Each pattern keeps the part that tells the reader what was there and masks the secret.
-_PATTERNS: tuple[tuple[regex.Pattern[str], str], ...] = (
-    # redis://user:password@host, rediss://:password@host, http(s)://user:pass@host
-    (regex.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@'\"]*:)[^\s@/'\"]+(@)"), rf"\1{MASK}\2"),
-    # Slack tokens: xoxb-, xoxp-, xoxa-, xoxs-, xoxe-, xapp-
-    (regex.compile(r"\bxox[abposre]-[A-Za-z0-9-]{8,}"), f"xox?-{MASK}"),
-    (regex.compile(r"\bxapp-[A-Za-z0-9-]{8,}"), f"xapp-{MASK}"),
-    # Slack incoming webhook URLs carry their secret in the path
+# Order matters where shapes nest: a PEM block and URLs before key=value pairs.
+_PATTERNS: tuple[tuple[regex.Pattern[str], _Replacement], ...] = (
+    # PEM private keys, to their END line (or to the end of the text when it is cut off).
+    (
+        regex.compile(
+            r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY-----(?:(?!-----END)[\s\S])*+"
+            r"(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY-----)?"
+        ),
+        f"-----BEGIN PRIVATE KEY-----{MASK}-----END PRIVATE KEY-----",
+    ),
+    # Slack incoming webhook URLs carry their secret in the path.
     (
         regex.compile(
             r"https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/[\w/-]+"
         ),
         f"https://hooks.slack.com/services/{MASK}",
     ),
-    # Authorization: Bearer …, Basic …; a bare "Bearer <token>"
+    # A URL's userinfo (redis://user:password@host, https://token@host): as urllib reads
+    # it, up to the last @ before the path; JSON's escaped slashes (:\/\/) too.
     (
-        regex.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?[A-Za-z]+\s+)[^\s\"']+"),
-        rf"\1{MASK}",
+        regex.compile(r"(?P<lead>(?<=[A-Za-z0-9]):(?:\\?/){2})(?P<info>[^\s/?#\"<>\\]*)@"),
+        _keep_user,
     ),
-    (regex.compile(r"(?i)(\bbearer\s+)(?!\*\*\*)[A-Za-z0-9._~+/=-]{8,}"), rf"\1{MASK}"),
-    # key=value and "key": "value" for secret-looking keys
+    # Authorization: Bearer …, Basic …, or a bare credential; then any "Bearer <token>".
     (
         regex.compile(
-            r"(?i)(\b[\w-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey)[\w-]*"
-            r"[\"']?\s*[=:]\s*[\"']?)(?!\*\*\*)([^\s\"',;&})]+)"
+            r"(?i)((?<![a-z])authorization\\?[\"']?\s{0,8}[:=]\s{0,8}\\?[\"']?"
+            r"(?:(?:bearer|basic|token|digest|bot|apikey)\s{1,8})?)[^\s\"'\\,;]+"
         ),
         rf"\1{MASK}",
     ),
-    # redis-cli -a PASSWORD / AUTH password / CONFIG SET requirepass password
-    (regex.compile(r"(?i)(\bredis-cli\b[^\n]*?\s-a\s+)(\S+)"), rf"\1{MASK}"),
+    (regex.compile(r"(?i)((?<![a-z])bearer\s{1,8})[A-Za-z0-9._~+/=-]{8,}"), rf"\1{MASK}"),
+    # MONITOR and redis-cli echo commands as quoted words: "AUTH" "user" "pw",
+    # "CONFIG" "SET" "requirepass" "pw"; up to two arguments are the credentials.
     (
-        # [ \t]: `AUTH user pass` is one line; "AUTH secret\n  next line" masks the secret
-        regex.compile(r"(\b(?:AUTH|requirepass|masterauth)[ \t]+(?:\w+[ \t]+)?)(?!\*\*\*|<)(\S+)"),
+        regex.compile(rf"(?i)(\"(?:auth2?|requirepass|masterauth)\")(?:[ \t]+{_DQ}){{1,2}}"),
+        rf'\1 "{MASK}"',
+    ),
+    # AUTH pw, auth user pw, requirepass pw, masterauth pw: the command, not the prose
+    # ("AUTH failed", "AUTH <password> called without...").
+    (
+        regex.compile(
+            rf"(?i)(?P<cmd>(?<![\w-])(?:auth2?|requirepass|masterauth)[ \t]{{1,8}}){_AUTH_ARG}"
+            rf"(?:(?P<gap>[ \t]{{1,8}})(?P<arg2>{_AUTH_ARG}))?"
+        ),
+        _auth_args,
+    ),
+    # Password flags: --pass pw, --password=pw, -pass pw; redis-cli's -a pw.
+    (
+        regex.compile(
+            r"(?i)((?<![\w-])--?(?:pass(?:word|wd)?|requirepass|masterauth|auth|token|secret"
+            rf"|api-?key|access-key|secret-key)(?:[ \t]{{1,8}}|=))(?!-)(?:{_DQ}|{_SQ}|\S++)"
+        ),
         rf"\1{MASK}",
     ),
-    # AWS access keys and generic long API keys with well-known prefixes
-    (regex.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), rf"\1{MASK}"),
-    (regex.compile(r"\b(sk|pk|rk)_(live|test)_[A-Za-z0-9]{10,}"), rf"\1_\2_{MASK}"),
+    (
+        regex.compile(
+            rf"(?i)((?<![\w-])redis-cli\b[^\n]{{0,200}}?[ \t]-a[ \t]{{1,8}})(?:{_DQ}|{_SQ}|\S++)"
+        ),
+        rf"\1{MASK}",
+    ),
+    # key=value, key: value, "key": "value", key => 'value' for secret-looking keys; a
+    # quoted value is masked whole.
+    (
+        regex.compile(
+            r"(?i)((?:pass(?:word|wd|phrase)|secret|token|api[_-]?key|access[_-]?key"
+            r"|private[_-]?key|credentials?|requirepass|masterauth|(?<![a-z])(?:pass|pwd|auth)(?![a-z]))"
+            r"[\w.-]{0,40}\\{0,3}[\"']?\s{0,8}(?:=>?|:)\s{0,8})"
+            rf"(?P<value>{_ESC_DQ}|{_DQ}|{_SQ}|[^\s\"',;&}})\]\\]+)"
+        ),
+        _keep_quotes,
+    ),
+    # Tokens of known kinds, wherever they stand.
+    (regex.compile(r"(?<![\w-])eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"), f"eyJ{MASK}"),
+    (regex.compile(r"(?<![\w-])(xox[abposre]|xapp)-[A-Za-z0-9-]{8,}"), rf"\1-{MASK}"),
+    (regex.compile(r"(?<![A-Za-z0-9_])(gh[pousr]_)[A-Za-z0-9]{30,}"), rf"\1{MASK}"),
+    (regex.compile(r"(?<![A-Za-z0-9_])(github_pat_)[A-Za-z0-9_]{22,}"), rf"\1{MASK}"),
+    (regex.compile(r"(?<![A-Za-z0-9_])(sk|pk|rk)_(live|test)_[A-Za-z0-9]{10,}"), rf"\1_\2_{MASK}"),
+    (regex.compile(r"(?<![A-Za-z0-9_])(whsec_)[A-Za-z0-9]{20,}"), rf"\1{MASK}"),
+    (
+        regex.compile(
+            r"(?<![A-Za-z0-9])(AKIA|ASIA|AROA|AIDA|AGPA|ANPA)[A-Z0-9]{16}(?![A-Za-z0-9])"
+        ),
+        rf"\1{MASK}",
+    ),
+    # An AWS secret access key: 40 characters of base64 with upper, lower and digits.
+    (
+        regex.compile(
+            r"(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[A-Z])"
+            r"(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"
+        ),
+        MASK,
+    ),
 )
 
 
@@ -55,7 +180,7 @@ class Redactor:
     __slots__ = ("_known",)
 
     def __init__(self, known_secrets: Iterable[str] = ()) -> None:
-        # Longest first, so a secret that contains another is masked whole.
+        # Longest first, so a secret that contains another is found whole.
         self._known = sorted({s for s in known_secrets if s and len(s) >= 4}, key=len, reverse=True)
 
     def __repr__(self) -> str:
@@ -67,12 +192,35 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         """The text with every secret masked."""
-        for secret in self._known:
-            if secret in text:
-                text = text.replace(secret, MASK)
+        if self._known:
+            text = self._mask_known(text)
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
         return text
+
+    def _mask_known(self, text: str) -> str:
+        """Each stretch covered by configured secrets becomes one mask: two that overlap
+        (`abcdef`, `defghi` in `abcdefghi`) or nest leave no piece of either behind."""
+        spans: list[tuple[int, int]] = []
+        for secret in self._known:
+            at = text.find(secret)
+            while at >= 0:
+                spans.append((at, at + len(secret)))
+                at = text.find(secret, at + 1)
+        if not spans:
+            return text
+        spans.sort()
+        out: list[str] = []
+        done = 0
+        start, end = spans[0]
+        for s, e in spans[1:]:
+            if s <= end:
+                end = max(end, e)
+                continue
+            out += [text[done:start], MASK]
+            done, (start, end) = end, (s, e)
+        out += [text[done:start], MASK, text[end:]]
+        return "".join(out)
 
 
 redact = Redactor()

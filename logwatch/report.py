@@ -3,12 +3,57 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
 from logwatch.impact import describe, impact_to_json
 from logwatch.model import Incident, UndatedEvidence
+
+# Characters a log line can carry that change what a reader sees: terminal controls (ESC,
+# CR, backspace), right-to-left overrides and isolates (U+202E makes `6379:redis` read
+# backwards), zero-width and line-separator characters.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def visible(text: str) -> str:
+    """The text with control, bidi and invisible characters shown as escapes (`\\u202e`);
+    newlines and tabs stay."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if ch not in "\n\t" and unicodedata.category(ch) in _HIDDEN
+        else ch
+        for ch in text
+    )
+
+
+def _line(text: str) -> str:
+    """A value shown inside one line of a report: visible, its line breaks escaped too."""
+    return visible(text).replace("\n", "\\n")
+
+
+def md_code(text: str) -> str:
+    """Markdown inline code that a backtick in the text cannot close early (CommonMark: a
+    fence longer than any run of backticks inside, padded when the text starts or ends
+    with one)."""
+    text = _line(text)
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _md_fence(lines: Iterable[str]) -> str:
+    """A fence for a code block that no line of it can close."""
+    longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _md_cell(text: str) -> str:
+    return _line(text).replace("|", "\\|")
 
 
 def incident_dict(incident: Incident) -> dict[str, Any]:
@@ -89,7 +134,7 @@ def _when(moment: datetime, tz: tzinfo) -> str:
 
 def _top(counts: Mapping[str, int], n: int = 3) -> str:
     items = list(counts.items())
-    shown = ", ".join(f"{k} ({v:,})" for k, v in items[:n])
+    shown = ", ".join(f"{_line(k)} ({v:,})" for k, v in items[:n])
     return shown + (f", +{len(items) - n} more" if len(items) > n else "")
 
 
@@ -128,9 +173,10 @@ def render_table(
         status = "OPEN at end of logs" if inc.status == "open" else "resolved"
         out.append(
             style(
-                f"{inc.severity.label.upper():8} {inc.category:12} {inc.target}", inc.severity.label
+                f"{inc.severity.label.upper():8} {_line(inc.category):12} {_line(inc.target)}",
+                inc.severity.label,
             )
-            + f"   {status}   {inc.id}"
+            + f"   {status}   {_line(inc.id)}"
         )
         end = inc.resolved_at if inc.resolved_at else inc.last_seen
         span = f"{_when(inc.first_seen, tz)} -> {_when(inc.last_seen, tz)}"
@@ -147,22 +193,22 @@ def render_table(
         out.append(f"  sources:  {_top(inc.sources)}")
         out.append(f"  rules:    {_top(inc.rules)}")
         if inc.linked:
-            out.append(f"  linked:   {', '.join(inc.linked)} (same target, same time)")
+            out.append(f"  linked:   {', '.join(map(_line, inc.linked))} (same target, same time)")
         if jobs := describe(inc.jobs):
-            out.append(f"  jobs:     {jobs}")
+            out.append(f"  jobs:     {_line(jobs)}")
         for sample in inc.samples[: 2 if not compact else 1]:
-            out.append(f"  sample:   {sample}")
+            out.append(f"  sample:   {_line(sample)}")
         if inc.hint and compact:
             number = runbooks.setdefault(inc.hint.strip(), len(runbooks) + 1)
             out.append(f"  what to do: runbook [{number}] below")
         elif inc.hint:
             out.append("  what to do:")
-            out.extend(f"    {line}" for line in inc.hint.strip().splitlines())
+            out.extend(f"    {visible(line)}" for line in inc.hint.strip().splitlines())
     for hint, number in runbooks.items():
         out.append("")
         lines = hint.splitlines()
-        out.append(f"[{number}] {lines[0]}")
-        out.extend(f"    {line}" for line in lines[1:])
+        out.append(f"[{number}] {visible(lines[0])}")
+        out.extend(f"    {visible(line)}" for line in lines[1:])
     if isolated:
         out.append("")
         out.append(
@@ -185,8 +231,8 @@ def _undated_lines(undated: Sequence[UndatedEvidence]) -> list[str]:
     ]
     for u in undated:
         beside = f"  same signature as {', '.join(u.incidents)}" if u.incidents else ""
-        out.append(f"  {u.category:12} {u.rule}: {u.events:,} in {_top(u.sources)}{beside}")
-        out.append(f"    sample: {u.sample}")
+        out.append(f"  {u.category:12} {u.rule}: {u.events:,} in {_line(_top(u.sources))}{beside}")
+        out.append(f"    sample: {_line(u.sample)}")
     return out
 
 
@@ -197,7 +243,7 @@ def _dating_lines(dating: Mapping[str, str] | None) -> list[str]:
     odd = [(name, how) for name, how in dating.items() if how != "own timestamps"]
     if not odd:
         return []
-    return ["", "Dates:", *(f"  {name}: {how}" for name, how in odd)]
+    return ["", "Dates:", *(f"  {_line(name)}: {how}" for name, how in odd)]
 
 
 def render_markdown(
@@ -223,23 +269,26 @@ def render_markdown(
         out.append("|---|---|---|---|---|---|---|")
         for inc in incidents:
             out.append(
-                f"| {inc.severity.label} | {inc.category} | `{inc.target}` | {inc.status} "
+                f"| {inc.severity.label} | {_md_cell(inc.category)}"
+                f" | {_md_cell(md_code(inc.target))} | {inc.status} "
                 f"| {_when(inc.first_seen, tz)} | {format_duration(inc.duration_s)} "
                 f"| {inc.events:,} |"
             )
     for inc in incidents:
-        out += ["", f"## {inc.category} on `{inc.target}` ({inc.id})", ""]
+        out += ["", f"## {_line(inc.category)} on {md_code(inc.target)} ({_line(inc.id)})", ""]
         out.append(f"- **when**: {_when(inc.first_seen, tz)} to {_when(inc.last_seen, tz)}")
         out.append(f"- **sources**: {_top(inc.sources, 10)}")
         out.append(f"- **rules**: {_top(inc.rules, 10)}")
         if inc.linked:
-            out.append(f"- **linked**: {', '.join(inc.linked)}")
+            out.append(f"- **linked**: {', '.join(map(_line, inc.linked))}")
         if jobs := describe(inc.jobs):
-            out.append(f"- **jobs**: {jobs}")
+            out.append(f"- **jobs**: {_line(jobs)}")
         if inc.samples:
-            out += ["", "```", *inc.samples, "```"]
+            samples = [_line(sample) for sample in inc.samples]
+            fence = _md_fence(samples)
+            out += ["", fence, *samples, fence]
         if inc.hint:
-            out += ["", "**What to do**", "", inc.hint.strip()]
+            out += ["", "**What to do**", "", visible(inc.hint.strip())]
     extra = _undated_lines(undated) + _dating_lines(dating)
     if extra:
         out += ["", "## Notes", "", "```", *extra[1:], "```"]

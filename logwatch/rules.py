@@ -10,8 +10,10 @@ import importlib.resources
 import logging
 import math
 import re
+import time
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,11 @@ from logwatch.model import Severity
 logger = logging.getLogger(__name__)
 
 MATCH_TIMEOUT_S = 1.0
+# A user rule that times out TRIP_TIMEOUTS times within TRIP_WINDOW_S is switched off for
+# OFF_FOR_S, then tried again: each timeout costs match_timeout_s of the agent's time.
+TRIP_TIMEOUTS = 3
+TRIP_WINDOW_S = 60.0
+OFF_FOR_S = 600.0
 VETTED_UNGUARDED_CHARS = 2048  # a built-in rule on a longer text runs with the timeout too
 DEFAULT_THRESHOLD = 3
 DEFAULT_WINDOW_S = 60.0
@@ -90,8 +97,15 @@ class RuleMatch:
 
 
 def target_of(fields: Mapping[str, str]) -> str | None:
-    """The Redis endpoint named by a match's fields: host:port, endpoint, or host."""
+    """The Redis endpoint named by a match's fields: host:port, endpoint, or host.
+
+    A host written as a URL (`redis://:pw@10.1.1.1`) is cut to the host: the scheme and
+    the userinfo (a password, even a masked one) are no part of the endpoint.
+    """
     host, port, endpoint = fields.get("host"), fields.get("port"), fields.get("endpoint")
+    if host:
+        host = host.rpartition("@")[2]
+        host = host.rpartition("://")[2] or None
     if host and port:
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     return endpoint or host or None
@@ -100,14 +114,23 @@ def target_of(fields: Mapping[str, str]) -> str | None:
 class RulePack:
     """Rules in precedence order, with a shared literal prefilter and timeout counters."""
 
-    __slots__ = ("_always", "_automaton", "_rules_of", "_warned", "match_timeout_s", "rules",
-                 "timeouts")  # fmt: skip
+    __slots__ = ("_always", "_automaton", "_monotonic", "_off_until", "_recent", "_rules_of",
+                 "_warned", "match_timeout_s", "rules", "timeouts")  # fmt: skip
 
-    def __init__(self, rules: Sequence[Rule], *, match_timeout_s: float = MATCH_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        *,
+        match_timeout_s: float = MATCH_TIMEOUT_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rules = tuple(rules)
         self.match_timeout_s = match_timeout_s
         self.timeouts: dict[str, int] = {}
         self._warned: set[str] = set()
+        self._monotonic = monotonic
+        self._recent: dict[str, deque[float]] = {}  # when each rule last timed out
+        self._off_until: dict[str, float] = {}  # switched-off rules: when to try again
         # Which rules can match: one pass of a multi-literal search finds every literal in
         # the text (overlapping), and only the rules holding one of them run their patterns.
         # Rules without literals or ignoring case are always tried.
@@ -156,7 +179,17 @@ class RulePack:
             if found is not None:
                 yield found
 
+    def switched_off(self) -> list[str]:
+        """The rules switched off for timing out, now."""
+        now = self._monotonic()
+        return [rule_id for rule_id, until in self._off_until.items() if now < until]
+
     def _search(self, rule: Rule, text: str) -> RuleMatch | None:
+        if self._off_until and rule.id in self._off_until:
+            if self._monotonic() < self._off_until[rule.id]:
+                return None
+            del self._off_until[rule.id]
+            logger.info("rule %s: switched on again after %.0fs off", rule.id, OFF_FOR_S)
         guarded = not rule.vetted or len(text) > VETTED_UNGUARDED_CHARS
         timeout = self.match_timeout_s if guarded else None
         for pattern in rule.patterns:
@@ -164,14 +197,9 @@ class RulePack:
                 m = pattern.search(text, timeout=timeout)
             except TimeoutError:
                 # A catastrophic pattern must not stall the agent: skip it for this text.
-                self.timeouts[rule.id] = self.timeouts.get(rule.id, 0) + 1
-                if rule.id not in self._warned:
-                    self._warned.add(rule.id)
-                    logger.warning(
-                        "rule %s: match timed out after %.1fs; skipped",
-                        rule.id,
-                        self.match_timeout_s,
-                    )
+                self._timed_out(rule)
+                if rule.id in self._off_until:
+                    return None
                 continue
             if m is not None:
                 fields = {k: v for k, v in m.groupdict().items() if v is not None}
@@ -182,6 +210,31 @@ class RulePack:
                     rule=rule, fields=fields, line=line.rstrip("\r"), target=target_of(fields)
                 )
         return None
+
+    def _timed_out(self, rule: Rule) -> None:
+        """Count a timeout; a user rule that keeps timing out is switched off for a while.
+
+        A built-in rule never is: its patterns are tested linear on long hostile lines
+        (tests/test_hostile_lines.py), and lines an attacker can write must not be able to
+        switch detection off.
+        """
+        self.timeouts[rule.id] = self.timeouts.get(rule.id, 0) + 1
+        if rule.id not in self._warned:
+            self._warned.add(rule.id)
+            logger.warning(
+                "rule %s: match timed out after %.1fs; skipped", rule.id, self.match_timeout_s
+            )
+        if rule.vetted:
+            return
+        now = self._monotonic()
+        recent = self._recent.setdefault(rule.id, deque(maxlen=TRIP_TIMEOUTS))
+        recent.append(now)
+        if len(recent) == TRIP_TIMEOUTS and now - recent[0] <= TRIP_WINDOW_S:
+            recent.clear()
+            self._off_until[rule.id] = now + OFF_FOR_S
+            said = f"timed out {TRIP_TIMEOUTS} times in {TRIP_WINDOW_S:.0f}s"
+            logger.warning("rule %s (%s): %s; switched off for %.0fs", rule.id, rule.origin,
+                           said, OFF_FOR_S)  # fmt: skip
 
 
 def builtin_pack_path() -> Path:

@@ -76,3 +76,13 @@ def test_auth_password_at_the_end_of_a_line_is_masked_not_the_next_line() -> Non
     out = redact('AUTH s3cretpassw0rd\n  File "app.py", line 3')
     assert "s3cretpassw0rd" not in out
     assert out.endswith('\n  File "app.py", line 3')
+
+
+def test_auth_password_that_starts_like_a_prose_word_is_masked() -> None:
+    """Found by the redaction property test: `AUTH A.0000` was taken for the prose word
+    "a" followed by punctuation, and the password was left in the text."""
+    from logwatch.redact import redact
+
+    assert "A.0000" not in redact("AUTH A.0000")
+    assert "in.secret" not in redact("auth default in.secret")
+    assert redact("AUTH failed, retrying") == "AUTH failed, retrying"

@@ -1,9 +1,11 @@
 """Incident changes -> Slack Block Kit blocks plus a plain-text fallback. Pure: no I/O.
 
 Everything that came from a log line is escaped for Slack's mrkdwn (`&`, `<`, `>`), so a
-line holding `<!channel>` or `<https://evil|click>` is shown, never obeyed, and is
-clipped to Slack's limits so a huge traceback cannot get the message rejected
-(`msg_too_long`, `invalid_blocks`).
+line holding `<!channel>` or `<https://evil|click>` is shown, never obeyed; its control,
+bidi and invisible characters are shown as escapes (a U+202E cannot make a target read
+backwards); a backtick cannot close the inline code around a target; and it is clipped
+to Slack's limits so a huge traceback cannot get the message rejected (`msg_too_long`,
+`invalid_blocks`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from logwatch.impact import describe
 from logwatch.model import Incident, Severity
 from logwatch.notify import Notification
-from logwatch.report import format_duration
+from logwatch.report import format_duration, visible
 
 # Slack's documented limits (api.slack.com/reference/block-kit/blocks).
 HEADER_MAX = 150
@@ -87,8 +89,17 @@ def choose_route(
 
 
 def escape(text: str) -> str:
-    """Text safe inside Slack mrkdwn: no mentions, links or commands can be formed."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe inside Slack mrkdwn: no mentions, links or commands can be formed, and no
+    control or bidi character reaches the reader."""
+    return visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def inline_code(text: str) -> str:
+    """Text in mrkdwn inline code. Slack has no escape for a backtick there (one would close
+    the code and let the rest be read as mrkdwn), so it is shown as a modifier grave, and a
+    line break (which ends inline code too) as `\\n`."""
+    body = escape(text).replace("`", "\N{MODIFIER LETTER GRAVE ACCENT}").replace("\n", "\\n")
+    return f"`{body}`"
 
 
 def clip(text: str, limit: int) -> str:
@@ -166,7 +177,7 @@ def _title(incident: Incident) -> str:
 def _status_line(n: Notification, mention: str) -> str:
     inc = n.incident
     lead = f"{mention} " if mention else ""
-    where = f"`{escape(inc.target)}`"
+    where = inline_code(inc.target)
     if inc.status == "resolved":
         return (
             f"{RESOLVED} *Resolved* after {format_duration(inc.duration_s)}:"
@@ -198,7 +209,7 @@ def _facts(inc: Incident, host: str | None) -> list[tuple[str, str]]:
 
 
 def _context_line(inc: Incident) -> str:
-    parts = [f"`{escape(inc.id)}`"]
+    parts = [inline_code(inc.id)]
     if inc.rules:
         parts.append("rules: " + ", ".join(escape(r) for r in top(inc.rules)))
     if inc.linked:
@@ -284,7 +295,7 @@ def render_reply(n: Notification, *, mention: str = "") -> Message:
 
 def render_test(*, host: str | None = None) -> Message:
     """The `logwatch notify-test` message."""
-    where = f" from `{escape(host)}`" if host else ""
+    where = f" from {inline_code(host)}" if host else ""
     line = f"{TEST} *logwatch test message*{where}: incident notifications reach this channel."
     return Message(
         text=f"{TEST} logwatch test message: notifications reach this channel.",
