@@ -9,7 +9,8 @@ from typing import NamedTuple
 from logwatch.model import Event, Record
 from logwatch.redact import Redactor
 from logwatch.rules import RuleMatch, RulePack, target_of
-from logwatch.timestamps import parse_line_start
+from logwatch.stampshape import LEVEL_WORDS, prefixed_stamp
+from logwatch.timestamps import Stamp, parse_line_start
 
 MAX_TEXT = 500  # characters of the matched line an event keeps
 MAX_SIGNATURE = 200
@@ -38,8 +39,11 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\s+"), " "),
 )
 _GAP = frozenset({" ", "\t"})  # what follows a stamp that the rest of the line can be cut at
-# A log line's prefix before its message: the level word and a [logger] or pid:role tag.
-_PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]\s*|[A-Z]+\s+|\[\w[\w.]*\]\s*|[#*.-]\s+)*")
+# A log line's prefix before its message: level words, [logger] or pid:role tags, and
+# redis-server's role marks. Only level words: "WORKER TIMEOUT (pid:60)" keeps its words.
+_PREFIX = re.compile(
+    r"^\s*(?:\[[^\]]*\]\s*|(?:" + LEVEL_WORDS + r"):?\s+|[#*.-]\s+)*", re.IGNORECASE
+)
 
 
 class _Derived(NamedTuple):
@@ -58,9 +62,19 @@ def normalise(text: str) -> str:
     return text.strip()[:MAX_SIGNATURE]
 
 
+def line_stamp(line: str) -> tuple[Stamp | None, bool]:
+    """The stamp a line starts with, or has after a short prefix (Django's `ERROR
+    2026-...`), and whether it came after a prefix."""
+    stamp = parse_line_start(line)
+    if stamp is not None:
+        return stamp, False
+    stamp = prefixed_stamp(line, None)
+    return stamp, stamp is not None
+
+
 def message_of(line: str) -> str:
     """The line without its leading timestamp, level and logger tag."""
-    stamp = parse_line_start(line)
+    stamp, _ = line_stamp(line)
     if stamp is not None:
         line = line[stamp.end :]
     return _PREFIX.sub("", line, count=1)
@@ -86,10 +100,11 @@ class Matcher:
     def match(self, record: Record) -> Event | None:
         """The event for a record, or None when no rule matches."""
         found = None
-        if record.lines > 1:
+        if "\n" in record.text:
             # A chained traceback names every exception on the way; the one raised last
             # (the record's final line) says what happened: "Connection closed" while
-            # handling, then AuthenticationError, is an auth problem.
+            # handling, then AuthenticationError, is an auth problem. (A JSON line's
+            # traceback field makes a one-line record of many text lines.)
             found = self.pack.match(record.text[record.text.rfind("\n") + 1 :])
         if found is None:
             found = self.pack.match(record.text)
@@ -100,11 +115,13 @@ class Matcher:
         # redacted text and the signature are made once per (rule, line after the stamp).
         line = found.line
         head, rest = "", line
-        stamp = parse_line_start(line)
+        stamp, prefixed = line_stamp(line)
         if stamp is not None and line[stamp.end : stamp.end + 1] in _GAP:
             head, rest = line[: stamp.end], line[stamp.end :]
             if self._redact.known_in(line):  # a configured secret in (or across) the stamp
                 head, rest = "", line
+            elif prefixed:  # words before the stamp: redacted like the rest, uncached
+                head = self._redact(head)
         key = (rule.id, rest, bool(head))
         derived = self._seen.get(key)
         if derived is None:

@@ -19,15 +19,24 @@ from typing import NamedTuple
 
 from logwatch.timestamps import Stamp, parse_line_start
 
-__all__ = ["START", "StampShape", "learn_shape", "parse_stamp", "prefixed_stamp"]
+__all__ = [
+    "LEVEL_WORDS",
+    "START",
+    "StampShape",
+    "learn_shape",
+    "parse_stamp",
+    "prefixed_stamp",
+]
 
 MAX_PREFIX_TOKENS = 3
 HEAD_LINES = 400  # lines of a file's head looked at to learn its shape
 
-_LEVEL = (
-    r"(?:DEBUG|INFO|INFORMATION|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|CRIT|FATAL|ALERT"
-    r"|EMERG|EMERGENCY|TRACE|EXCEPTION|SEVERE)"
+# Level words of Python logging, syslog and the usual frameworks (matched in any case).
+LEVEL_WORDS = (
+    "DEBUG|INFO|INFORMATION|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|CRIT|FATAL|ALERT"
+    "|EMERG|EMERGENCY|TRACE|EXCEPTION|SEVERE"
 )
+_LEVEL = f"(?:{LEVEL_WORDS})"
 # One prefix token and the blanks after it. Each alternative is bounded and anchored: the
 # match is linear in the token. Kinds: 1 a level word (ERROR, [error], <ERROR>, ERROR:),
 # 2 a bracketed tag or thread name ([MainThread], [1234]), 3 a number (pid, pid:thread),

@@ -176,3 +176,62 @@ def test_the_same_error_at_other_times_shares_one_signature_and_keeps_its_stamp(
     assert a.text.startswith("2026-03-01 12:00:00,123") and b.text.startswith(
         "2026-03-01 12:00:07,456"
     )
+
+
+def test_a_json_line_chained_traceback_is_classified_by_the_exception_raised_last() -> None:
+    """A JSON line is one file line whose record text holds the whole traceback: like a
+    plain traceback it is an auth problem when AuthenticationError was raised last."""
+    import json
+
+    from logwatch.model import LogLine
+    from logwatch.records import assemble
+
+    tb = (
+        "Traceback (most recent call last):\n"
+        '  File "/app/x.py", line 1, in f\n'
+        "redis.exceptions.ConnectionError: Connection closed by server.\n\n"
+        "During handling of the above exception, another exception occurred:\n\n"
+        "Traceback (most recent call last):\n"
+        '  File "/app/x.py", line 3, in f\n'
+        "redis.exceptions.AuthenticationError: Authentication required."
+    )
+    line = json.dumps(
+        {"timestamp": "2026-03-01T12:00:00Z", "message": "job failed", "exc_info": tb}
+    )
+    (rec,) = assemble(
+        [LogLine(text=line, number=1, offset=0, end=len(line) + 1)], source="a", file_time=T0
+    )
+    event = matcher().match(rec)
+    assert event is not None and event.category == "auth"
+
+
+def test_signature_keeps_upper_case_words_that_are_not_levels() -> None:
+    assert "WORKER TIMEOUT" in normalise(
+        message_of("[2026-03-01 12:00:00 +0000] [60] [CRITICAL] WORKER TIMEOUT (pid:60)")
+    )
+    assert message_of("2026-03-01 12:00:00,123 ERROR [app] boom") == "boom"
+
+
+def test_django_lines_share_one_signature_without_their_stamps() -> None:
+    lines = [
+        f"ERROR 2026-12-01 04:54:5{n},411 log 23222 140 Error 111 connecting to redis:6379."
+        " Connection refused."
+        for n in range(3)
+    ]
+    events = [matcher().match(record(text)) for text in lines]
+    assert all(e is not None for e in events)
+    signatures = {e.signature for e in events if e is not None}
+    assert len(signatures) == 1
+    assert "2026" not in signatures.pop()
+
+
+def test_words_before_a_prefixed_stamp_are_redacted() -> None:
+    """The part before the message is kept unredacted only when it is a bare stamp; a
+    prefix's words go through redaction like the message."""
+    token = "ghp_" + "a1B2" * 9
+    text = (
+        f"ERROR {token} 2026-12-01 04:54:51 Error 111 connecting to redis:6379. Connection refused."
+    )
+    event = matcher().match(record(text))
+    assert event is not None
+    assert token not in event.text and token not in event.signature
