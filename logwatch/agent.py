@@ -100,6 +100,7 @@ class Agent:
             rescan_s=options.rescan_s,
         )
         self.log_clock = LogClock()
+        self._last_commit = self.store.last_commit()  # the previous run's, for its backlog
         self._outbox = Outbox(
             self.store, self._local, clock=self._clock.now, redact=self.engine.redact
         )
@@ -184,7 +185,9 @@ class Agent:
                 except Exception:  # one broad except per iteration: the agent keeps going
                     logger.exception("agent loop error")
                     time.sleep(min(1.0, opts.tick_s))
-            # Drain: read what is there, commit, deliver what can be delivered now.
+            # Drain: read what is there (new files and compressed ones too), commit, deliver
+            # what can be delivered now.
+            self.files.rescan()
             self._process(self.files.read(None))
             self._commit()
             logger.info("stopped")
@@ -201,7 +204,9 @@ class Agent:
         now = self._clock.now()
         # Log time within the clock's bounds (sources/logtime.py): a file stamped in 2099,
         # or 5 h ahead, must not resolve other files' incidents or hold its own open.
-        records: list[Record] = [r for b in batches for r in self.log_clock.retime(b, now)]
+        records: list[Record] = [
+            r for b in batches for r in self.log_clock.retime(b, now, last_commit=self._last_commit)
+        ]
         if records:
             self._dirty = True
         # By log time across files, as scan merges them: one file's backlog (after a restart,
@@ -228,8 +233,8 @@ class Agent:
         changes = collapse(self._held)
         self.engine.grouper.forget_done()
         self.store.commit_batch(
-            cursors=self.tailer.cursors(),
-            forget=self.tailer.forgotten(),
+            cursors=self.files.cursors(),
+            forget=self.files.forgotten(),
             changes=changes,
             # Every live incident, so `logwatch incidents` shows current counts, not the
             # counts of the last notification.
@@ -238,7 +243,7 @@ class Agent:
             notifiers=[n.name for n in (*self._local, *self._remote)],
             now=self._clock.now(),
         )
-        self.tailer.committed()
+        self.files.committed()
         self._held.clear()
         self._dirty = False
         for change in changes:
@@ -284,7 +289,7 @@ class Agent:
         self._process(
             self.files.start(
                 self.store.cursors(),
-                self.store.last_commit(),
+                self._last_commit,
                 start=self.options.start,
                 since=since,
             )

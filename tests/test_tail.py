@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from logwatch.model import Record
+from logwatch.sources.descriptors import Descriptors
 from logwatch.sources.seek import seek_to_time
 from logwatch.sources.tail import Tailer
 
@@ -470,3 +471,48 @@ def test_copytruncate_copy_made_before_the_truncate_is_not_read_from_the_device_
     got += tailer.poll()
     seen = sorted(int(r.text.split("i=")[1].split()[0]) for r in got if "i=" in r.text)
     assert seen == list(range(count + 3))
+
+
+def test_files_beyond_the_descriptor_budget_are_read_when_they_change(
+    tmp_path: Path, clock: FakeMonotonic
+) -> None:
+    """More files than descriptors: each is still read, renamed ones found by identity,
+    and no more than the budget is ever held."""
+    t = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536,
+               monotonic=clock, descriptors=Descriptors(2))  # fmt: skip
+    logs = [tmp_path / f"svc-{n}.log" for n in range(6)]
+    try:
+        for n, log in enumerate(logs):
+            log.write_text(line(n, f"INFO ok i={n}"))
+            t.open(log, hold=False)
+        assert sum(tf.fh is not None for tf in t.files.values()) == 2
+        got = settle(t, clock)
+        for n, log in enumerate(logs):
+            append(log, line(n, f"INFO ok i={10 + n}"))
+        logs[5].rename(tmp_path / "svc-5.log.1")  # renamed while followed without one
+        assert t.known(tmp_path / "svc-5.log.1") is not None
+        got += settle(t, clock)
+        append(tmp_path / "svc-5.log.1", line(9, "INFO ok i=99"))
+        got += settle(t, clock)
+        assert sum(tf.fh is not None for tf in t.files.values()) <= 2
+    finally:
+        t.close()
+    seen = sorted(int(r.text.split("i=")[1].split()[0]) for r in got)
+    assert seen == [*range(6), *range(10, 16), 99]
+
+
+def test_a_new_file_takes_the_descriptor_of_an_idle_one(
+    tmp_path: Path, clock: FakeMonotonic
+) -> None:
+    t = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536,
+               monotonic=clock, descriptors=Descriptors(1))  # fmt: skip
+    try:
+        idle, new = tmp_path / "idle.log", tmp_path / "new.log"
+        idle.write_text(line(1))
+        t.open(idle, hold=False)
+        settle(t, clock)  # read to its end: nothing is lost by closing it
+        new.write_text("")
+        t.open(new)  # created while we run: a writer is about to use it
+        assert [tf.path.name for tf in t.files.values() if tf.fh is not None] == ["new.log"]
+    finally:
+        t.close()

@@ -28,6 +28,7 @@ from logwatch.sources.identity import (
     FileId,
     Position,
     cursor_id,
+    encode_head,
     holds_content,
 )
 from logwatch.sources.reader import is_binary, open_log
@@ -59,8 +60,10 @@ class LogFiles:
         # (the next rescan would have found it): without a cursor, it is read from its start.
         self._unseen_s = rescan_s + 1.0
         self._missing: set[str] = set()
-        self._archives_done: set[FileId] = set()  # compressed files read, or there at start
+        self._archives_done: set[FileId] = set()  # compressed files read, or history
         self._archive_heads: dict[FileId, bytes | None] = {}  # the others' heads
+        self._archive_rows: dict[FileId, Cursor] = {}  # where the ones read ended
+        self._archives_gone: list[FileId] = []  # their cursors to delete
         self._recovered: list[FileRecords] = []  # read from compressed files, not returned yet
 
     # -- which files --------------------------------------------------------------------
@@ -144,67 +147,108 @@ class LogFiles:
                 self.tailer.open(path, start=start, since=since, hold=False)
         # A cursor whose file is gone (or whose inode now holds another file) lost its file.
         lost = [c for c in cursors if not self.tailer.resumed(c)]
-        batches = self._read_archives(cursors, lost, last_commit)
-        self.tailer.gone += [cursor_id(c) for c in lost if cursor_id(c) not in self.tailer.files]
+        batches = self._read_archives(cursors, lost, recent)
+        kept = set(self._archive_rows)
+        self.tailer.gone += [
+            cursor_id(c)
+            for c in lost
+            if cursor_id(c) not in self.tailer.files and cursor_id(c) not in kept
+        ]
         self.tailer.memory.forget_remembered()
-        self._archives_done = {f for p in self.targets(compressed=True) if (f := _file_id(p))}
         return batches
 
     def _read_archives(
-        self, cursors: Sequence[Cursor], lost: list[Cursor], last_commit: datetime | None
+        self, cursors: Sequence[Cursor], lost: list[Cursor], recent: datetime | None
     ) -> list[FileRecords]:
         """Compressed files holding lines written while we were stopped.
 
-        One whose head is a lost cursor's file is read past that cursor. One whose head is
-        content still followed (a copy, `gzip -k`) is not read. Any other, modified since
-        the last commit, was created, written, rotated and compressed while we were down
-        (files compressed while we ran were done, and forgotten, at a commit before it).
+        One read before (its own cursor) is read past where it ended: nothing, unless it
+        grew. One whose head is a lost cursor's content is read past that cursor. One
+        whose head is content still followed (a copy, `gzip -k`) waits, as while we run.
+        Any other, modified since shortly before the last commit, was created, written,
+        rotated and compressed while we were down: it is read whole. The rest are history
+        (every compressed file seen while we ran has a cursor, or was older).
         """
-        if last_commit is None:
+        packed = self.targets(compressed=True)
+        if recent is None:  # a first start: compressed files are history, for `scan`
+            self._archives_done = {f for p in packed if (f := _file_id(p)) is not None}
             return []
         batches: list[FileRecords] = []
         used: set[FileId] = set()
         followed = [c for c in cursors if c not in lost]
-        for path in self.targets(compressed=True):
-            head = _archive_head(path)
-            if head is None:
+        for path in packed:
+            file, head = _file_id(path), _archive_head(path)
+            if file is None or head is None:
                 continue
-            cursor = next((c for c in lost if holds_content(head, c)), None)
-            if cursor is not None:
-                if cursor_id(cursor) in used:
-                    continue
+            own = next((c for c in lost if cursor_id(c) == file and holds_content(head, c)), None)
+            content = next((c for c in lost if holds_content(head, c)), None)
+            cursor = own or content
+            if cursor is not None and cursor_id(cursor) not in used:
                 used.add(cursor_id(cursor))
                 start, why = Position(cursor.offset, cursor.line), "rotated and compressed"
             elif self._followed_elsewhere(head, followed):
-                continue
-            elif _modified_since(path, last_commit):
+                continue  # looked at again by each rescan
+            elif _modified_since(path, recent):
                 start, why = START, "created, rotated and compressed"
             else:
+                self._archives_done.add(file)
                 continue
-            batch = self._read_archive(path, start)
+            batch = self._read_archive(file, path, start)
             if batch is not None:
-                logger.info(
-                    "%s while stopped path=%s offset=%d read=%d records",
-                    why,
-                    path,
-                    start.offset,
-                    len(batch.records),
-                )
+                if batch.records:
+                    logger.info(
+                        "%s while stopped path=%s offset=%d read=%d records",
+                        why,
+                        path,
+                        start.offset,
+                        len(batch.records),
+                    )
                 batches.append(batch)
         return batches
 
     def _followed_elsewhere(self, head: bytes, followed: Iterable[Cursor]) -> bool:
         return any(holds_content(head, c) for c in followed) or self.tailer.may_hold(head)
 
-    def _read_archive(self, path: Path, start: Position) -> FileRecords | None:
-        try:
-            st = os.stat(path)
-        except OSError:
+    def _read_archive(self, file: FileId, path: Path, start: Position) -> FileRecords | None:
+        """Read a compressed file from `start`; it is done, and its end saved as its cursor
+        (a restart soon after, its mtime still recent, does not read it again)."""
+        read = self.tailer.read_archive(path, start)
+        if read is None:
             return None
-        records = self.tailer.read_archive(path, start)
-        if records is None:
-            return None
-        return FileRecords(FileId(st.st_dev, st.st_ino), path, False, records)
+        records, end = read
+        head = _archive_head(path) or b""
+        self._archives_done.add(file)
+        self._archive_heads.pop(file, None)
+        self._archive_rows[file] = Cursor(
+            dev=file.dev,
+            ino=file.ino,
+            head_len=len(head),
+            head=encode_head(head),
+            path=str(path),
+            offset=end.offset,
+            line=end.line,
+        )
+        # Past a saved cursor, or all of a file created while we were stopped: written
+        # after the last commit (at a start; while we run it is as good as live).
+        return FileRecords(file, path, False, records, resumed=True)
+
+    # -- committing -----------------------------------------------------------------------
+
+    def cursors(self) -> list[Cursor]:
+        """What a commit saves: the tailer's cursors, and those of compressed files read."""
+        return self.tailer.cursors() + list(self._archive_rows.values())
+
+    def forgotten(self) -> list[FileId]:
+        """What a commit deletes: the tailer's, and compressed files read that are gone;
+        never an identity saved by the same commit (a gone file's inode, reused at once by
+        a new file, is that file's now: the store deletes after it saves)."""
+        saved = {cursor_id(c) for c in self.cursors()}
+        return [f for f in self.tailer.forgotten() + self._archives_gone if f not in saved]
+
+    def committed(self) -> None:
+        """The cursors and deletions were committed."""
+        self.tailer.committed()
+        self._archives_gone = []
 
     # -- running --------------------------------------------------------------------------
 
@@ -212,16 +256,28 @@ class LogFiles:
         """The followed files the watcher's paths name; a new target is followed from its
         start (it was created while we run)."""
         files: set[FileId] = set()
+        new: list[Path] = []
         wanted: set[Path] | None = None  # listed only when an event names an unknown file
         for path in paths:
             file = self.tailer.known(path)
             if file is None:
                 wanted = set(self.targets()) if wanted is None else wanted
                 if path in wanted:
-                    file = self.tailer.open(path, start="start")
+                    new.append(path)
             if file is not None:
                 files.add(file)
+        files.update(self._open_new(new))
         return files
+
+    def _open_new(self, paths: list[Path]) -> set[FileId]:
+        """Follow new files from their start, after a look at every followed file: the
+        truncation that made a copy must be seen before the copy is (else the copy passes
+        for a new file, and its lines are read there and in its source)."""
+        if not paths:
+            return set()
+        self._recovered += self.tailer.read(None)
+        opened = {self.tailer.open(path, start="start") for path in paths}
+        return {f for f in opened if f is not None}
 
     def rescan(self) -> None:
         """Follow new targets, find renamed ones, drain those under no name any more, and
@@ -229,12 +285,14 @@ class LogFiles:
         self.watch_dirs()
         plain, packed = self._listing()
         present: set[FileId] = set()
+        new: list[Path] = []
         for path in plain:
             file = self.tailer.known(path)
             if file is None:
-                file = self.tailer.open(path, start="start")
-            if file is not None:
+                new.append(path)
+            else:
                 present.add(file)
+        present |= self._open_new(new)
         self.tailer.vanished(present)
         self._new_archives(packed)
 
@@ -251,6 +309,9 @@ class LogFiles:
             if file is not None:
                 present[file] = path
         self._archives_done &= set(present)
+        for file in [f for f in self._archive_rows if f not in present]:
+            del self._archive_rows[file]
+            self._archives_gone.append(file)
         self._archive_heads = {
             f: self._archive_heads.get(f, b"") for f in present if f not in self._archives_done
         }
@@ -268,20 +329,19 @@ class LogFiles:
                 continue
             else:
                 start, why = START, "compressed before it was seen, from"
-            batch = self._read_archive(path, start)
+            batch = self._read_archive(file, path, start)
             if batch is None:
                 continue
-            self._archives_done.add(file)
-            del self._archive_heads[file]
             if copy is not None and copy.left is not None:
-                memory.claim(copy.left)
-            logger.info(
-                "%s offset=%d path=%s read=%d records",
-                why,
-                start.offset,
-                path,
-                len(batch.records),
-            )
+                memory.claim(copy.left)  # this file's cursor carries it from now on
+            if batch.records:
+                logger.info(
+                    "%s offset=%d path=%s read=%d records",
+                    why,
+                    start.offset,
+                    path,
+                    len(batch.records),
+                )
             self._recovered.append(batch)
 
     def read(self, files: Iterable[FileId] | None = None) -> list[FileRecords]:
@@ -292,6 +352,7 @@ class LogFiles:
             batches += self._recovered
             self._recovered = []
         return batches
+
 
 def _archive_head(path: Path) -> bytes | None:
     """The decompressed head of a compressed log; None if unreadable or not a log."""

@@ -53,6 +53,24 @@ def read_head(fd: int, length: int = HEAD_BYTES) -> bytes:
     return os.pread(fd, length, 0)
 
 
+def encode_head(head: bytes) -> str:
+    """The head as a cursor saves it: the digest of the whole head and, when the head
+    holds more than its first line, that line's length and digest. (Never the bytes: a
+    log line may hold a secret. The first line lets a copy shorter than the head we read,
+    logrotate's copy of a small file, still be known at a restart.)"""
+    text = digest(head)
+    first = head.find(b"\n") + 1
+    if 0 < first < len(head):
+        text += f" {first}:{digest(head[:first])}"
+    return text
+
+
+def _first_line(cursor: Cursor) -> tuple[int, str] | None:
+    _, _, rest = cursor.head.partition(" ")
+    length, _, text = rest.partition(":")
+    return (int(length), text) if length.isdigit() and text else None
+
+
 def cursor_id(cursor: Cursor) -> FileId:
     """The identity a saved cursor describes."""
     return FileId(cursor.dev, cursor.ino)
@@ -60,13 +78,28 @@ def cursor_id(cursor: Cursor) -> FileId:
 
 def matches_cursor(head: bytes, cursor: Cursor) -> bool:
     """Whether `head` starts with the bytes the cursor's digest covers."""
-    return len(head) >= cursor.head_len and digest(head[: cursor.head_len]) == cursor.head
+    whole = cursor.head.partition(" ")[0]
+    return len(head) >= cursor.head_len and digest(head[: cursor.head_len]) == whole
+
+
+def distinctive(head: bytes) -> bool:
+    """Whether a head tells content apart: 32 bytes (a stamp to the millisecond and more),
+    or a whole line of 20. A partial first line ("2"), one tiny line, or nothing begins
+    too many files (and an inode is reused at once on most filesystems) to say that two
+    are one. When a head is shorter than 1,024 bytes it is the whole file as last read,
+    so a file taken for a copy by mistake loses only bytes equal to what we read."""
+    return len(head) >= 32 or (len(head) >= 20 and b"\n" in head)
 
 
 def holds_content(head: bytes, cursor: Cursor) -> bool:
-    """Whether `head` is the content a cursor read some of (a cursor of an empty file
-    names no content: it matches every head)."""
-    return cursor.head_len > 0 and matches_cursor(head, cursor)
+    """Whether `head` is the content a cursor read some of, told apart by its head (or,
+    shorter than that head, by its first line)."""
+    if matches_cursor(head, cursor):
+        return distinctive(head[: cursor.head_len])
+    first = _first_line(cursor)
+    if first is None or len(head) >= cursor.head_len or len(head) < first[0]:
+        return False
+    return digest(head[: first[0]]) == first[1] and distinctive(head[: first[0]])
 
 
 def one_begins(a: bytes, b: bytes) -> bool:
@@ -145,7 +178,7 @@ class ContentMemory:
 
     def left(self, head: bytes, position: Position, path: str, *, saved: bool) -> None:
         """Content read up to `position` left its identity (truncated, or its file done)."""
-        if not head or not position.offset:
+        if not position.offset or not distinctive(head):
             return
         key = content_id(head, position)
         if any(e.key == key for e in self._left):
@@ -175,7 +208,7 @@ class ContentMemory:
                 dev=e.key.dev,
                 ino=e.key.ino,
                 head_len=len(e.head),
-                head=digest(e.head),
+                head=encode_head(e.head),
                 path=e.path,
                 offset=e.position.offset,
                 line=e.position.line,
@@ -189,7 +222,7 @@ class ContentMemory:
         if not head:
             return None
         for entry in reversed(self._left):
-            if one_begins(entry.head, head):
+            if one_begins(entry.head, head) and distinctive(head[: len(entry.head)]):
                 return CopyReadTo(entry.position, entry.key)
         for cursor in self._remembered:
             if cursor_id(cursor) != file and holds_content(head, cursor):

@@ -9,8 +9,11 @@ move everyone's time. So, for the live agent:
   read takes that moment.
 - A record read live (its file had been read to its end less than a minute before, so it
   was written since) whose stamp is more than a minute behind takes the moment it is read.
-- Any other record (a backlog after a restart, a file read for the first time, a
-  compressed file) keeps its stamp, however old.
+- A record read after a restart past the previous run's cursor (or in a file created,
+  rotated and compressed while it was stopped) was written after its last commit: one
+  stamped more than a minute before that commit takes the moment it is read.
+- Any other record (the backlog after a restart, a file read for the first time) keeps
+  its stamp, however old.
 
 Each file whose stamps disagree with the clock is said once (per direction) in the log.
 """
@@ -38,16 +41,22 @@ class LogClock:
         self._say_ahead = timedelta(seconds=say_ahead_s)
         self._said: set[tuple[str, str]] = set()
 
-    def retime(self, batch: FileRecords, now: datetime) -> list[Record]:
-        """The batch's records with their time bounded by `now`, the moment they were read."""
+    def retime(
+        self, batch: FileRecords, now: datetime, *, last_commit: datetime | None = None
+    ) -> list[Record]:
+        """The batch's records with their time bounded by `now`, the moment they were
+        read, and (read past a cursor) by the previous run's `last_commit`."""
         out: list[Record] = []
+        late = now - self._late if batch.live else None
+        if batch.resumed and last_commit is not None:
+            late = last_commit - self._late if late is None else max(late, last_commit - self._late)
         for record in batch.records:
             when = record.time
             if when > now:
                 if record.timed and when - now > self._say_ahead:
                     self._say(batch, "ahead of", when - now)
                 record = replace(record, time=now)
-            elif batch.live and now - when > self._late:
+            elif late is not None and when < late:
                 if record.timed:  # an untimed record's time is the file's, not a stamp
                     self._say(batch, "behind", now - when)
                 record = replace(record, time=now)

@@ -34,7 +34,8 @@ from logwatch.sources.identity import (
     CopyReadTo,
     FileId,
     Position,
-    digest,
+    distinctive,
+    encode_head,
     matches_cursor,
     one_begins,
     read_head,
@@ -61,6 +62,9 @@ class FileRecords:
     # were written since, so their log time can be checked against the clock.
     live: bool
     records: list[Record]
+    # Read past a cursor of the previous run (or in a compressed file written while it was
+    # stopped): these records were written after its last commit.
+    resumed: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -81,6 +85,7 @@ class TailedFile:
     stat_seen: tuple[int, int] = (-1, -1)  # (size, mtime_ns) at the last check
     more: bool = False  # the last read stopped at its batch bound, not at the end
     caught_up_at: float | None = None  # monotonic time a read last reached the end
+    resumed: bool = False  # read past a previous run's cursor, not yet to the end
     errors: set[str] = field(default_factory=set)  # said once, until a read succeeds
     # Its head so far is (a prefix of) a file we follow: its lines are read there, and it
     # is not read until that file is truncated (a copytruncate copy) or its head differs.
@@ -115,7 +120,7 @@ class TailedFile:
             dev=self.file.dev,
             ino=self.file.ino,
             head_len=self.head_len,
-            head=digest(self.head_bytes),
+            head=encode_head(self.head_bytes),
             path=str(self.path),
             offset=offset,
             line=line,
@@ -167,6 +172,7 @@ class Tailer:
         self._index: dict[bytes, set[FileId]] = {}  # heads by their leading bytes
         self._short: set[FileId] = set()  # heads too short for the index
         self._unreadable: dict[Path, str] = {}  # said once each, until readable again
+        self._done: list[FileRecords] = []  # records of files done between two reads
 
     # -- following ---------------------------------------------------------------------
 
@@ -185,9 +191,26 @@ class Tailer:
         if tailed is None:
             return None
         if tailed.path != path:
+            head = tailed.head_bytes
+            if tailed.fh is None and (
+                not self._begins_with(path, head) or (not tailed.offset and not distinctive(head))
+            ):
+                # Not renamed: deleted, and its inode reused by a new file (a held
+                # descriptor keeps an inode from reuse; without one, only the head tells,
+                # and a file of which nothing was read is as well taken for a new one).
+                logger.info("inode reused path=%s (was %s)", path, tailed.path)
+                self._done.append(self._batch(tailed, self._finish(tailed), live=False))
+                return None
             logger.info("renamed old=%s new=%s", tailed.path, path)
             tailed.path = path
         return file
+
+    def _begins_with(self, path: Path, head: bytes) -> bool:
+        try:
+            with open(path, "rb") as fh:
+                return os.pread(fh.fileno(), len(head), 0) == head
+        except OSError:
+            return False
 
     def resume(self, path: Path, cursor: Cursor) -> FileId | None:
         """Follow `path` from its cursor if the cursor describes it; else None (not opened)."""
@@ -238,8 +261,15 @@ class Tailer:
         head = read_head(fd)
         position = START
         maybe_copy = False
+        resumed = cursor is not None
         if cursor is not None:
-            if not matches_cursor(head, cursor):
+            # Same inode, same head, and at least as long. A head too short to tell
+            # files apart must be under the same name too: an inode is soon reused.
+            if (
+                not matches_cursor(head, cursor)
+                or st.st_size < cursor.offset
+                or not (distinctive(head[: cursor.head_len]) or cursor.path == str(path))
+            ):
                 fh.close()
                 return None
             position = Position(min(cursor.offset, st.st_size), cursor.line)
@@ -250,6 +280,7 @@ class Tailer:
                 copy = self._copy_of(head, st.st_size, file)
             if isinstance(copy, CopyReadTo):
                 position = self._copy_from(fd, st.st_size, copy)
+                resumed = copy.left is None  # a copy of content a saved cursor read
                 logger.info("copy of a followed file path=%s offset=%d", path, position.offset)
             elif isinstance(copy, CopyOfFollowed):
                 maybe_copy = True  # settled in _check: once its source is truncated, or not
@@ -272,6 +303,7 @@ class Tailer:
             maybe_copy=maybe_copy,
             # Nothing complete left to read: what comes next is written live.
             caught_up_at=now if _at_end(fd, position.offset, st.st_size) else None,
+            resumed=resumed,
         )
         self.files[file] = tailed
         self._set_head(tailed, head)
@@ -303,11 +335,14 @@ class Tailer:
         whole of this one's head, and it is at least as long; or it held this content
         when last read and was truncated since (the truncation is not seen yet). A head
         as last read is not enough alone: one short line, or nothing, begins too much."""
+        seq = self.files[file].seq if file in self.files else self._seq + 1
         for other in self._candidates(head):
-            if other.file == file or other.maybe_copy:
+            # A possible copy can be the source of a file followed after it (a copy of a
+            # new file that is still empty, say); never of an earlier one: no cycles.
+            if other.file == file or (other.maybe_copy and other.seq > seq):
                 continue
             known = other.head_bytes
-            was = bool(other.offset and known and one_begins(known, head))
+            was = bool(other.offset and distinctive(known) and one_begins(known, head))
             now = self._peek(other, max(len(head), len(known)))
             if now is None:
                 if was:
@@ -321,14 +356,16 @@ class Tailer:
         return None
 
     def may_hold(self, head: bytes) -> bool:
-        """Whether a followed file holds content beginning with `head`: its bytes now
-        begin so, or cannot be read and its head as last read does not say otherwise."""
+        """Whether a followed file holds content beginning with `head`: it did when last
+        read (its lines are read there, or its truncation is still to be seen), or its
+        bytes now begin so, or it cannot be read and its head as last read is too short
+        to tell."""
         for other in self._candidates(head):
+            known = other.head_bytes
+            if distinctive(known) and one_begins(known, head):
+                return True
             now = self._peek(other, len(head))
-            if now is None:
-                if one_begins(other.head_bytes, head):
-                    return True
-            elif now[0] == head:
+            if (now is None and not distinctive(known)) or (now is not None and now[0] == head):
                 return True
         return False
 
@@ -395,13 +432,15 @@ class Tailer:
         tailed = self.files.get(FileId(cursor.dev, cursor.ino))
         return tailed is not None and matches_cursor(tailed.head_bytes, cursor)
 
-    def read_archive(self, path: Path, start: Position) -> list[Record] | None:
-        """The records of a compressed file from `start` on; None when it cannot be read."""
+    def read_archive(self, path: Path, start: Position) -> tuple[list[Record], Position] | None:
+        """The records of a compressed file from `start` on, and where it ends; None when
+        it cannot be read."""
         try:
             with open_log(path) as stream:
                 stream.seek(start.offset)
                 assembler = self._assembler(path, os.stat(path).st_mtime)
                 records: list[Record] = []
+                end = start
                 for line in read_lines(
                     stream,
                     start_offset=start.offset,
@@ -410,7 +449,8 @@ class Tailer:
                     final=True,
                 ):
                     records += assembler.feed(line)
-                return records + assembler.flush()
+                    end = Position(line.end, line.number + 1)
+                return records + assembler.flush(), end
         except (OSError, SourceError) as exc:
             logger.warning("%s: cannot read: %s", path, exc)
             return None
@@ -460,12 +500,12 @@ class Tailer:
         else:
             wanted = {k for k in keys if k in self.files} | self._draining | self._waiting
             selected = sorted(wanted, key=lambda k: self.files[k].seq)
-        batches: list[FileRecords] = []
+        batches, self._done = [b for b in self._done if b.records], []
         for file in selected:
             tailed = self.files.get(file)
             if tailed is None:
                 continue
-            live = self._live(tailed)
+            live, resumed = self._live(tailed), tailed.resumed
             records = self._check(tailed)
             since = tailed.draining_since
             if since is not None and self._monotonic() - since >= DRAIN_GRACE_S:
@@ -473,8 +513,12 @@ class Tailer:
             else:
                 self._note(tailed)
             if records:
-                batches.append(FileRecords(file, tailed.path, live, records))
+                batches.append(FileRecords(file, tailed.path, live, records, resumed=resumed))
         return batches
+
+    @staticmethod
+    def _batch(tailed: TailedFile, records: list[Record], *, live: bool) -> FileRecords:
+        return FileRecords(tailed.file, tailed.path, live, records, resumed=tailed.resumed)
 
     def _live(self, tailed: TailedFile) -> bool:
         at = tailed.caught_up_at
@@ -623,6 +667,7 @@ class Tailer:
         # more lines have come for a moment (a traceback split across writes still joins).
         tailed.more = budget <= 0
         tailed.caught_up_at = None if tailed.more else now
+        tailed.resumed = tailed.resumed and tailed.more
         if tailed.more:
             return records  # more to read right away: the record may go on
         if tailed.assembler.pending_complete() or idle >= self._record_wait_s or final:
@@ -749,8 +794,9 @@ class Tailer:
             group.discard(file)
         if tailed.head_len >= _INDEX_BYTES:
             self._index.get(tailed.head_bytes[:_INDEX_BYTES], set()).discard(file)
-        # A copy of it made before it went (`cp`, or a copy waiting for it) is read from here.
-        self.memory.left(tailed.head_bytes, tailed.position(), str(tailed.path), saved=False)
+        # Its compressed copy, or a copy waiting for it, is read from here (after a restart
+        # too: a compressed file seen after this commit is not taken for one never seen).
+        self.memory.left(tailed.head_bytes, tailed.position(), str(tailed.path), saved=True)
         self._close(tailed)
         self.gone.append(file)
         logger.info("file done path=%s", tailed.path)
