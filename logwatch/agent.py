@@ -158,8 +158,10 @@ class Agent:
                         timeout = opts.busy_tick_s
                     else:
                         # Polling: no events come, so the followed files are checked often
-                        # (one fstat each); new files still come with the rescan.
-                        timeout = POLL_TICK_S if opts.poll else opts.tick_s
+                        # (one stat each: less often when there are thousands); new files
+                        # still come with the rescan.
+                        many = max(1.0, len(self.tailer.files) / 1000)
+                        timeout = POLL_TICK_S * many if opts.poll else opts.tick_s
                     keys: set[FileId] | None = self._wait_for_paths(timeout)
                     if opts.poll:
                         keys = None

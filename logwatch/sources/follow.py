@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from logwatch.errors import SourceError
-from logwatch.sources.history import glob_root, looks_like_log, stays_inside, walk_logs
+from logwatch.sources.history import glob_root, looks_like_log, stays_inside
 from logwatch.sources.identity import (
     HEAD_BYTES,
     START,
@@ -60,6 +60,7 @@ class LogFiles:
         # (the next rescan would have found it): without a cursor, it is read from its start.
         self._unseen_s = rescan_s + 1.0
         self._missing: set[str] = set()
+        self._escaping: set[Path] = set()  # symlinks out of a watched directory, said once
         self._archives_done: set[FileId] = set()  # compressed files read, or history
         self._archive_heads: dict[FileId, bytes | None] = {}  # the others' heads
         self._archive_rows: dict[FileId, Cursor] = {}  # where the ones read ended
@@ -83,18 +84,46 @@ class LogFiles:
                 found += [
                     Path(p)
                     for p in sorted(glob.glob(arg, recursive=True))
-                    if self._follow or stays_inside(Path(p), root)
+                    if os.path.isfile(p) and (self._follow or stays_inside(Path(p), root))
                 ]
             elif path.is_dir():
-                found += walk_logs(path, self._follow)  # symlinks out of it are not followed
+                found += self._walk(path)  # symlinks out of it are not followed
             elif path.is_file():
                 found.append(path)  # named itself: read, symlink or not
         plain: list[Path] = []
         packed: list[Path] = []
         for p in found:
-            if p.is_file() and looks_like_log(p):
+            if looks_like_log(p):
                 (packed if p.name.endswith(COMPRESSED) else plain).append(p)
         return plain, packed
+
+    def _walk(self, root: Path) -> list[Path]:
+        """The files under a directory, as history.walk_logs finds them (hidden ones left
+        out, a symlink out of it not followed), resolving only symlinks: a rescan every
+        2 s of 10,000 files must not resolve 10,000 paths."""
+        found: list[Path] = []
+        for dirpath, dirnames, _ in os.walk(root, followlinks=self._follow):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            try:
+                entries = sorted(os.scandir(dirpath), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith(".") or not entry.is_file():
+                    continue
+                path = Path(entry.path)
+                if entry.is_symlink() and not self._follow and not stays_inside(path, root):
+                    if path not in self._escaping:
+                        self._escaping.add(path)
+                        logger.warning(
+                            "%s: symlink out of %s, not followed"
+                            " (set [logwatch] follow_symlinks = true)",
+                            path,
+                            root,
+                        )
+                    continue
+                found.append(path)
+        return found
 
     def watch_dirs(self) -> None:
         """Watch the directory of every PATH argument (said once while one is missing)."""
@@ -181,7 +210,10 @@ class LogFiles:
             if file is None or head is None:
                 continue
             own = next((c for c in lost if cursor_id(c) == file and holds_content(head, c)), None)
-            content = next((c for c in lost if holds_content(head, c)), None)
+            # Of the cursors that read this content, the one that read furthest.
+            content = max(
+                (c for c in lost if holds_content(head, c)), key=lambda c: c.offset, default=None
+            )
             cursor = own or content
             if cursor is not None and cursor_id(cursor) not in used:
                 used.add(cursor_id(cursor))
@@ -235,7 +267,9 @@ class LogFiles:
     # -- committing -----------------------------------------------------------------------
 
     def cursors(self) -> list[Cursor]:
-        """What a commit saves: the tailer's cursors, and those of compressed files read."""
+        """What a commit saves: the tailer's cursors, and those of compressed files read.
+        Commit after a read(): noticing a new file reads the others first, and what that
+        read comes out of the next read()."""
         return self.tailer.cursors() + list(self._archive_rows.values())
 
     def forgotten(self) -> list[FileId]:

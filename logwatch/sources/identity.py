@@ -224,9 +224,11 @@ class ContentMemory:
         for entry in reversed(self._left):
             if one_begins(entry.head, head) and distinctive(head[: len(entry.head)]):
                 return CopyReadTo(entry.position, entry.key)
-        for cursor in self._remembered:
-            if cursor_id(cursor) != file and holds_content(head, cursor):
-                return CopyReadTo(Position(cursor.offset, cursor.line))
+        # Of the saved cursors that read this content, the one that read furthest.
+        found = [c for c in self._remembered if cursor_id(c) != file and holds_content(head, c)]
+        if found:
+            cursor = max(found, key=lambda c: c.offset)
+            return CopyReadTo(Position(cursor.offset, cursor.line))
         return None
 
     def archive_of(self, head: bytes) -> CopyReadTo | None:

@@ -817,8 +817,10 @@ class Tailer:
         return followed + self.memory.cursors()
 
     def forgotten(self) -> list[FileId]:
-        """Saved identities to delete at the next commit: files done, content copied."""
-        return [*self.gone, *self.memory.forgotten]
+        """Saved identities to delete at the next commit: files done, content copied, and
+        possible copies still waiting (a cursor saved under their inode by an earlier run
+        describes another file, or another reading of this one)."""
+        return [*self.gone, *self.memory.forgotten, *self._waiting]
 
     def committed(self) -> None:
         """The cursors and deletions were committed."""
