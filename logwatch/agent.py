@@ -30,10 +30,11 @@ from logwatch.prefilter import literal_finder
 from logwatch.rules import RulePack
 from logwatch.sources.descriptors import raise_open_file_limit
 from logwatch.sources.follow import LogFiles
+from logwatch.sources.followed import FileRecords
 from logwatch.sources.identity import FileId
 from logwatch.sources.logtime import LogClock
 from logwatch.sources.seek import since_from_lookback
-from logwatch.sources.tail import FileRecords, Tailer
+from logwatch.sources.tail import Tailer
 from logwatch.sources.watch import DirectoryWatcher
 from logwatch.store import StateStore
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from logwatch.model import Record
+from logwatch.sources.followed import FileRecords
 from logwatch.sources.identity import FileId
 from logwatch.sources.logtime import LogClock
-from logwatch.sources.tail import FileRecords
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ the agent could have read them (truncated or deleted unread, written between log
 copy and its truncate) may be counted at most once. With the literal prefilter on, only
 the lines of records holding a literal must be counted; the others at most once.
 
-LOGWATCH_MODEL_EXAMPLES (default 150) sets the number of examples: a soak runs thousands.
+LOGWATCH_MODEL_EXAMPLES (default 400) sets the number of examples: a soak runs thousands.
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ from logwatch.model import Record
 from logwatch.prefilter import make_finder
 from logwatch.sources.descriptors import Descriptors
 from logwatch.sources.follow import LogFiles
+from logwatch.sources.followed import FileRecords
 from logwatch.sources.identity import FileId
-from logwatch.sources.tail import FileRecords, Tailer
+from logwatch.sources.tail import Tailer
 from logwatch.store import StateStore
 
-EXAMPLES = int(os.environ.get("LOGWATCH_MODEL_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("LOGWATCH_MODEL_EXAMPLES", "400"))
 NAMES = ("app.log", "worker.log")
 KINDS = ("healthy", "error", "traceback", "long")
 LITERAL = "Connection refused"
@@ -464,7 +465,7 @@ class TailerModel(RuleBasedStateMachine):
 
 TailerModel.TestCase.settings = settings(
     max_examples=EXAMPLES,
-    stateful_step_count=40,
+    stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from logwatch.errors import SourceError
+from logwatch.sources.followed import FileRecords
 from logwatch.sources.history import glob_root, looks_like_log, stays_inside
 from logwatch.sources.identity import (
     HEAD_BYTES,
@@ -32,7 +33,7 @@ from logwatch.sources.identity import (
     holds_content,
 )
 from logwatch.sources.reader import is_binary, open_log
-from logwatch.sources.tail import FileRecords, Tailer
+from logwatch.sources.tail import Tailer
 from logwatch.store import Cursor
 
 logger = logging.getLogger(__name__)
@@ -239,7 +240,7 @@ class LogFiles:
         return batches
 
     def _followed_elsewhere(self, head: bytes, followed: Iterable[Cursor]) -> bool:
-        return any(holds_content(head, c) for c in followed) or self.tailer.may_hold(head)
+        return any(holds_content(head, c) for c in followed) or self.tailer.heads.may_hold(head)
 
     def _read_archive(self, file: FileId, path: Path, start: Position) -> FileRecords | None:
         """Read a compressed file from `start`; it is done, and its end saved as its cursor
@@ -359,7 +360,7 @@ class LogFiles:
             copy = memory.archive_of(head)
             if copy is not None:
                 start, why = copy.position, "compressed copy of content read up to"
-            elif self.tailer.may_hold(head):
+            elif self.tailer.heads.may_hold(head):
                 continue
             else:
                 start, why = START, "compressed before it was seen, from"

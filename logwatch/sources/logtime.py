@@ -25,7 +25,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from logwatch.model import Record
-from logwatch.sources.tail import LIVE_WINDOW_S, FileRecords
+from logwatch.sources.followed import FileRecords
+from logwatch.sources.tail import LIVE_WINDOW_S
 
 logger = logging.getLogger(__name__)
 

@@ -14,17 +14,16 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import BinaryIO
 
 from logwatch.errors import SourceError
 from logwatch.model import Record
 from logwatch.prefilter import Finder
 from logwatch.records import RecordAssembler
-from logwatch.sources import skim
+from logwatch.sources.copies import Heads
 from logwatch.sources.descriptors import Descriptors
+from logwatch.sources.followed import FileRecords, TailedFile
 from logwatch.sources.identity import (
     HEAD_BYTES,
     START,
@@ -35,96 +34,18 @@ from logwatch.sources.identity import (
     FileId,
     Position,
     distinctive,
-    encode_head,
     matches_cursor,
-    one_begins,
     read_head,
 )
 from logwatch.sources.reader import open_log, read_lines
 from logwatch.sources.seek import count_lines, end_of_complete_lines, seek_to_time
+from logwatch.sources.skimread import Skimmer
 from logwatch.store import Cursor
 
 logger = logging.getLogger(__name__)
 
-SKIM_BYTES_PER_POLL = 64 << 20  # passed over per poll at most: the loop commits between
 DRAIN_GRACE_S = 5.0  # a renamed file is still read this long: its writer may not have reopened
 LIVE_WINDOW_S = 60.0  # read to its end this recently: what a file holds next was just written
-_INDEX_BYTES = 64  # heads are indexed by this many leading bytes (copies are looked up by them)
-
-
-@dataclass(frozen=True, slots=True)
-class FileRecords:
-    """The records one poll read from one file."""
-
-    file: FileId
-    path: Path
-    # The file had been read to its end just before (within LIVE_WINDOW_S): these records
-    # were written since, so their log time can be checked against the clock.
-    live: bool
-    records: list[Record]
-    # Read past a cursor of the previous run (or in a compressed file written while it was
-    # stopped): these records were written after its last commit.
-    resumed: bool = False
-
-
-@dataclass(slots=True, eq=False)
-class TailedFile:
-    """One followed file: its identity, head, how far it was read, its record assembler."""
-
-    path: Path
-    file: FileId
-    fh: BinaryIO | None  # None: followed without a descriptor, opened when it changes
-    head_bytes: bytes  # the head as we read it: a copy of this content is recognised
-    offset: int
-    line: int
-    assembler: RecordAssembler
-    seq: int  # order of following: sources are read before the copies made of them
-    size_seen: int = -1
-    last_change: float = 0.0  # monotonic time the size last changed
-    draining_since: float | None = None  # set once no watched name holds this identity
-    stat_seen: tuple[int, int] = (-1, -1)  # (size, mtime_ns) at the last check
-    more: bool = False  # the last read stopped at its batch bound, not at the end
-    caught_up_at: float | None = None  # monotonic time a read last reached the end
-    resumed: bool = False  # read past a previous run's cursor, not yet to the end
-    errors: set[str] = field(default_factory=set)  # said once, until a read succeeds
-    # Its head so far is (a prefix of) a file we follow: its lines are read there, and it
-    # is not read until that file is truncated (a copytruncate copy) or its head differs.
-    maybe_copy: bool = False
-
-    @property
-    def fd(self) -> int:
-        """The descriptor being read (held, or opened for this check)."""
-        assert self.fh is not None, f"{self.path}: read without a descriptor"
-        return self.fh.fileno()
-
-    @property
-    def head_len(self) -> int:
-        """How many leading bytes the head digest covers."""
-        return len(self.head_bytes)
-
-    def position(self) -> Position:
-        """Where the lines fed so far end."""
-        return Position(self.offset, self.line)
-
-    def cursor(self) -> Cursor | None:
-        """Where a restart resumes: the start of the record still being assembled.
-
-        None for a possible copy still waiting for its source: its lines are read in the
-        source, whose cursor carries them; a cursor at its start would read them twice.
-        """
-        if self.maybe_copy:
-            return None
-        pending = self.assembler.pending_start()
-        offset, line = pending if pending is not None else (self.offset, self.line)
-        return Cursor(
-            dev=self.file.dev,
-            ino=self.file.ino,
-            head_len=self.head_len,
-            head=encode_head(self.head_bytes),
-            path=str(self.path),
-            offset=offset,
-            line=line,
-        )
 
 
 class Tailer:
@@ -150,9 +71,6 @@ class Tailer:
         descriptors: Descriptors | None = None,
     ) -> None:
         self._max_lines_per_poll = max_lines_per_poll
-        # The rule pack's literal search: stretches without a literal are passed over.
-        # None: every line is assembled (a pack with a rule that has no literal).
-        self.finder = finder
         self._tz = tz
         self._max_lines = max_lines
         self._max_bytes = max_bytes
@@ -169,10 +87,28 @@ class Tailer:
         self._more: set[FileId] = set()
         self._waiting: set[FileId] = set()  # possible copies
         self._draining: set[FileId] = set()
-        self._index: dict[bytes, set[FileId]] = {}  # heads by their leading bytes
-        self._short: set[FileId] = set()  # heads too short for the index
+        self.heads = Heads(self.files)
+        self._skimmer: Skimmer | None = None
+        self.finder = finder
         self._unreadable: dict[Path, str] = {}  # said once each, until readable again
         self._done: list[FileRecords] = []  # records of files done between two reads
+
+    @property
+    def finder(self) -> Finder | None:
+        """The rule pack's literal search: stretches without a literal are passed over.
+        None: every line is assembled (a pack with a rule that has no literal)."""
+        return None if self._skimmer is None else self._skimmer.finder
+
+    @finder.setter
+    def finder(self, finder: Finder | None) -> None:
+        self._skimmer = None
+        if finder is not None:
+            self._skimmer = Skimmer(
+                finder,
+                tz=self._tz,
+                max_line_bytes=self._max_line_bytes,
+                assembler=self._assembler,
+            )
 
     # -- following ---------------------------------------------------------------------
 
@@ -306,7 +242,7 @@ class Tailer:
             resumed=resumed,
         )
         self.files[file] = tailed
-        self._set_head(tailed, head)
+        self.heads.set(tailed, head)
         if maybe_copy:
             self._waiting.add(file)
         if not self._descriptors.keep(file, tailed, changed=hold):
@@ -325,83 +261,11 @@ class Tailer:
     def _copy_of(self, head: bytes, size: int, file: FileId) -> CopyOf | None:
         """What a file's head says it copies: a followed file, content that left us, or
         nothing (a file of its own)."""
-        source = self._source_of(head, size, file)
+        seq = self.files[file].seq if file in self.files else self._seq + 1
+        source = self.heads.source_of(head, size, file, seq)
         if source is not None:
             return CopyOfFollowed(source)
         return self.memory.copy_of(head, file)
-
-    def _source_of(self, head: bytes, size: int, file: FileId) -> FileId | None:
-        """A followed file this one may be a copy of: its content now begins with the
-        whole of this one's head, and it is at least as long; or it held this content
-        when last read and was truncated since (the truncation is not seen yet). A head
-        as last read is not enough alone: one short line, or nothing, begins too much."""
-        seq = self.files[file].seq if file in self.files else self._seq + 1
-        for other in self._candidates(head):
-            # A possible copy can be the source of a file followed after it (a copy of a
-            # new file that is still empty, say); never of an earlier one: no cycles.
-            if other.file == file or (other.maybe_copy and other.seq > seq):
-                continue
-            known = other.head_bytes
-            was = bool(other.offset and distinctive(known) and one_begins(known, head))
-            now = self._peek(other, max(len(head), len(known)))
-            if now is None:
-                if was:
-                    return other.file  # cannot look: told apart when it is done
-                continue
-            data, current = now
-            if current and data[: len(head)] == head and size <= current:
-                return other.file
-            if was and (current < other.offset or data[: len(known)] != known):
-                return other.file
-        return None
-
-    def may_hold(self, head: bytes) -> bool:
-        """Whether a followed file holds content beginning with `head`: it did when last
-        read (its lines are read there, or its truncation is still to be seen), or its
-        bytes now begin so, or it cannot be read and its head as last read is too short
-        to tell."""
-        for other in self._candidates(head):
-            known = other.head_bytes
-            if distinctive(known) and one_begins(known, head):
-                return True
-            now = self._peek(other, len(head))
-            if (now is None and not distinctive(known)) or (now is not None and now[0] == head):
-                return True
-        return False
-
-    def _candidates(self, head: bytes) -> list[TailedFile]:
-        """Followed files whose head as last read may begin like `head`."""
-        if len(head) >= _INDEX_BYTES:
-            files = [*self._index.get(head[:_INDEX_BYTES], ()), *self._short]
-            return [self.files[f] for f in files]
-        return list(self.files.values())
-
-    def _peek(self, tailed: TailedFile, length: int) -> tuple[bytes, int] | None:
-        """The first `length` bytes of a followed file now, and its size; None when it
-        cannot be read (followed without a descriptor, and gone from its name)."""
-        try:
-            if tailed.fh is not None:
-                fd = tailed.fh.fileno()
-                return os.pread(fd, length, 0), os.fstat(fd).st_size
-            with open(tailed.path, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                if FileId(st.st_dev, st.st_ino) != tailed.file:
-                    return None
-                return os.pread(fh.fileno(), length, 0), st.st_size
-        except OSError:
-            return None
-
-    def _set_head(self, tailed: TailedFile, head: bytes) -> None:
-        old = tailed.head_bytes
-        if len(old) >= _INDEX_BYTES:
-            self._index.get(old[:_INDEX_BYTES], set()).discard(tailed.file)
-        else:
-            self._short.discard(tailed.file)
-        tailed.head_bytes = head
-        if len(head) >= _INDEX_BYTES:
-            self._index.setdefault(head[:_INDEX_BYTES], set()).add(tailed.file)
-        else:
-            self._short.add(tailed.file)
 
     def _settle_copy(self, tailed: TailedFile, size: int) -> bool:
         """Whether a possible copy can be read now (and from where); False: wait."""
@@ -415,7 +279,7 @@ class Tailer:
             logger.info("copy of a followed file path=%s offset=%d", tailed.path, position.offset)
         tailed.maybe_copy = False
         self._waiting.discard(tailed.file)
-        self._set_head(tailed, head)
+        self.heads.set(tailed, head)
         return True
 
     def _copy_from(self, fd: int, size: int, copy: CopyReadTo) -> Position:
@@ -613,7 +477,7 @@ class Tailer:
             # Its copy (copytruncate) may show up later, even after a restart: read from here.
             self.memory.left(tailed.head_bytes, tailed.position(), str(tailed.path), saved=True)
             tailed.offset, tailed.line = START
-            self._set_head(tailed, read_head(tailed.fd, min(st.st_size, HEAD_BYTES)))
+            self.heads.set(tailed, read_head(tailed.fd, min(st.st_size, HEAD_BYTES)))
             tailed.assembler = self._assembler(tailed.path, st.st_mtime)
         return records + self._read(tailed, st.st_size)
 
@@ -623,7 +487,7 @@ class Tailer:
         if size < length or read_head(tailed.fd, length) != tailed.head_bytes:
             return False
         if length < HEAD_BYTES and size > length:
-            self._set_head(tailed, read_head(tailed.fd))  # the file grew: know more of it
+            self.heads.set(tailed, read_head(tailed.fd))  # the file grew: know more of it
         return True
 
     def _read(self, tailed: TailedFile, size: int) -> list[Record]:
@@ -637,8 +501,8 @@ class Tailer:
         final = idle >= self._partial_wait_s or tailed.draining_since is not None
         budget = self._max_lines_per_poll
         try:
-            if self.finder is not None and size > tailed.offset:
-                budget = self._skim(tailed, size, budget, records)
+            if self._skimmer is not None and size > tailed.offset:
+                budget = self._skimmer.skim(tailed, size, budget, records)
                 if budget <= 0:
                     tailed.more = True
                     tailed.caught_up_at = None
@@ -674,126 +538,13 @@ class Tailer:
             records += tailed.assembler.flush()
         return records
 
-    def _skim(self, tailed: TailedFile, size: int, budget: int, records: list[Record]) -> int:
-        """Pass over the stretches of complete lines that hold no literal; assemble the
-        records around those that do. Leaves the last record for the line-by-line read
-        (it may go on); returns the line budget left (0: stop here, more to read)."""
-        assert self.finder is not None
-        fd = tailed.fd
-        passed = 0
-        while budget > 0:
-            base = tailed.offset
-            block = os.pread(fd, min(size - base, skim.BLOCK), base)
-            complete = block.rfind(b"\n") + 1
-            if complete == 0:
-                return budget  # a partial line, or one longer than a block
-            targets: list[int] = []
-            for hit in self.finder(memoryview(block)[:complete]):
-                start = block.rfind(b"\n", 0, hit) + 1
-                if not targets or targets[-1] != start:
-                    targets.append(start)
-            last_line = block.rfind(b"\n", 0, complete - 1) + 1
-            pos = 0
-            for target in [*targets, None]:
-                if target is not None and target < pos:
-                    continue  # its record was fed already
-                anchor = last_line if target is None else target
-                to = skim.dated_start(block, anchor, pos, self._tz, self._max_line_bytes)
-                if to is not None and to > pos:
-                    budget = self._pass_over(tailed, block, base, pos, to, budget, records)
-                    passed += to - pos
-                    pos = to
-                if target is None or budget <= 0:
-                    break
-                pos, budget = self._feed_record(
-                    tailed, block, base, pos, target, complete, budget, records
-                )
-                if budget <= 0:
-                    break
-            if budget <= 0 or base + complete >= size or tailed.offset == base:
-                return budget  # the end is read line by line: its last record may go on
-            if passed >= SKIM_BYTES_PER_POLL:
-                return 0  # a big backlog: let the loop commit and tick between steps
-        return budget
-
-    def _feed_record(
-        self,
-        tailed: TailedFile,
-        block: bytes,
-        base: int,
-        pos: int,
-        target: int,
-        complete: int,
-        budget: int,
-        records: list[Record],
-    ) -> tuple[int, int]:
-        """Feed lines from `pos` until the record holding the line at `target` is complete
-        (the next record has begun) or the block ends; returns the new position, budget."""
-        while pos < complete and budget > 0:
-            pos = self._feed_line(tailed, block, base, pos, records)
-            budget -= 1
-            if pos > target:
-                pending = tailed.assembler.pending_start()
-                if pending is None or pending[0] > base + target:
-                    break
-        return pos, budget
-
-    def _feed_line(
-        self, tailed: TailedFile, block: bytes, base: int, pos: int, records: list[Record]
-    ) -> int:
-        """Feed the line at block[pos:] to the assembler; returns where the next starts."""
-        line, end = skim.line_at(block, base, pos, tailed.line, self._max_line_bytes)
-        records += tailed.assembler.feed(line)
-        tailed.offset, tailed.line = line.end, line.number + 1
-        return end
-
-    def _pass_over(
-        self,
-        tailed: TailedFile,
-        block: bytes,
-        base: int,
-        pos: int,
-        to: int,
-        budget: int,
-        records: list[Record],
-    ) -> int:
-        """Skip block[pos:to), which holds no literal and ends where a dated record starts.
-
-        The record being assembled is finished first if it holds a literal. The last dated
-        line passed over comes out as a one-line record, so log time still moves on (the
-        backlog resolves incidents by log time); it holds no literal, so it matches nothing.
-        """
-        assert self.finder is not None
-        pending = tailed.assembler.pending_start()
-        if pending is not None:
-            held = base + pos - pending[0]
-            if held > skim.BLOCK or self.finder(os.pread(tailed.fd, held, pending[0])):
-                while pos < to:  # its continuation lines are in [pos, to): feed them
-                    pos = self._feed_line(tailed, block, base, pos, records)
-                    budget -= 1
-                records += tailed.assembler.flush()
-        mtime = os.fstat(tailed.fd).st_mtime
-        tailed.assembler = self._assembler(tailed.path, mtime)
-        if to > pos:
-            last = block.rfind(b"\n", 0, to - 1) + 1
-            dated = skim.dated_start(block, last, pos, self._tz, self._max_line_bytes)
-            if dated is not None:
-                number = tailed.line + block.count(b"\n", pos, dated)
-                line, _ = skim.line_at(block, base, dated, number, self._max_line_bytes)
-                ticker = self._assembler(tailed.path, mtime)
-                records += ticker.feed(line) + ticker.flush()
-            tailed.line += block.count(b"\n", pos, to)
-        tailed.offset = base + to
-        return budget
-
     def _finish(self, tailed: TailedFile) -> list[Record]:
         records = tailed.assembler.flush()
         file = tailed.file
         del self.files[file]
-        for group in (self._busy, self._more, self._waiting, self._draining, self._short):
+        for group in (self._busy, self._more, self._waiting, self._draining):
             group.discard(file)
-        if tailed.head_len >= _INDEX_BYTES:
-            self._index.get(tailed.head_bytes[:_INDEX_BYTES], set()).discard(file)
+        self.heads.drop(tailed)
         # Its compressed copy, or a copy waiting for it, is read from here (after a restart
         # too: a compressed file seen after this commit is not taken for one never seen).
         self.memory.left(tailed.head_bytes, tailed.position(), str(tailed.path), saved=True)
