@@ -216,7 +216,10 @@ class LogFiles:
                 (c for c in lost if holds_content(head, c)), key=lambda c: c.offset, default=None
             )
             cursor = own or content
-            if cursor is not None and cursor_id(cursor) not in used:
+            if cursor is not None:
+                if cursor_id(cursor) in used:  # another compressed copy of the same content
+                    self._archives_done.add(file)
+                    continue
                 used.add(cursor_id(cursor))
                 start, why = Position(cursor.offset, cursor.line), "rotated and compressed"
             elif self._followed_elsewhere(head, followed):
