@@ -8,7 +8,6 @@ and commits cursors, incidents and outbox rows in one transaction.
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import queue
@@ -16,7 +15,6 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
@@ -30,14 +28,18 @@ from logwatch.outbox import DeliveryThread, Outbox
 from logwatch.pipeline import Engine
 from logwatch.prefilter import literal_finder
 from logwatch.rules import RulePack
-from logwatch.sources.history import glob_root, looks_like_log, stays_inside, walk_logs
-from logwatch.sources.tail import Key, Tailer, since_from_lookback
+from logwatch.sources.descriptors import raise_open_file_limit
+from logwatch.sources.follow import LogFiles
+from logwatch.sources.followed import FileRecords
+from logwatch.sources.identity import FileId
+from logwatch.sources.logtime import LogClock
+from logwatch.sources.seek import since_from_lookback
+from logwatch.sources.tail import Tailer
 from logwatch.sources.watch import DirectoryWatcher
-from logwatch.store import Cursor, StateStore
+from logwatch.store import StateStore
 
 logger = logging.getLogger(__name__)
 
-_COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 POLL_TICK_S = 0.05
 
 
@@ -79,9 +81,9 @@ class Agent:
         self._remote = list(remote)
         self._stop_requested = 0
         self._reload_requested = False
-        self._warned_missing: set[str] = set()
         self.store = StateStore(options.state)
         self.engine = Engine(config, pack, state=self.store.grouper_state())
+        raise_open_file_limit()  # before the tailer sizes its descriptor budget on it
         self.tailer = Tailer(
             tz=config.timezone,
             max_lines=config.max_record_lines,
@@ -91,6 +93,15 @@ class Agent:
             finder=literal_finder(pack),
         )
         self.watcher = DirectoryWatcher(poll=options.poll)
+        self.files = LogFiles(
+            options.paths,
+            self.tailer,
+            follow_symlinks=config.follow_symlinks,
+            watch=self.watcher.watch,
+            rescan_s=options.rescan_s,
+        )
+        self.log_clock = LogClock()
+        self._last_commit = self.store.last_commit()  # the previous run's, for its backlog
         self._outbox = Outbox(
             self.store, self._local, clock=self._clock.now, redact=self.engine.redact
         )
@@ -148,19 +159,21 @@ class Agent:
                         timeout = opts.busy_tick_s
                     else:
                         # Polling: no events come, so the followed files are checked often
-                        # (one fstat each); new files still come with the rescan.
-                        timeout = POLL_TICK_S if opts.poll else opts.tick_s
-                    keys: set[Key] | None = self._wait_for_paths(timeout)
+                        # (one stat each: less often when there are thousands); new files
+                        # still come with the rescan.
+                        many = max(1.0, len(self.tailer.files) / 1000)
+                        timeout = POLL_TICK_S * many if opts.poll else opts.tick_s
+                    keys: set[FileId] | None = self._wait_for_paths(timeout)
                     if opts.poll:
                         keys = None
                     if time.monotonic() - last_rescan >= opts.rescan_s:
-                        self._rescan()
+                        self.files.rescan()
                         last_rescan = time.monotonic()
                         keys = None  # poll everything: events can be missed (NFS, overflow)
                         self._check_state_file()
                     elif keys is not None:
                         keys |= set(self.tailer.busy())
-                    self._process(self.tailer.poll(keys))
+                    self._process(self.files.read(keys))
                     for incident_id, diagnosis, at in self.prober.findings():
                         self._held += self.engine.grouper.diagnose(incident_id, diagnosis, at)
                     if not self.tailer.busy():
@@ -176,8 +189,10 @@ class Agent:
                 except Exception:  # one broad except per iteration: the agent keeps going
                     logger.exception("agent loop error")
                     time.sleep(min(1.0, opts.tick_s))
-            # Drain: read what is there, commit, deliver what can be delivered now.
-            self._process(self.tailer.poll(None))
+            # Drain: read what is there (new files and compressed ones too), commit, deliver
+            # what can be delivered now.
+            self.files.rescan()
+            self._process(self.files.read(None))
             self._commit()
             logger.info("stopped")
             return 0
@@ -194,7 +209,13 @@ class Agent:
         commit, which an idle agent may not make before it is killed (statefile.py)."""
         self.store.check_file()
 
-    def _process(self, records: list[Record]) -> None:
+    def _process(self, batches: list[FileRecords]) -> None:
+        now = self._clock.now()
+        # Log time within the clock's bounds (sources/logtime.py): a file stamped in 2099,
+        # or 5 h ahead, must not resolve other files' incidents or hold its own open.
+        records: list[Record] = [
+            r for b in batches for r in self.log_clock.retime(b, now, last_commit=self._last_commit)
+        ]
         if records:
             self._dirty = True
         # By log time across files, as scan merges them: one file's backlog (after a restart,
@@ -221,8 +242,8 @@ class Agent:
         changes = collapse(self._held)
         self.engine.grouper.forget_done()
         self.store.commit_batch(
-            cursors=self.tailer.cursors(),
-            forget=self.tailer.gone,
+            cursors=self.files.cursors(),
+            forget=self.files.forgotten(),
             changes=changes,
             # Every live incident, so `logwatch incidents` shows current counts, not the
             # counts of the last notification.
@@ -231,7 +252,7 @@ class Agent:
             notifiers=[n.name for n in (*self._local, *self._remote)],
             now=self._clock.now(),
         )
-        self.tailer.gone.clear()
+        self.files.committed()
         self._held.clear()
         self._dirty = False
         for change in changes:
@@ -255,124 +276,33 @@ class Agent:
 
     # -- files ---------------------------------------------------------------------------
 
-    def _wait_for_paths(self, timeout: float) -> set[Key]:
-        keys: set[Key] = set()
+    def _wait_for_paths(self, timeout: float) -> set[FileId]:
         try:
             path = self.watcher.paths.get(timeout=timeout)
         except queue.Empty:
-            return keys
+            return set()
         paths = {path}
         while True:
             try:
                 paths.add(self.watcher.paths.get_nowait())
             except queue.Empty:
                 break
-        wanted: set[Path] | None = None  # listed only when an event names a new file
-        for p in paths:
-            key = self.tailer.known(p)
-            if key is None:
-                wanted = set(self._targets()) if wanted is None else wanted
-                if p in wanted:
-                    key = self.tailer.open(p, start="start")  # a file created while we run
-            if key is not None:
-                keys.add(key)
-        return keys
-
-    def _targets(self, *, compressed: bool = False) -> list[Path]:
-        """The files the PATH arguments name now: plain logs (or the compressed ones)."""
-        found: list[Path] = []
-        follow = self.config.follow_symlinks
-        for arg in self.options.paths:
-            path = Path(arg)
-            if any(c in arg for c in "*?["):
-                root = glob_root(arg)
-                found += [
-                    Path(p)
-                    for p in sorted(glob.glob(arg, recursive=True))
-                    if follow or stays_inside(Path(p), root)
-                ]
-            elif path.is_dir():
-                found += walk_logs(path, follow)  # symlinks out of it are not followed
-            elif path.is_file():
-                found.append(path)  # named itself: read, symlink or not
-        return [
-            p
-            for p in found
-            if p.is_file() and looks_like_log(p) and p.name.endswith(_COMPRESSED) == compressed
-        ]
-
-    def _watch_dirs(self) -> None:
-        for arg in self.options.paths:
-            path = Path(arg)
-            if any(c in arg for c in "*?["):
-                directory = glob_root(arg)
-            elif path.is_file():
-                directory = path.parent
-            else:
-                directory = path
-            if directory.is_dir():
-                if arg in self._warned_missing:
-                    logger.info("%s: appeared", arg)
-                    self._warned_missing.discard(arg)
-                self.watcher.watch(directory)
-            elif arg not in self._warned_missing:
-                self._warned_missing.add(arg)
-                logger.warning("%s: does not exist yet; waiting for it", arg)
+        return self.files.noticed(paths)
 
     def _start_files(self) -> None:
-        """Open every target: at its saved cursor, or per the start policy."""
-        self._watch_dirs()
-        last_commit = self.store.last_commit()
-        cursors = {(c.dev, c.ino): c for c in self.store.cursors()}
-        self.tailer.remember(cursors.values())  # a copy made while we were stopped is known
+        """Open every target: at its saved cursor, or per the start policy; read what was
+        rotated and compressed while we were stopped."""
         since = None
-        start = self.options.start
-        if start == "since" and self.options.lookback_s is not None:
+        if self.options.start == "since" and self.options.lookback_s is not None:
             since = since_from_lookback(self._clock.now(), self.options.lookback_s)
-        for path in self._targets():
-            cursor = _cursor_for(path, cursors)
-            if cursor is not None:
-                self.tailer.open(path, cursor=cursor)
-            elif last_commit is not None and _modified_since(path, last_commit):
-                self.tailer.open(path, start="start")  # written while we were stopped
-            else:
-                self.tailer.open(path, start=start, since=since)
-        # A cursor whose file is gone (or whose inode now holds another file) lost its file.
-        lost = [c for c in cursors.values() if not self.tailer.resumed(c)]
-        if lost:
-            self._read_archived(lost)
-        self.tailer.gone += [
-            (c.dev, c.ino) for c in lost if (c.dev, c.ino) not in self.tailer.files
-        ]
-
-    def _read_archived(self, cursors: list[Cursor]) -> None:
-        """Files rotated and compressed while we were stopped: read their unread ends.
-
-        The compressed copy is found by the digest of its (decompressed) head.
-        """
-        archives = self._targets(compressed=True)
-        for cursor in cursors:
-            for path in archives:
-                records = self.tailer.read_archived(path, cursor)
-                if records is not None:
-                    logger.info(
-                        "rotated and compressed while stopped path=%s read=%d records",
-                        path,
-                        len(records),
-                    )
-                    self._process(records)
-                    break
-
-    def _rescan(self) -> None:
-        self._watch_dirs()
-        present: set[Key] = set()
-        for path in self._targets():
-            key = self.tailer.known(path)
-            if key is None:
-                key = self.tailer.open(path, start="start")
-            if key is not None:
-                present.add(key)
-        self.tailer.vanished(present)
+        self._process(
+            self.files.start(
+                self.store.cursors(),
+                self._last_commit,
+                start=self.options.start,
+                since=since,
+            )
+        )
 
     def _do_reload(self) -> None:
         self._reload_requested = False
@@ -407,18 +337,3 @@ def collapse(changes: list[Change]) -> list[Change]:
             change = Change(kind="opened", at=change.at, incident=change.incident)
         result.append(change)
     return sorted(result, key=lambda c: c.at)
-
-
-def _cursor_for(path: Path, cursors: dict[Key, Cursor]) -> Cursor | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return cursors.get((st.st_dev, st.st_ino))
-
-
-def _modified_since(path: Path, moment: datetime) -> bool:
-    try:
-        return os.stat(path).st_mtime > moment.timestamp()
-    except OSError:
-        return False

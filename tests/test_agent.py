@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,13 @@ def append(path: Path, text: str) -> None:
         fh.write(text)
 
 
+LIMITED = (
+    "import os, resource, sys;"
+    " resource.setrlimit(resource.RLIMIT_NOFILE, ({nofile}, {nofile}));"
+    " os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
 class AgentProcess:
     """`logwatch watch` as a user runs it, stopped by its handle at the end of the test."""
 
@@ -55,7 +62,8 @@ class AgentProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
-    def start(self, *extra: str) -> None:
+    def start(self, *extra: str, nofile: int | None = None) -> None:
+        """Start the agent; `nofile`: its RLIMIT_NOFILE (soft and hard), as a small host's."""
         cmd = [
             sys.executable,
             "-m",
@@ -74,9 +82,11 @@ class AgentProcess:
         ]
         self.starts += 1
         stderr = open(self.root / f"agent-{self.starts}.log", "wb")  # noqa: SIM115
+        if nofile is not None:  # the limit set by a small launcher that then execs the agent
+            cmd[1:1] = ["-c", LIMITED.format(nofile=nofile)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
         stderr.close()
-        self.wait_until(lambda: "agent started" in self.log(), what="startup")
+        self.wait_until(lambda: "agent started" in self.log(), timeout=60, what="startup")
 
     def log(self) -> str:
         return (self.root / f"agent-{self.starts}.log").read_text(errors="replace")
@@ -352,3 +362,167 @@ def test_file_rotated_and_compressed_while_stopped_is_read_to_its_end(
     assert a.kinds().count("incident.opened") == 1
     assert a.changes()[-1]["incident"]["events"] == 3
     assert a.stop() == 0
+
+
+# -- regressions from issue 11 (adversarial pass) ----------------------------------------
+
+
+def events_of(a: AgentProcess, target: str) -> int:
+    """The last reported event count of the incident on `target` (0: none)."""
+    counts = [c["incident"]["events"] for c in a.changes() if c["incident"]["target"] == target]
+    return counts[-1] if counts else 0
+
+
+def test_copytruncate_while_stopped_then_kill_9_before_any_new_record_counts_once(
+    agent: Callable[..., AgentProcess],
+) -> None:
+    """The copy found at restart had its cursor committed at offset 0: killed before it
+    was settled, the next start read the whole copy again (1,000 written, 2,000 counted)."""
+    a = agent("--quiet-period", "10s")  # longer than the stops and starts
+    log = a.logs / "app.log"
+    log.write_text(healthy())
+    a.start()
+    append(log, refused() * 3)
+    a.wait_until(lambda: "incident.opened" in a.kinds(), what="open")
+    assert a.stop() == 0
+    append(log, refused())  # written while stopped, before the rotation
+    rotate_copytruncate(log)
+    a.start()
+    a.kill()  # right after the start's commit, before the loop looks at anything
+    a.start()
+    a.wait_until(lambda: "incident.resolved" in a.kinds(), timeout=30, what="resolve")
+    assert a.stop() == 0
+    assert a.changes()[-1]["incident"]["events"] == 4
+
+
+def test_file_created_rotated_and_compressed_while_stopped_is_read(
+    agent: Callable[..., AgentProcess],
+) -> None:
+    """app.log -> app.log.1 -> app.log.2.gz while the agent was down: its records were
+    never counted, with no warning."""
+    a = agent("--quiet-period", "3s")
+    log = a.logs / "app.log"
+    log.write_text(healthy())
+    a.start()
+    assert a.stop() == 0
+    rotate_rename(log)  # the followed file becomes app.log.1; a new app.log...
+    append(log, refused(7001) * 100)  # ...is written...
+    (a.logs / "app.log.2.gz").write_bytes(gzip.compress((a.logs / "app.log.1").read_bytes()))
+    (a.logs / "app.log.1").unlink()
+    log.rename(a.logs / "app.log.1")  # ...rotated...
+    log.write_text(healthy())
+    (a.logs / "app.log.3.gz").write_bytes((a.logs / "app.log.2.gz").read_bytes())
+    (a.logs / "app.log.2.gz").write_bytes(gzip.compress((a.logs / "app.log.1").read_bytes()))
+    (a.logs / "app.log.1").unlink()  # ...and compressed
+    log.rename(a.logs / "app.log.1")
+    log.write_text(healthy())
+    a.start()
+    a.wait_until(lambda: "incident.resolved" in a.kinds(), timeout=20, what="resolve")
+    assert a.stop() == 0
+    assert events_of(a, "10.0.0.5:7001") == 100
+
+
+def stamped(when: datetime, text: str) -> str:
+    return f"{when:%Y-%m-%d %H:%M:%S},000 {text}\n"
+
+
+REFUSED_LINE = (
+    "ERROR redis.exceptions.ConnectionError: Error 111 connecting to 10.0.0.5:{port}."
+    " Connection refused."
+)
+
+
+def test_errors_stamped_in_2099_open_an_incident_that_resolves(
+    agent: Callable[..., AgentProcess],
+) -> None:
+    """Log time far ahead of the clock held the incident open forever."""
+    a = agent()
+    log = a.logs / "app.log"
+    log.write_text(healthy())
+    a.start()
+    future = datetime(2099, 1, 1, 12, tzinfo=UTC)
+    append(log, stamped(future, REFUSED_LINE.format(port=7002)) * 3)
+    a.wait_until(lambda: "incident.resolved" in a.kinds(), what="resolve")
+    assert a.kinds() == ["incident.opened", "incident.resolved"]
+    assert a.stop() == 0
+    assert a.log().count("ahead of the clock") == 1
+
+
+def test_errors_stamped_in_2001_written_live_open_once_and_resolve_once(
+    agent: Callable[..., AgentProcess],
+) -> None:
+    """Live records stamped 25 years back gave 10 'resolved' and no 'opened'."""
+    a = agent()
+    log = a.logs / "app.log"
+    log.write_text(healthy())
+    a.start()
+    for n in range(10):
+        append(
+            log, stamped(datetime(2001, 1, 1, 12, 0, n, tzinfo=UTC), REFUSED_LINE.format(port=7003))
+        )
+        time.sleep(0.4)  # live: each read (and time ticked) as it is written
+    a.wait_until(lambda: "incident.resolved" in a.kinds(), what="resolve")
+    assert a.kinds() == ["incident.opened", "incident.resolved"]
+    final = a.changes()[-1]["incident"]
+    assert final["events"] == 10
+    assert final["first_seen"][:4] == str(datetime.now(UTC).year)  # the time it was read
+    assert a.stop() == 0
+    assert a.log().count("behind the clock") == 1
+
+
+def test_a_file_stamped_5h_ahead_does_not_resolve_an_outage_in_another_file(
+    agent: Callable[..., AgentProcess],
+) -> None:
+    """Naive stamps 5 h ahead in one file moved log time past another file's outage: it
+    'resolved' without ever opening."""
+    a = agent("--quiet-period", "3s")
+    log, other = a.logs / "app.log", a.logs / "worker.log"
+    log.write_text(healthy())
+    other.write_text(healthy())
+    a.start()
+    for _ in range(3):
+        append(other, stamped(datetime.now(UTC) + timedelta(hours=5), "INFO worker ok"))
+        append(log, refused(7004))
+        time.sleep(0.2)
+    a.wait_until(lambda: "incident.resolved" in a.kinds(), what="resolve")
+    assert a.kinds() == ["incident.opened", "incident.resolved"]
+    assert a.changes()[-1]["incident"]["events"] == 3
+    assert a.stop() == 0
+
+
+def test_one_2099_info_line_in_an_unrelated_file_does_not_resolve_an_ongoing_incident(
+    agent: Callable[..., AgentProcess],
+) -> None:
+    a = agent("--quiet-period", "3s")
+    log, other = a.logs / "app.log", a.logs / "worker.log"
+    log.write_text(healthy())
+    other.write_text(healthy())
+    a.start()
+    append(log, refused(7005) * 2)
+    a.wait_until(lambda: "incident.opened" in a.kinds(), what="open")
+    append(other, stamped(datetime(2099, 1, 1, tzinfo=UTC), "INFO worker ok"))
+    time.sleep(0.5)
+    append(log, refused(7005))
+    a.wait_until(lambda: "incident.resolved" in a.kinds(), what="resolve")
+    assert a.stop() == 0
+    final = a.changes()[-1]["incident"]
+    assert final["events"] == 3 and final["reopened"] == 0
+    assert a.kinds().count("incident.resolved") == 1
+
+
+@pytest.mark.slow
+def test_10000_files_under_a_1024_descriptor_limit_are_all_followed(
+    agent: Callable[..., AgentProcess],
+) -> None:
+    """Files beyond about 1,010 were never read, errors in them or in a new file went
+    undetected, and 'Too many open files' was warned 17,975 times."""
+    a = agent("--quiet-period", "2s")
+    for n in range(10_000):
+        (a.logs / f"svc-{n:05d}.log").write_text(healthy())
+    a.start(nofile=1024)
+    append(a.logs / "svc-09999.log", refused(7006) * 2)
+    a.wait_until(lambda: events_of(a, "10.0.0.5:7006") == 2, timeout=30, what="last file")
+    (a.logs / "svc-new.log").write_text(refused(7007) * 2)
+    a.wait_until(lambda: events_of(a, "10.0.0.5:7007") == 2, timeout=30, what="new file")
+    assert a.stop() == 0
+    assert a.log().count("Too many open files") <= 1

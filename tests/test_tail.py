@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from logwatch.model import Record
-from logwatch.sources.tail import Tailer, seek_to_time
+from logwatch.sources.descriptors import Descriptors
+from logwatch.sources.seek import seek_to_time
+from logwatch.sources.tail import Tailer
 
 
 class FakeMonotonic:
@@ -192,7 +194,7 @@ def test_cursor_resumes_under_a_new_name(tmp_path: Path, clock: FakeMonotonic) -
     log.rename(tmp_path / "app.log.1")  # rotated while we were stopped
     second = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536, monotonic=clock)
     try:
-        second.open(tmp_path / "app.log.1", cursor=cursor)
+        assert second.resume(tmp_path / "app.log.1", cursor) is not None
         assert numbers(settle(second, clock)) == ["3"]
     finally:
         second.close()
@@ -211,7 +213,8 @@ def test_cursor_of_a_file_truncated_and_regrown_while_stopped_is_not_trusted(
     log.write_text(line(11) + line(12) + line(13) + line(14))  # same inode, grown past offset
     second = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536, monotonic=clock)
     try:
-        second.open(log, cursor=cursor)
+        assert second.resume(log, cursor) is None  # not the file it describes
+        second.open(log)
         assert numbers(settle(second, clock)) == ["11", "12", "13", "14"]
     finally:
         second.close()
@@ -231,7 +234,7 @@ def test_seek_to_time_finds_first_record_in_window(tmp_path: Path) -> None:
     log.write_text("".join(f"2026-03-01 12:{m:02d}:00,000 INFO m={m}\n" for m in range(60)) * 1)
     with open(log, "rb") as fh:
         offset, number = seek_to_time(
-            fh, os.path.getsize(log), datetime(2026, 3, 1, 12, 50, tzinfo=UTC), UTC
+            fh.fileno(), os.path.getsize(log), datetime(2026, 3, 1, 12, 50, tzinfo=UTC), UTC
         )
     assert log.read_bytes()[offset:].startswith(b"2026-03-01 12:50:00")
     assert number == 51
@@ -336,7 +339,8 @@ def test_copytruncate_while_stopped_does_not_reread_the_copy(
     try:
         second.remember(cursors)
         (cursor,) = cursors
-        second.open(log, cursor=cursor, start="start")
+        assert second.resume(log, cursor) is None  # truncated: not the file it describes
+        second.open(log, start="start")
         second.open(tmp_path / "app.log.1", start="start")
         assert sorted(numbers(settle(second, clock)), key=int) == ["30", "40"]
     finally:
@@ -368,7 +372,9 @@ def test_a_backlog_is_read_in_bounded_batches(tmp_path: Path, clock: FakeMonoton
 
 
 def numbered_traceback(n: int) -> str:
-    return TRACEBACK.replace("12:01:00", f"12:01:{n:02d}").replace("refused.\n", f"refused. n={n}\n")
+    return TRACEBACK.replace("12:01:00", f"12:01:{n:02d}").replace(
+        "refused.\n", f"refused. n={n}\n"
+    )
 
 
 def _copytruncate_steps(log: Path, rotated: Path) -> list[Callable[[], object]]:
@@ -390,7 +396,9 @@ def _rename_steps(log: Path, rotated: Path) -> list[Callable[[], object]]:
     ]
 
 
-@pytest.mark.parametrize("steps", [_copytruncate_steps, _rename_steps], ids=["copytruncate", "rename"])
+@pytest.mark.parametrize(
+    "steps", [_copytruncate_steps, _rename_steps], ids=["copytruncate", "rename"]
+)
 def test_rotation_reads_every_record_once_whenever_the_agent_looks(
     tmp_path: Path, steps: Callable[[Path, Path], list[Callable[[], object]]]
 ) -> None:
@@ -432,3 +440,79 @@ def test_rotation_reads_every_record_once_whenever_the_agent_looks(
         if seen != list(range(7)):
             failures.append((polls, noticed, seen))
     assert failures == []
+
+
+# -- regressions from issue 11 (adversarial pass) ----------------------------------------
+
+
+def test_copytruncate_copy_made_before_the_truncate_is_not_read_from_the_device_number(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    """logrotate copies, then truncates a moment later: the copy, seen while its source was
+    still followed, was read from an offset equal to the device number (1,000 written,
+    1,500 counted): a (dev, ino) key taken for an (offset, line) pair."""
+    log = tmp_path / "app.log"
+    dev = os.stat(tmp_path).st_dev
+    count = max(1000, min(dev // 40 + 200, 400_000))  # the file outgrows the device number
+    log.write_text("".join(line(n % 60, f"INFO ok i={n}") for n in range(count)))
+    tailer.open(log)
+    got = settle(tailer, clock)
+    append(log, line(1, f"INFO ok i={count}"))  # written just before the rotation
+    copy = tmp_path / "app.log.1"
+    copy.write_bytes(log.read_bytes())
+    tailer.open(copy)  # the watcher saw the copy before the truncate
+    got += settle(tailer, clock)
+    append(log, line(2, f"INFO ok i={count + 1}"))  # between the copy and the truncate
+    got += settle(tailer, clock)
+    os.truncate(log, 0)
+    append(log, line(3, f"INFO ok i={count + 2}"))
+    got += settle(tailer, clock)
+    clock.now += 10
+    got += tailer.poll()
+    seen = sorted(int(r.text.split("i=")[1].split()[0]) for r in got if "i=" in r.text)
+    assert seen == list(range(count + 3))
+
+
+def test_files_beyond_the_descriptor_budget_are_read_when_they_change(
+    tmp_path: Path, clock: FakeMonotonic
+) -> None:
+    """More files than descriptors: each is still read, renamed ones found by identity,
+    and no more than the budget is ever held."""
+    t = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536,
+               monotonic=clock, descriptors=Descriptors(2))  # fmt: skip
+    logs = [tmp_path / f"svc-{n}.log" for n in range(6)]
+    try:
+        for n, log in enumerate(logs):
+            log.write_text(line(n, f"INFO ok i={n}"))
+            t.open(log, hold=False)
+        assert sum(tf.fh is not None for tf in t.files.values()) == 2
+        got = settle(t, clock)
+        for n, log in enumerate(logs):
+            append(log, line(n, f"INFO ok i={10 + n}"))
+        logs[5].rename(tmp_path / "svc-5.log.1")  # renamed while followed without one
+        assert t.known(tmp_path / "svc-5.log.1") is not None
+        got += settle(t, clock)
+        append(tmp_path / "svc-5.log.1", line(9, "INFO ok i=99"))
+        got += settle(t, clock)
+        assert sum(tf.fh is not None for tf in t.files.values()) <= 2
+    finally:
+        t.close()
+    seen = sorted(int(r.text.split("i=")[1].split()[0]) for r in got)
+    assert seen == [*range(6), *range(10, 16), 99]
+
+
+def test_a_new_file_takes_the_descriptor_of_an_idle_one(
+    tmp_path: Path, clock: FakeMonotonic
+) -> None:
+    t = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536,
+               monotonic=clock, descriptors=Descriptors(1))  # fmt: skip
+    try:
+        idle, new = tmp_path / "idle.log", tmp_path / "new.log"
+        idle.write_text(line(1))
+        t.open(idle, hold=False)
+        settle(t, clock)  # read to its end: nothing is lost by closing it
+        new.write_text("")
+        t.open(new)  # created while we run: a writer is about to use it
+        assert [tf.path.name for tf in t.files.values() if tf.fh is not None] == ["new.log"]
+    finally:
+        t.close()

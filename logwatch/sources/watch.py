@@ -6,12 +6,23 @@ import logging
 import queue
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    EVENT_TYPE_CLOSED_NO_WRITE,
+    EVENT_TYPE_OPENED,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 logger = logging.getLogger(__name__)
+
+
+# Events that say nothing about a log's content: an open or a read-only close is as often
+# the agent's own (a file followed without a descriptor is opened to be read), and would
+# wake the loop for nothing, once per file per read.
+_IGNORED = frozenset({EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE})
 
 
 class _QueueHandler(FileSystemEventHandler):
@@ -21,6 +32,8 @@ class _QueueHandler(FileSystemEventHandler):
         self._paths = paths
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in _IGNORED:
+            return
         if event.is_directory and event.event_type not in ("created", "moved"):
             return
         for name in (event.src_path, getattr(event, "dest_path", "")):
