@@ -96,6 +96,7 @@ class RecordAssembler:
         self._file_time = file_time.astimezone(UTC)
         self._tz = tz
         # Stamps after a prefix (Django's `ERROR 2026-...`): how many tokens, 0 for none.
+        self.shape = shape
         self._prefix_tokens = shape.prefix_tokens
         self._time_fields = tuple(time_fields)
         self._traceback_fields = frozenset(traceback_fields)
@@ -169,6 +170,11 @@ class RecordAssembler:
         done = self.flush()
         self._open(line, when)
         return done
+
+    def use_shape(self, shape: StampShape) -> None:
+        """Where the file's stamps sit, learned late (a live file's first lines arrived)."""
+        self.shape = shape
+        self._prefix_tokens = shape.prefix_tokens
 
     def flush(self) -> list[Record]:
         """End of input (or of a live burst): the buffered record, if any."""

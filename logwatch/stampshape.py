@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import tzinfo
+from functools import lru_cache
 from typing import NamedTuple
 
 from logwatch.timestamps import Stamp, parse_line_start
@@ -107,6 +108,19 @@ def parse_stamp(line: str, tz: tzinfo | None, shape: StampShape) -> Stamp | None
         if c and c not in " \t{":
             return prefixed_stamp(line, tz, shape.prefix_tokens)
     return stamp
+
+
+SHAPE_HEAD_BYTES = 4096  # a live file's head read to learn its shape
+
+
+@lru_cache(maxsize=256)
+def shape_of_head(head: bytes) -> StampShape:
+    """The shape learned from a file's first bytes (the tailer's view of it; cached, as
+    the same head is looked at each time a record assembler is made for the file)."""
+    raws = head.split(b"\n")
+    if len(head) >= SHAPE_HEAD_BYTES:
+        raws.pop()  # a line cut by the read
+    return learn_shape(r.decode("utf-8", "replace").rstrip("\r") for r in raws)
 
 
 def learn_shape(lines: Iterable[str], tz: tzinfo | None = None) -> StampShape:

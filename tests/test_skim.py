@@ -7,7 +7,7 @@ every line. They must find the same events, at the same lines and times.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -176,3 +176,53 @@ def test_a_long_healthy_backlog_is_passed_over_in_few_records(tmp_path: Path) ->
     assert event.line == 10_001 and event.category == "connection"
     # Log time still moves on to the end of the backlog.
     assert max(r.time for r in records).strftime("%H:%M:%S") == "17:33:20"
+
+
+def django(n: int) -> str:
+    """Django's documented verbose format: the level before the stamp."""
+    return (
+        f"ERROR {stamp(n)} log 23222 140245936695104 Internal Server Error: /api/v1/feed\n"
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app/feed/views.py", line 12, in feed\n'
+        f"{REFUSED}\n"
+        f"INFO {stamp(n)} log 23222 140245936695104 GET /health 200\n"
+    )
+
+
+@pytest.mark.parametrize("first_write", [0, 10, 2000], ids=["empty", "partial", "lines"])
+def test_a_live_django_log_is_dated_by_the_stamps_after_its_levels(
+    tmp_path: Path, small_blocks: None, first_write: int
+) -> None:
+    """The agent learns where a file's stamps sit from its head, also when the file is
+    created empty and its first lines come later; skimming and reading every line agree."""
+    assert FINDER is not None
+    data = "".join(django(n) for n in range(40)).encode()
+    log = tmp_path / "django.log"
+    log.write_bytes(data[:first_write])
+    clock = FakeMonotonic()
+    tailers = []
+    for finder in (FINDER, None):
+        t = Tailer(tz=UTC, max_lines=20, max_bytes=4096, max_line_bytes=400,
+                   finder=finder, monotonic=clock)  # fmt: skip
+        t.open(log)
+        tailers.append(t)
+    got: list[list[Record]] = [[], []]
+    try:
+        for t, out in zip(tailers, got, strict=True):
+            out += t.poll()
+        with open(log, "ab") as fh:
+            fh.write(data[first_write:])
+        clock.now += 10
+        for t, out in zip(tailers, got, strict=True):
+            for _ in range(5):
+                out += t.poll()
+        engine = Engine(CONFIG, PACK)
+        fast, slow = (events(engine, out) for out in got)
+        assert fast == slow
+        assert [e[1] for e in slow] == [
+            datetime.strptime(stamp(n), "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
+            for n in range(40)
+        ]
+    finally:
+        for t in tailers:
+            t.close()

@@ -15,6 +15,7 @@ from datetime import tzinfo
 from logwatch.model import LogLine
 from logwatch.records import starts_dated_record
 from logwatch.sources.reader import make_line
+from logwatch.stampshape import START, StampShape
 
 BLOCK = 1 << 20  # bytes looked at per step: the literal search runs at GB/s over it
 WALK_LINES = 256  # how far back a record start is looked for before feeding line by line
@@ -28,16 +29,24 @@ def line_at(block: bytes, base: int, pos: int, number: int, max_line: int) -> tu
     return make_line(block[pos : end - 1], number, base + pos, base + end, max_line), end
 
 
-def dated_start(block: bytes, line: int, floor: int, tz: tzinfo, max_line: int) -> int | None:
+def dated_start(
+    block: bytes,
+    line: int,
+    floor: int,
+    tz: tzinfo,
+    max_line: int,
+    shape: StampShape = START,
+) -> int | None:
     """The last line at or before `line` (a line start) and at or after `floor` that starts
-    a record with a full date of its own; None if there is none within WALK_LINES."""
+    a record with a full date of its own (where the file's shape puts stamps); None if
+    there is none within WALK_LINES."""
     start = line
     for _ in range(WALK_LINES):
         if start < floor:
             return None
         if block[start : start + 1] not in _CONTINUED:
             candidate, _ = line_at(block, 0, start, 0, max_line)
-            if starts_dated_record(candidate.text, tz):
+            if starts_dated_record(candidate.text, tz, shape=shape):
                 return start
         if start <= floor:
             return None

@@ -14,6 +14,7 @@ from logwatch.prefilter import Finder
 from logwatch.records import RecordAssembler
 from logwatch.sources import skim
 from logwatch.sources.followed import TailedFile
+from logwatch.stampshape import StampShape
 
 SKIM_BYTES_PER_POLL = 64 << 20  # passed over per poll at most: the loop commits between
 
@@ -27,7 +28,7 @@ class Skimmer:
         *,
         tz: tzinfo,
         max_line_bytes: int,
-        assembler: Callable[[Path, float], RecordAssembler],
+        assembler: Callable[[Path, float, StampShape], RecordAssembler],
     ) -> None:
         self.finder = finder
         self._tz = tz
@@ -57,7 +58,9 @@ class Skimmer:
                 if target is not None and target < pos:
                     continue  # its record was fed already
                 anchor = last_line if target is None else target
-                to = skim.dated_start(block, anchor, pos, self._tz, self._max_line_bytes)
+                to = skim.dated_start(
+                    block, anchor, pos, self._tz, self._max_line_bytes, tailed.assembler.shape
+                )
                 if to is not None and to > pos:
                     budget = self._pass_over(tailed, block, base, pos, to, budget, records)
                     passed += to - pos
@@ -131,14 +134,15 @@ class Skimmer:
                     budget -= 1
                 records += tailed.assembler.flush()
         mtime = os.fstat(tailed.fd).st_mtime
-        tailed.assembler = self._assembler(tailed.path, mtime)
+        shape = tailed.assembler.shape
+        tailed.assembler = self._assembler(tailed.path, mtime, shape)
         if to > pos:
             last = block.rfind(b"\n", 0, to - 1) + 1
-            dated = skim.dated_start(block, last, pos, self._tz, self._max_line_bytes)
+            dated = skim.dated_start(block, last, pos, self._tz, self._max_line_bytes, shape)
             if dated is not None:
                 number = tailed.line + block.count(b"\n", pos, dated)
                 line, _ = skim.line_at(block, base, dated, number, self._max_line_bytes)
-                ticker = self._assembler(tailed.path, mtime)
+                ticker = self._assembler(tailed.path, mtime, shape)
                 records += ticker.feed(line) + ticker.flush()
             tailed.line += block.count(b"\n", pos, to)
         tailed.offset = base + to

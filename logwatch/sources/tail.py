@@ -40,6 +40,9 @@ from logwatch.sources.identity import (
 from logwatch.sources.reader import open_log, read_lines
 from logwatch.sources.seek import count_lines, end_of_complete_lines, seek_to_time
 from logwatch.sources.skimread import Skimmer
+from logwatch.stampshape import SHAPE_HEAD_BYTES as SHAPE
+from logwatch.stampshape import START as STAMPS_AT_LINE_START
+from logwatch.stampshape import StampShape, shape_of_head
 from logwatch.store import Cursor
 
 logger = logging.getLogger(__name__)
@@ -233,7 +236,7 @@ class Tailer:
             head_bytes=b"",
             offset=position.offset,
             line=position.line,
-            assembler=self._assembler(path, st.st_mtime),
+            assembler=self._assembler(path, st.st_mtime, shape_of_head(os.pread(fd, SHAPE, 0))),
             seq=self._seq,
             last_change=now,
             maybe_copy=maybe_copy,
@@ -302,7 +305,9 @@ class Tailer:
         try:
             with open_log(path) as stream:
                 stream.seek(start.offset)
-                assembler = self._assembler(path, os.stat(path).st_mtime)
+                shape = shape_of_head(stream.read(SHAPE))
+                stream.seek(start.offset)
+                assembler = self._assembler(path, os.stat(path).st_mtime, shape)
                 records: list[Record] = []
                 end = start
                 for line in read_lines(
@@ -319,13 +324,16 @@ class Tailer:
             logger.warning("%s: cannot read: %s", path, exc)
             return None
 
-    def _assembler(self, path: Path, mtime: float) -> RecordAssembler:
+    def _assembler(self, path: Path, mtime: float, shape: StampShape) -> RecordAssembler:
+        """A record assembler for the file; `shape` says where its stamps sit (learned from
+        its head: Django's `ERROR 2026-...` puts them after the level)."""
         return RecordAssembler(
             source=str(path),
             file_time=datetime.fromtimestamp(mtime).astimezone(),
             tz=self._tz,
             max_lines=self._max_lines,
             max_bytes=self._max_bytes,
+            shape=shape,
         )
 
     def close(self) -> None:
@@ -478,7 +486,8 @@ class Tailer:
             self.memory.left(tailed.head_bytes, tailed.position(), str(tailed.path), saved=True)
             tailed.offset, tailed.line = START
             self.heads.set(tailed, read_head(tailed.fd, min(st.st_size, HEAD_BYTES)))
-            tailed.assembler = self._assembler(tailed.path, st.st_mtime)
+            shape = shape_of_head(os.pread(tailed.fd, SHAPE, 0))
+            tailed.assembler = self._assembler(tailed.path, st.st_mtime, shape)
         return records + self._read(tailed, st.st_size)
 
     def _head_unchanged(self, tailed: TailedFile, size: int) -> bool:
@@ -500,6 +509,13 @@ class Tailer:
         # unchanged long enough that no newline is coming (a crashed writer).
         final = idle >= self._partial_wait_s or tailed.draining_since is not None
         budget = self._max_lines_per_poll
+        if (
+            tailed.offset < SHAPE
+            and size > tailed.offset
+            and tailed.assembler.shape == STAMPS_AT_LINE_START
+        ):
+            # A young file: its first lines may show only now where its stamps sit.
+            tailed.assembler.use_shape(shape_of_head(os.pread(tailed.fd, SHAPE, 0)))
         try:
             if self._skimmer is not None and size > tailed.offset:
                 budget = self._skimmer.skim(tailed, size, budget, records)
