@@ -52,6 +52,7 @@ import random
 import re
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -197,6 +198,20 @@ class Agent:
         self.peak_rss_kb = 0
         self._lock = threading.Lock()
 
+    def has_read(self, st: os.stat_result) -> bool:
+        """The agent has committed a cursor at this file's end (read-only look at its state)."""
+        try:
+            db = sqlite3.connect(f"{self.state.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+            try:
+                row = db.execute(
+                    "SELECT offset FROM cursors WHERE dev = ? AND ino = ?", (st.st_dev, st.st_ino)
+                ).fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return False
+        return row is not None and row[0] >= st.st_size
+
     def start(self) -> None:
         cmd = [
             sys.executable, "-m", "logwatch", "-v", "watch", str(self.logs),
@@ -273,6 +288,9 @@ class Agent:
         return list(data["incidents"] if isinstance(data, dict) else data)
 
 
+TRUNCATE_WAIT_S = 30.0  # longest a copy-then-truncate waits for the agent to read the gap
+
+
 class Logs:
     """The log directory: appends and rotations under one lock, as one host would do them."""
 
@@ -318,9 +336,21 @@ class Logs:
             self._to_compress.append(copy)
             self.rotations["copy-then-truncate"] += 1
 
-    def truncate(self, name: str) -> None:
-        with self.lock, open(self.dir / name, "r+b") as fh:
-            fh.truncate(0)
+    def truncate(self, name: str, read: Callable[[os.stat_result], bool] | None = None) -> None:
+        """logrotate's copytruncate, second half. What was written since the copy exists
+        only in the live file: logrotate loses it unless the reader got to it first. With
+        `read`, appends wait (the lock) until the agent has committed a cursor at the
+        file's end (at most TRUNCATE_WAIT_S), so the soak counts what logwatch could read,
+        not logrotate's own loss window (a loaded machine may read it late)."""
+        with self.lock:
+            live = self.dir / name
+            if read is not None:
+                st = os.stat(live)
+                deadline = time.monotonic() + TRUNCATE_WAIT_S
+                while not read(st) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            with open(live, "r+b") as fh:
+                fh.truncate(0)
 
     def generation_while_stopped(self, write: Callable[[], None]) -> None:
         """With the agent down: app.log is rotated, a new app.log written (`write`), rotated
@@ -515,7 +545,7 @@ def run(
                     outage = new_outage("copy-then-truncate")
                     write_outage(outage, spread=0.0, file=name)
                     stop.wait(rnd.uniform(0.3, 1.0))
-                    logs.truncate(name)
+                    logs.truncate(name, read=agent.has_read)
             else:
                 logs.rotate_rename(name)
             if agent_up.is_set():  # delaycompress: never while the agent is down

@@ -122,6 +122,12 @@ class Grouper:
         if live is not None and live.status == "open":
             changes.extend(self._absorb(live, [event], event.time))
             return changes
+        if live is not None and live.resolved_at is not None and event.time < live.resolved_at:
+            # A late event of an outage that has resolved: another file was read after log
+            # time moved past it (a rotated copy found at restart, a backlog). In time it
+            # belongs to the incident: counted there, no reopen, no notification.
+            self._absorb_late(live, event)
+            return changes
         rule = self._rules.get(event.rule)
         threshold = rule.threshold if rule else 1
         window = timedelta(seconds=rule.window_s if rule else 60.0)
@@ -323,6 +329,16 @@ class Grouper:
         self, live: _Live, events: list[Event], now: datetime, kind: ChangeKind = "updated"
     ) -> list[Change]:
         severity_before = live.severity
+        self._count(live, events)
+        if kind == "updated":
+            due = live.last_change is None or now - live.last_change >= self._update
+            if not due and live.severity <= severity_before:
+                return []
+        live.last_change = now
+        return [Change(kind=kind, at=now, incident=self._snap(live))]
+
+    def _count(self, live: _Live, events: list[Event]) -> None:
+        """Add the events to the incident's counts, span, sources, signatures, samples."""
         for event in events:
             live.events += 1
             live.first_seen = min(live.first_seen, event.time)
@@ -339,12 +355,13 @@ class Grouper:
             live.signatures[signature] += 1
             if signature not in live.samples and len(live.samples) < self._policy.max_samples:
                 live.samples[signature] = event.text
-        if kind == "updated":
-            due = live.last_change is None or now - live.last_change >= self._update
-            if not due and live.severity <= severity_before:
-                return []
-        live.last_change = now
-        return [Change(kind=kind, at=now, incident=self._snap(live))]
+
+    def _absorb_late(self, live: _Live, event: Event) -> None:
+        """Count an event that arrived after its resolved incident's resolution moment; the
+        resolution moves on if the event was its last (quiet period after the last event)."""
+        self._count(live, [event])
+        if live.resolved_at is not None:
+            live.resolved_at = max(live.resolved_at, live.last_seen + self._quiet)
 
     def _link(self, live: _Live) -> None:
         """Link incidents open on the same target at once: one outage, not three."""

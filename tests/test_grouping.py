@@ -457,3 +457,36 @@ def test_links_survive_a_restart() -> None:
     )
     misconf, refused = sorted(restored.incidents(), key=lambda i: i.category)
     assert (misconf.linked, refused.linked) == ((refused.id,), (misconf.id,))
+
+
+def test_a_late_event_of_a_resolved_outage_is_counted_there_without_reopening() -> None:
+    """Found by the soak: a rotated copy read after log time had moved on delivered one
+    worker error of an outage that had resolved; it went to a pending burst below the
+    threshold and was never counted (8 written, 7 counted)."""
+    events = [ev(s) for s in (0, 1, 2)]
+    grouper, kinds = run(events)
+    grouper.tick(T0 + timedelta(seconds=300))  # quiet: resolved at 2 s + 120 s
+    (incident,) = grouper.incidents()
+    assert incident.status == "resolved"
+    changes = grouper.add(ev(1.5))  # read late from another file
+    assert changes == []
+    (incident,) = grouper.incidents()
+    assert (incident.events, incident.status, incident.reopened) == (4, "resolved", 0)
+    assert grouper.isolated_events() == 0
+
+
+def test_a_late_event_that_was_the_last_moves_the_resolution() -> None:
+    grouper, _ = run([ev(s) for s in (0, 1, 2)])
+    grouper.tick(T0 + timedelta(seconds=300))
+    grouper.add(ev(100))  # before the resolution at 122 s: the outage went on until 100 s
+    (incident,) = grouper.incidents()
+    assert incident.last_seen == T0 + timedelta(seconds=100)
+    assert incident.resolved_at == T0 + timedelta(seconds=220)
+
+
+def test_an_event_after_the_resolution_still_needs_its_threshold_to_reopen() -> None:
+    grouper, _ = run([ev(s) for s in (0, 1, 2)])
+    grouper.tick(T0 + timedelta(seconds=300))
+    assert grouper.add(ev(130)) == []  # after the resolution (122 s): a new burst, pending
+    (incident,) = grouper.incidents()
+    assert (incident.events, incident.reopened) == (3, 0)
