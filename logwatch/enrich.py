@@ -116,7 +116,9 @@ class Prober:
             rq = self._jobs_after(incident) if resolved and healthy else None
             checked = self._clock.now()
             logger.info("probe incident=%s: %s", incident.id, summary)
-            finding = Finding(summary=f"{summary} (checked {checked:%H:%M:%S} UTC)", rq=rq)
+            # When it was checked travels beside the summary (Incident.probed_at), so a
+            # message can say how fresh it is rather than repeat a stale "checked" time.
+            finding = Finding(summary=summary, rq=rq, recovery=resolved, healthy=healthy)
             self._found.put((incident.id, finding, checked))
 
     def _jobs_after(self, incident: Incident) -> RqImpact | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from logwatch.impact import impact_from_json
 from logwatch.model import Incident, Severity
+from logwatch.oncall import ack_from_json, silence_from_json
 
 #: How long after its client stopped waiting (its timeout) a request may still land. An
 #: attempt whose answer never came (killed mid-send, timed out) is not tried again before
@@ -58,6 +59,13 @@ def incident_from_json(data: dict[str, Any]) -> Incident:
         linked=tuple(data.get("linked", ())),
         diagnosis=data.get("diagnosis", ""),
         jobs=impact_from_json(data.get("jobs")),
+        # Absent from the bodies older versions wrote.
+        active_s=data.get("active_s"),
+        outage="" if data.get("outage") in (None, data["id"]) else str(data["outage"]),
+        probed_at=datetime.fromisoformat(probed) if (probed := data.get("probed_at")) else None,
+        recovery=data.get("recovery", ""),
+        ack=ack_from_json(data.get("acknowledged")),
+        silence=silence_from_json(data.get("silenced")),
     )
 
 
