@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
+from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -38,7 +40,9 @@ from logwatch.notify import (
     Retry,
     ThreadRef,
 )
-from logwatch.notify.render import Message, Route, choose_route, render_message, render_reply
+from logwatch.notify.compose import render_message
+from logwatch.notify.plan import Style, plan
+from logwatch.notify.render import Message, Route, choose_route, render_test
 from logwatch.redact import MASK, redact
 
 logger = logging.getLogger(__name__)
@@ -204,11 +208,16 @@ class SlackNotifier:
         host: str | None = None,
         rate_limit_wait_s: float = 2.0,
         edit_root_on_update: bool = False,
+        buttons: bool = False,
+        broadcast_resolved: bool = True,
         name: str = "slack",
     ) -> None:
         self.name = name
         self.channel = channel
         self.edit_root_on_update = edit_root_on_update
+        self.broadcast_resolved = broadcast_resolved
+        self.style = Style(host=host, buttons=buttons, edit_root_on_update=edit_root_on_update)
+        self._channel_lookup_failed = ""
         self.routes = tuple(routes)
         self.mention = mention
         self.api_url = api_url or DEFAULT_API_URL
@@ -230,9 +239,12 @@ class SlackNotifier:
 
     def send(self, n: Notification) -> Outcome:
         """Post, reply in the thread or edit the root; errors come back as Retry or Failed."""
-        dest = choose_route(self.routes, n.incident, channel=self.channel, mention=self.mention)
+        dest = choose_route(
+            self.routes, n.incident, channel=self.channel, mention=self.mention,
+            broadcast=self.broadcast_resolved,
+        )  # fmt: skip
         if n.kind == "test":
-            posted = self._post(dest.channel, render_message(n, host=self.host), n)
+            posted = self._post(dest.channel, render_test(host=self.host), n)
             return posted if isinstance(posted, Retry | Failed) else Delivered()
         thread = n.thread
         if thread is None and n.uncertain:
@@ -243,28 +255,56 @@ class SlackNotifier:
                 logger.info("slack root already posted incident=%s ts=%s", n.incident.id, thread.ts)
                 if n.kind == "opened":
                     return Delivered(thread=thread)
-        if thread is None:
-            # A new incident, or a change whose root was never posted (opened failed, or
-            # Slack was configured later): post the full state as the root.
-            mention = dest.mention if n.kind == "opened" else ""
-            posted = self._post(dest.channel, render_message(n, mention=mention, host=self.host), n)
-            if isinstance(posted, Retry | Failed):
-                return posted
-            return Delivered(thread=ThreadRef(channel=posted[0], ts=posted[1]))
-        # The root exists. Edit it first (idempotent, safe to repeat on Retry), then post the
-        # one non-idempotent reply last, so a Retry never leaves a duplicate reply behind.
-        # Updates only reply unless asked to keep the root's counts live: one edit per
-        # incident (on resolve) is what keeps a flood from becoming an edit storm.
-        # An update of a resolved incident is the recovery probe with what RQ's keys say
-        # about the jobs: the root, which shows the resolved summary, gets it too.
-        if n.kind != "updated" or self.edit_root_on_update or n.incident.status == "resolved":
-            root = render_message(n, mention=dest.mention, host=self.host)
-            edited = self._update(thread, root)
+        todo = plan(n, dest, self.style, thread)
+        for edit in todo.edits:
+            edited = self._update(edit.thread, edit.message)
             if edited is not None:
                 return edited
-        reply = render_reply(n, mention=dest.mention)
-        posted = self._post(thread.channel, reply, n, thread=thread, broadcast=n.kind == "opened")
-        return posted if isinstance(posted, Retry | Failed) else Delivered(thread=thread)
+        if todo.post is None:
+            return Delivered(thread=thread)
+        post = todo.post
+        posted = self._post(post.channel, post.message, n, thread=post.thread,
+                            broadcast=post.broadcast)  # fmt: skip
+        if isinstance(posted, Retry | Failed):
+            return posted
+        if thread is None:
+            return Delivered(thread=ThreadRef(channel=posted[0], ts=posted[1]))
+        return Delivered(thread=thread)
+
+    def check(self) -> tuple[bool, str]:
+        """At start: the token works, the channel exists and the bot is in it. One line."""
+        auth = self._call("auth.test", self.channel, self._client.auth_test)
+        if not isinstance(auth, SlackResponse):
+            reason = auth.reason if auth is not None else "no answer"
+            return False, f"slack: {reason}"
+        who = f"bot {auth.get('user') or '?'} in workspace {auth.get('team') or '?'}"
+        channel_id = self._channel_id(self.channel, quiet=True)
+        if channel_id is None:
+            if self._channel_lookup_failed:
+                why = self._channel_lookup_failed
+                return True, f"slack: ok as {who}; cannot check {self.channel}: {why}"
+            return False, (
+                f"slack: channel {self.channel} not found: {_EXPLAIN['channel_not_found']}"
+                " (check LOGWATCH_SLACK_CHANNEL or [slack] channel)"
+            )
+
+        def info() -> SlackResponse:
+            return self._client.conversations_info(channel=channel_id)
+
+        found = self._call("conversations.info", self.channel, info)
+        if not isinstance(found, SlackResponse):
+            reason = found.reason if found is not None else "no answer"
+            return False, f"slack: {reason}"
+        data = found.get("channel") or {}
+        if data.get("is_archived"):
+            return False, f"slack: channel {self.channel} is archived"
+        if not data.get("is_member", True):
+            bot = auth.get("user") or "logwatch"
+            return False, (
+                f"slack: the bot is not in {self.channel} ({channel_id}): /invite @{bot}"
+                " there (or add the chat:write.public scope)"
+            )
+        return True, f"slack: ok as {who}, posting to {self.channel} ({channel_id})"
 
     def _find_posted_root(self, channel: str, n: Notification) -> ThreadRef | None:
         """The root message an earlier attempt of this notification posted, if Slack has it.
@@ -292,7 +332,7 @@ class SlackNotifier:
                 return ThreadRef(channel=channel_id, ts=str(message.get("ts")))
         return None
 
-    def _channel_id(self, channel: str) -> str | None:
+    def _channel_id(self, channel: str, *, quiet: bool = False) -> str | None:
         """A channel id from a name (conversations.list, needs channels:read), cached."""
         name = channel.lstrip("#")
         if channel.startswith(("C", "G", "D")) and channel.isalnum():
@@ -307,7 +347,9 @@ class SlackNotifier:
 
         result = self._call("conversations.list", channel, call)
         if not isinstance(result, SlackResponse):
-            self._cannot_check(result)
+            self._channel_lookup_failed = result.reason if result is not None else "no answer"
+            if not quiet:
+                self._cannot_check(result)
             return None
         for found in result.get("channels") or []:
             self._channel_ids[str(found.get("name"))] = str(found.get("id"))
@@ -433,6 +475,16 @@ class WebhookNotifier:
 
     def __repr__(self) -> str:
         return f"WebhookNotifier(url={MASK!r})"
+
+    def check(self) -> tuple[bool, str]:
+        """At start: the URL's host resolves (the URL itself is the secret: never shown)."""
+        host = urlsplit(self._secrets[0]).hostname or ""
+        try:
+            socket.getaddrinfo(host, None)
+        except OSError as exc:
+            why = getattr(exc, "strerror", None) or type(exc).__name__
+            return False, f"webhook: the URL's host {host!r} does not resolve: {why}"
+        return True, f"webhook: ok, {host} resolves"
 
     def send(self, n: Notification) -> Outcome:
         """Post the incident's current state; errors come back as Retry or Failed."""
