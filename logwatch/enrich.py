@@ -69,16 +69,17 @@ class Prober:
         """True when a Redis URL is known to probe."""
         return self._target is not None
 
-    def submit(self, change: Change) -> None:
-        """Probe for an opened or resolved incident on the configured Redis."""
-        if not self.enabled or change.kind == "updated":
-            return
+    def submit(self, change: Change) -> bool:
+        """Probe for an opened or resolved incident on the configured Redis; True if asked."""
+        if not self.enabled or change.kind not in ("opened", "resolved"):
+            return False
         if change.incident.target != self._target:
-            return
+            return False
         if not self._started:
             self._started = True
             self._thread.start()
         self._jobs.put(change)
+        return True
 
     def findings(self) -> list[tuple[str, Finding, datetime]]:
         """(incident id, finding, checked at) of the probes finished since the last call."""

@@ -357,6 +357,10 @@ class Grouper:
             if x.status == "open" and now - x.last_seen >= quiet
         ]
 
+    def is_open(self, incident_id: str) -> bool:
+        """True when the incident is live and open."""
+        return any(x.id == incident_id and x.status == "open" for x in self._live.values())
+
     def isolated_events(self) -> int:
         """Events that matched a rule but never reached an opening threshold."""
         return self.below_threshold + sum(len(p) for p in self._pending.values())

@@ -107,3 +107,13 @@ def silence_from_json(data: Mapping[str, Any] | None) -> Silence | None:
         target=data.get("target"),
         incident=data.get("incident"),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ButtonPress:
+    """A button pressed on a root message in Slack (notify/actions.py hears it)."""
+
+    action: str  # compose.ACTION_*
+    incident: str  # the incident id the button carries
+    user: str  # the Slack user id of who pressed it
+    at: datetime
