@@ -59,6 +59,8 @@ class OnCallDesk:
         self._refreshed = float("-inf")
         self._shown: dict[str, OnCallState] = {}  # as last committed, per open incident
         self._reminded: dict[str, datetime] = {}
+        # (incident, silence) whose beginning is news for the thread that already exists
+        self._announce: set[tuple[str, str]] = set()
 
     # -- dressing ------------------------------------------------------------------------
 
@@ -90,11 +92,16 @@ class OnCallDesk:
         return dressed
 
     def deliver_to(self, change: Change) -> list[str]:
-        """The notifiers of a change: local only while silenced; reminders remote only."""
+        """The notifiers of a change: local only while silenced (but the news that a
+        notified incident is now silenced goes out); reminders remote only."""
         if change.kind == "reminder":
             return list(self._remote)
-        if change.incident.silence is not None:
-            return list(self._local)
+        silence = change.incident.silence
+        if silence is not None:
+            key = (change.incident.id, silence.id)
+            if change.kind != "updated" or key not in self._announce:
+                return list(self._local)
+            self._announce.discard(key)
         return [*self._local, *self._remote]
 
     # -- each loop iteration -------------------------------------------------------------
@@ -115,6 +122,12 @@ class OnCallDesk:
             if before is not None and before != state:
                 self._shown[inc.id] = state
                 self._say(dressed, before)
+                if (
+                    dressed.silence is not None
+                    and dressed.silence != before[1]
+                    and self._store.notified(inc.id, self._remote)
+                ):
+                    self._announce.add((inc.id, dressed.silence.id))
                 changes.append(Change(kind="updated", at=now, incident=dressed))
             elif before is None:
                 self._shown[inc.id] = state
@@ -153,8 +166,8 @@ class OnCallDesk:
         """Record what a button asked for in the store (the next poll notifies it)."""
         who, inc = press.user, press.incident
         if press.action == ACTION_ACK:
-            if self._store.add_ack(inc, Ack(by=who, at=press.at)):
-                logger.log(NOTICE, "incident acknowledged id=%s by=%s", inc, who)
+            if not self._store.add_ack(inc, Ack(by=who, at=press.at)):
+                logger.info("incident already acknowledged id=%s (by %s too)", inc, who)
         elif press.action in (ACTION_SILENCE_1H, ACTION_SILENCE_RESOLVED):
             hour = press.action == ACTION_SILENCE_1H
             silence = Silence(
@@ -167,8 +180,8 @@ class OnCallDesk:
             )
             self._store.add_silence(silence, now=now)
             until = silence.ends.isoformat() if silence.ends else "resolved"
-            logger.log(NOTICE, "incident silenced id=%s by=%s silence=%s until=%s", inc, who,
-                       silence.id, until)  # fmt: skip
+            logger.info("silence added id=%s by=%s incident=%s until=%s", silence.id, who, inc,
+                        until)  # fmt: skip
         elif press.action == ACTION_UNSILENCE:
             ids = [s.id for s in self._store.silences(now=now) if s.incident == inc]
             for ended in self._store.expire_silences(ids, now=now, by=who):
