@@ -95,19 +95,6 @@ FORMAT = click.option(
 )
 
 
-def oncall_lines(inc: Any) -> list[str]:
-    """`inc-3f2a: silenced (sil-1) by alice until ...: resize`, `inc-3f2a: acknowledged by ...`."""
-    from logwatch.notify.render import plain_date
-
-    lines = []
-    if inc.silence is not None:
-        until = plain_date(inc.silence.ends) if inc.silence.ends else "it resolves"
-        lines.append(f"{inc.id}: not notified: {inc.silence.describe()} (until {until})")
-    if inc.ack is not None:
-        lines.append(f"{inc.id}: acknowledged by {inc.ack.by} at {plain_date(inc.ack.at)}")
-    return lines
-
-
 def _setup_logging(verbosity: int) -> None:
     from logwatch.logs import NOTICE
 
@@ -526,6 +513,7 @@ def watch(
     import socket
 
     from logwatch.agent import Agent, AgentOptions
+    from logwatch.cli_oncall import preview_notifier, slack_buttons
     from logwatch.notify import close_notifiers
     from logwatch.notify.console import ConsoleNotifier, JsonlNotifier
     from logwatch.notify.settings import build_notifiers
@@ -576,28 +564,6 @@ def watch(
     sys.exit(code)
 
 
-def preview_notifier(cfg: Config, host: str) -> Any:
-    """`watch --dry-run`'s printer, with the Slack settings if there are any."""
-    from logwatch.notify.preview import PreviewNotifier
-
-    s = cfg.notify.slack
-    if s is None:
-        return PreviewNotifier(sys.stdout, host=host)
-    return PreviewNotifier(sys.stdout, channel=s.channel, routes=s.routes, mention=s.mention,
-                           host=host, buttons=s.app_token is not None,
-                           broadcast_resolved=s.broadcast_resolved)  # fmt: skip
-
-
-def slack_buttons(cfg: Config) -> Any:
-    """The Socket Mode listener of the buttons, when an app token is configured."""
-    s = cfg.notify.slack
-    if s is None or s.app_token is None:
-        return None
-    from logwatch.notify.actions import SlackButtons
-
-    return SlackButtons(app_token=s.app_token, api_url=s.api_url, clock=SystemClock().now)
-
-
 @main.command()
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
 @click.option("--status", type=click.Choice(["open", "resolved"]), help="Only these incidents.")
@@ -608,6 +574,7 @@ def incidents(
     app: AppContext, state: Path | None, status: str | None, limit: int, fmt: str
 ) -> None:
     """List the incidents in the agent's state database, newest first."""
+    from logwatch.cli_oncall import oncall_lines
     from logwatch.store import StateStore, default_state_path
 
     path = state or default_state_path(app.env)

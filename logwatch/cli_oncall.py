@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from logwatch.cli import FORMAT, AppContext, CliError, main, pass_app
 from logwatch.clock import SystemClock, parse_when
+from logwatch.config import Config
 from logwatch.durations import parse_duration
 from logwatch.errors import LogwatchError
 from logwatch.model import Incident, Severity
@@ -31,6 +33,41 @@ if TYPE_CHECKING:
 STATE = click.option(
     "--state", type=click.Path(dir_okay=False, path_type=Path), help="State database."
 )
+
+
+def preview_notifier(cfg: Config, host: str) -> Any:
+    """`watch --dry-run`'s printer, with the Slack settings if there are any."""
+    from logwatch.notify.preview import PreviewNotifier
+
+    s = cfg.notify.slack
+    if s is None:
+        return PreviewNotifier(sys.stdout, host=host)
+    return PreviewNotifier(sys.stdout, channel=s.channel, routes=s.routes, mention=s.mention,
+                           host=host, buttons=s.app_token is not None,
+                           broadcast_resolved=s.broadcast_resolved)  # fmt: skip
+
+
+def slack_buttons(cfg: Config) -> Any:
+    """The Socket Mode listener of the buttons, when an app token is configured."""
+    s = cfg.notify.slack
+    if s is None or s.app_token is None:
+        return None
+    from logwatch.notify.actions import SlackButtons
+
+    return SlackButtons(app_token=s.app_token, api_url=s.api_url, clock=SystemClock().now)
+
+
+def oncall_lines(inc: Any) -> list[str]:
+    """`inc-3f2a: silenced (sil-1) by alice until ...: resize`, `inc-3f2a: acknowledged by ...`."""
+    from logwatch.notify.render import plain_date
+
+    lines = []
+    if inc.silence is not None:
+        until = plain_date(inc.silence.ends) if inc.silence.ends else "it resolves"
+        lines.append(f"{inc.id}: not notified: {inc.silence.describe()} (until {until})")
+    if inc.ack is not None:
+        lines.append(f"{inc.id}: acknowledged by {inc.ack.by} at {plain_date(inc.ack.at)}")
+    return lines
 
 
 def _store(app: AppContext, state: Path | None) -> StateStore:

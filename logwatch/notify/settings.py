@@ -361,7 +361,8 @@ def build_notifiers(
     """One notifier per configured destination (Slack, webhook, command)."""
     # Imported here so that `logwatch scan`, which reads this config too, never loads slack-sdk.
     from logwatch.notify.command import CommandNotifier
-    from logwatch.notify.slack import SlackNotifier, WebhookNotifier
+    from logwatch.notify.slack import SlackNotifier
+    from logwatch.notify.webhook import WebhookNotifier
 
     notifiers: list[Notifier] = []
     if (s := settings.slack) is not None:

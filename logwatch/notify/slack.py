@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import logging
 import math
-import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
-from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -28,19 +26,15 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import SlackResponse, WebClient
-from slack_sdk.webhook import WebhookClient
 
 from logwatch.notify import (
-    KINDS,
     Delivered,
     Failed,
     Notification,
-    NotificationKind,
     Outcome,
     Retry,
     ThreadRef,
 )
-from logwatch.notify.compose import render_message
 from logwatch.notify.plan import Style, plan
 from logwatch.notify.render import Message, Route, choose_route, render_test
 from logwatch.redact import MASK, redact
@@ -71,18 +65,6 @@ _EXPLAIN = {
     "msg_too_long": "the message is too long",
     "no_text": "the message has no text",
     "invalid_blocks": "Slack rejected the message blocks",
-}
-# Incoming webhooks answer in plain text: https://api.slack.com/messaging/webhooks#handling_errors
-_WEBHOOK_EXPLAIN = {
-    "no_service": "the webhook was removed or its URL is wrong",
-    "invalid_token": "the webhook URL is not valid",
-    "no_active_hooks": "the webhook is disabled",
-    "action_prohibited": "an admin restricted posting to that channel",
-    "channel_not_found": "the webhook's channel was deleted",
-    "channel_is_archived": "the webhook's channel is archived",
-    "posting_to_general_channel_denied": "only admins may post to that channel",
-    "invalid_payload": "Slack rejected the message",
-    "no_text": "the message has no text",
 }
 
 
@@ -444,73 +426,7 @@ class SlackNotifier:
             return Failed(reason=_mask(f"{what}: {type(exc).__name__}: {exc}", self._secrets))
 
 
-class WebhookNotifier:
-    """Slack incoming webhook: one post per change, no threads (the URL fixes the channel)."""
+# Re-exported: the webhook notifier lived here first.
+from logwatch.notify.webhook import WebhookNotifier  # noqa: E402
 
-    def __init__(
-        self,
-        *,
-        url: str,
-        routes: Sequence[Route] = (),
-        mention: str = "",
-        events: Iterable[NotificationKind] = KINDS,
-        timeout_s: float = 10.0,
-        host: str | None = None,
-        rate_limit_wait_s: float = 2.0,
-        name: str = "webhook",
-    ) -> None:
-        self.name = name
-        self.routes = tuple(routes)
-        self.mention = mention
-        self.events = frozenset(events) | {"test"}
-        self.host = host
-        self._secrets = (url.strip(),)
-        self.timeout_s = float(max(1, math.ceil(timeout_s)))
-        self._client = WebhookClient(
-            url=url.strip(),
-            timeout=int(self.timeout_s),
-            logger=_sdk_logger(self._secrets),
-            retry_handlers=_retry_handlers(rate_limit_wait_s),
-        )
-
-    def __repr__(self) -> str:
-        return f"WebhookNotifier(url={MASK!r})"
-
-    def check(self) -> tuple[bool, str]:
-        """At start: the URL's host resolves (the URL itself is the secret: never shown)."""
-        host = urlsplit(self._secrets[0]).hostname or ""
-        try:
-            socket.getaddrinfo(host, None)
-        except OSError as exc:
-            why = getattr(exc, "strerror", None) or type(exc).__name__
-            return False, f"webhook: the URL's host {host!r} does not resolve: {why}"
-        return True, f"webhook: ok, {host} resolves"
-
-    def send(self, n: Notification) -> Outcome:
-        """Post the incident's current state; errors come back as Retry or Failed."""
-        if n.kind not in self.events:
-            return Delivered()
-        dest = choose_route(self.routes, n.incident, channel="", mention=self.mention)
-        mention = dest.mention if n.kind == "opened" else ""
-        message = render_message(n, mention=mention, host=self.host)
-        what = "slack webhook"
-        try:
-            response = self._client.send(
-                text=_mask(message.text, self._secrets),
-                blocks=_masked(list(message.blocks), self._secrets),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except (URLError, OSError, HTTPException) as exc:
-            return _unreachable(what, exc)
-        status = response.status_code
-        body = _mask((response.body or "").strip(), self._secrets)[:80]
-        if 200 <= status < 300:
-            return Delivered()
-        if status == 429:
-            after = retry_after(response.headers)
-            return Retry(after_s=after, reason=f"{what}: rate limited for {after:g}s")
-        if status >= 500:
-            return Retry(after_s=RETRY_HINT_S, reason=f"{what}: HTTP {status} {body}".rstrip())
-        explain = _WEBHOOK_EXPLAIN.get(body, "Slack refused the post")
-        return Failed(reason=f"{what}: HTTP {status} {body or 'error'} ({explain})")
+__all__ = ["SlackNotifier", "WebhookNotifier"]
