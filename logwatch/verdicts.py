@@ -23,6 +23,9 @@ from logwatch.enrich import Prober
 from logwatch.grouping import Grouper
 from logwatch.model import Change
 
+#: A recovery probe asked this recently stands for the one a resolve would ask.
+RECENT_S = 5.0
+
 
 class Verdicts:
     """The probe requests of the agent's loop and the findings it applies."""
@@ -36,6 +39,7 @@ class Verdicts:
         self._waiting: dict[str, float] = {}  # incident id -> deadline of its opening probe
         self._asked_open: set[tuple[str, int]] = set()  # (id, reopened) already probed
         self._asked_recovery: dict[str, datetime] = {}  # id -> last_seen when asked
+        self._recovery_sent: dict[str, float] = {}  # id -> monotonic time of the last ask
         self._confirmed: set[str] = set()  # resolved by a confirmed recovery
 
     @property
@@ -82,7 +86,8 @@ class Verdicts:
             if self._asked_recovery.get(inc.id) == inc.last_seen:
                 continue
             self._asked_recovery[inc.id] = inc.last_seen
-            self._prober.submit(Change(kind="resolved", at=now, incident=replace(inc)))
+            if self._prober.submit(Change(kind="resolved", at=now, incident=replace(inc))):
+                self._recovery_sent[inc.id] = self._monotonic()
 
     def committed(self, changes: list[Change]) -> None:
         """After a commit: probe what resolved (and any opening not yet probed)."""
@@ -90,10 +95,13 @@ class Verdicts:
             inc = change.incident
             if change.kind == "resolved":
                 self._asked_recovery.pop(inc.id, None)
+                asked = self._recovery_sent.pop(inc.id, None)
                 self._asked_open = {k for k in self._asked_open if k[0] != inc.id}
                 if inc.id in self._confirmed:
                     self._confirmed.discard(inc.id)  # its recovery was the probe's finding
                     continue
+                if asked is not None and self._monotonic() - asked < RECENT_S:
+                    continue  # a recovery probe just asked answers for this resolve too
                 self._prober.submit(change)
             elif (
                 change.kind == "opened"

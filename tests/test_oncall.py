@@ -6,6 +6,7 @@ stand-in (slack-sdk's real SocketModeClient)."""
 from __future__ import annotations
 
 import json
+import logging
 import queue
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -370,3 +371,118 @@ def test_a_reopened_incident_does_not_carry_the_last_recovery() -> None:
     [*_, reopened] = g.add(ev(301))
     assert reopened.kind == "opened" and reopened.incident.reopened == 1
     assert "recovery confirmed" not in reopened.incident.diagnosis
+
+
+class ScriptedProber:
+    """A prober whose answers the test hands over (enrich.Prober's interface)."""
+
+    enabled = True
+
+    def __init__(self) -> None:
+        self.asked: list[Change] = []
+        self.answers: list[tuple[str, Finding, datetime]] = []
+
+    def submit(self, change: Change) -> bool:
+        self.asked.append(change)
+        return True
+
+    def findings(self) -> list[tuple[str, Finding, datetime]]:
+        found, self.answers = self.answers, []
+        return found
+
+
+def test_an_opening_waits_for_its_verdict_at_most_the_probe_wait() -> None:
+    from logwatch.verdicts import Verdicts
+
+    clock = [100.0]
+    prober = ScriptedProber()
+    verdicts = Verdicts(prober, wait_s=2.0, monotonic=lambda: clock[0])  # type: ignore[arg-type]
+    g = grouper()
+    g.add(ev(0))
+    held = g.add(ev(1))
+    assert verdicts.hold(held) and len(prober.asked) == 1  # asked, and waiting
+    clock[0] += 1.0
+    assert verdicts.hold(held) and len(prober.asked) == 1  # not asked twice
+    inc_id = held[-1].incident.id
+    prober.answers.append((inc_id, Finding(summary="confirmed: connection refused"), T0))
+    [update] = verdicts.take(g)
+    assert update.incident.diagnosis == "confirmed: connection refused"
+    assert not verdicts.hold([*held, update])  # the verdict is in: commit now
+    g.add(ev(2, target="other:6379"))
+    other = g.add(ev(3, target="other:6379"))
+    assert verdicts.hold(other)
+    clock[0] += 2.5  # no answer within the wait: the root goes without it
+    assert not verdicts.hold(other)
+
+
+def _commit(store: StateStore, *changes: Change) -> None:
+    store.commit_batch(cursors=[], changes=list(changes), incidents=[c.incident for c in changes],
+                       grouper_state=None, notifiers=["scripted"], now=T0)  # fmt: skip
+
+
+def test_a_wrong_channel_is_logged_once_as_an_error_not_per_change(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by issue 13: a wrong channel was logged three times (opened, updated,
+    resolved), each an ERROR."""
+    from test_outbox import Answer, FakeClock, ScriptedNotifier, incident
+
+    from logwatch.notify import Failed
+    from logwatch.outbox import Outbox
+    from logwatch.redact import Redactor
+
+    clock = FakeClock()
+    why = "slack: chat.postMessage to #nope: channel_not_found (no such channel)"
+    notifier = ScriptedNotifier(clock, script=[Answer(Failed(reason=why))] * 3)
+    store = StateStore(tmp_path / "state.db")
+    try:
+        inc = incident()
+        _commit(store, Change(kind="opened", at=T0, incident=inc))
+        _commit(store, Change(kind="updated", at=T0, incident=replace(inc, events=3)))
+        _commit(store, Change(kind="resolved", at=T0, incident=replace(inc, status="resolved")))
+        outbox = Outbox(store, [notifier], clock=clock, redact=Redactor())
+        with caplog.at_level(logging.INFO, logger="logwatch.outbox"):
+            outbox.deliver_due()
+    finally:
+        store.close()
+    assert len(notifier.attempts) == 3
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "channel_not_found" in errors[0].getMessage()
+    assert len(store_failures := [r for r in caplog.records if "as before" in r.getMessage()]) == 2
+    assert all(r.levelno == logging.INFO for r in store_failures)
+
+
+def test_a_linked_incident_waits_for_its_outage_root_and_replies_in_its_thread(
+    tmp_path: Path,
+) -> None:
+    """Found by issue 13: a refused connection and the timeouts of the same outage were
+    linked but posted two roots."""
+    from test_outbox import Answer, FakeClock, ScriptedNotifier, incident
+
+    from logwatch.notify import Delivered, Retry
+    from logwatch.outbox import Outbox
+    from logwatch.redact import Redactor
+
+    clock = FakeClock()
+    root_thread = ThreadRef(channel="C123", ts="1.0001")
+    notifier = ScriptedNotifier(clock, script=[
+        Answer(Retry(after_s=5, reason="429")),  # the root waits for its retry...
+        Answer(Delivered(thread=root_thread)),
+        Answer(Delivered(thread=root_thread)),
+    ])  # fmt: skip
+    store = StateStore(tmp_path / "state.db")
+    try:
+        first = incident("inc-a")
+        second = replace(incident("inc-b"), category="timeout", outage="inc-a")
+        _commit(store, Change(kind="opened", at=T0, incident=first),
+                Change(kind="opened", at=T0, incident=second))  # fmt: skip
+        outbox = Outbox(store, [notifier], clock=clock, redact=Redactor())
+        outbox.deliver_due()  # ...so the second one does not go first, as a root of its own
+        assert [a.incident for a in notifier.attempts] == ["inc-a"]
+        clock.advance(60)
+        outbox.deliver_due()
+    finally:
+        store.close()
+    assert [(a.incident, a.thread) for a in notifier.attempts] == [
+        ("inc-a", None), ("inc-a", None), ("inc-b", root_thread)
+    ]
