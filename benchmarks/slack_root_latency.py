@@ -65,7 +65,8 @@ def shown(r: Recorded) -> str:
     if r.api_method == "chat.update":
         kind = "the root, edited"
     elif "thread_ts" in r.body:
-        kind = "thread reply" + (" (also sent to the channel)" if r.body.get("reply_broadcast") else "")
+        also = " (also sent to the channel)" if r.body.get("reply_broadcast") else ""
+        kind = "thread reply" + also
     else:
         kind = "root message"
     body = message_text({"text": r.body.get("text", ""), "blocks": r.body.get("blocks") or []})

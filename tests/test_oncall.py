@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from slack_standin import APP_TOKEN, SlackStandin, make_incident, make_notification
-from slack_standin import slack_fixture as slack_fixture  # noqa: F401 (fixture)
+from slack_standin import slack_fixture as slack_fixture  # the `slack` fixture
 from test_grouping import RULES, T0, ev
 
 from logwatch.errors import ConfigError
