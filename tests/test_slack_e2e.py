@@ -68,7 +68,7 @@ class TimedStandin(SlackStandin):
             return super()._api(method, headers, body)
         finally:
             with self._changed:
-                self.answered += 1
+                self.answered += method not in CHECKS
                 self._changed.notify_all()
 
     def heal(self) -> None:
