@@ -288,8 +288,8 @@ class Agent:
             # Every live incident, so `logwatch incidents` shows current counts, not the
             # counts of the last notification.
             incidents=[
-                *(self.desk.dress(i, live, now) for i in live),
                 *(c.incident for c in changes),
+                *(self.desk.dress(i, live, now) for i in live),  # the latest counts win
             ],
             grouper_state=self.engine.grouper.snapshot(),
             notifiers=[n.name for n in (*self._local, *self._remote)],

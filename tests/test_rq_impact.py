@@ -441,7 +441,7 @@ def test_the_resolved_message_escapes_what_came_from_the_logs() -> None:
 
     from logwatch.impact import JobImpact, Tally
     from logwatch.notify import Notification
-    from logwatch.notify.render import render_message
+    from logwatch.notify.compose import render_message
 
     now = datetime.now(UTC)
     hostile = Tally(kind="enqueue_failed", detail="POST /api/<!channel>", count=3, first=now,
