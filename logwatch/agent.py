@@ -384,17 +384,28 @@ def collapse(changes: list[Change]) -> list[Change]:
     """One change per incident per batch, so a backlog does not become a storm.
 
     The last snapshot wins; a batch that opened an incident says "opened" (or "resolved"
-    when it also ended), never a bare "updated" for an incident nobody heard of.
+    when it also ended), never a bare "updated" for an incident nobody heard of; one that
+    resolved it says "resolved" even when the recovery probe's update came after.
     """
     last: dict[str, Change] = {}
     opened: set[str] = set()
+    resolved: set[str] = set()
     for change in changes:
         if change.kind == "opened":
             opened.add(change.incident.id)
+        elif change.kind == "resolved":
+            resolved.add(change.incident.id)
         last[change.incident.id] = change
     result = []
     for incident_id, change in last.items():
         if incident_id in opened and change.kind == "updated":
             change = Change(kind="opened", at=change.at, incident=change.incident)
+        elif (
+            incident_id in resolved
+            and change.kind == "updated"
+            and change.incident.status == "resolved"
+        ):
+            # The recovery probe's verdict, held with the resolve: still the all-clear.
+            change = Change(kind="resolved", at=change.at, incident=change.incident)
         result.append(change)
     return sorted(result, key=lambda c: c.at)

@@ -7,7 +7,8 @@
 - An open incident quiet for `confirmed_quiet` is probed for recovery: when Redis answers,
   it resolves then, without waiting out the whole quiet period. Without a probe the quiet
   period alone resolves it.
-- A resolved incident is probed once (unless its recovery was just confirmed).
+- A resolved incident is probed once (unless its recovery was just confirmed), and its
+  all-clear waits for that probe the same bounded moment, so it says whether Redis is back.
 
 The prober runs on its own thread (enrich.py); this runs on the agent's loop.
 """
@@ -41,6 +42,7 @@ class Verdicts:
         self._asked_recovery: dict[str, datetime] = {}  # id -> last_seen when asked
         self._recovery_sent: dict[str, float] = {}  # id -> monotonic time of the last ask
         self._confirmed: set[str] = set()  # resolved by a confirmed recovery
+        self._asked_resolve: set[str] = set()  # resolves probed before their commit
 
     @property
     def pending(self) -> bool:
@@ -55,6 +57,9 @@ class Verdicts:
         now = self._monotonic()
         for change in held:
             inc = change.incident
+            if change.kind == "resolved":
+                self._hold_resolve(change, now)
+                continue
             key = (inc.id, inc.reopened)
             if change.kind != "opened" or key in self._asked_open:
                 continue
@@ -63,6 +68,18 @@ class Verdicts:
                 self._waiting[inc.id] = now + self._wait_s
         self._waiting = {i: d for i, d in self._waiting.items() if d > now}
         return bool(self._waiting)
+
+    def _hold_resolve(self, change: Change, now: float) -> None:
+        """The all-clear waits for the recovery probe too: it says whether Redis is back."""
+        inc = change.incident
+        if inc.id in self._confirmed or inc.id in self._asked_resolve:
+            return
+        asked = self._recovery_sent.get(inc.id)
+        if asked is not None and now - asked < RECENT_S:
+            return  # a recovery probe just asked answers for this resolve
+        if self._prober.submit(change):
+            self._asked_resolve.add(inc.id)
+            self._waiting[inc.id] = now + self._wait_s
 
     def take(self, grouper: Grouper) -> list[Change]:
         """Apply the findings that came in: verdicts, recoveries, early resolves."""
@@ -102,6 +119,9 @@ class Verdicts:
                     continue
                 if asked is not None and self._monotonic() - asked < RECENT_S:
                     continue  # a recovery probe just asked answers for this resolve too
+                if inc.id in self._asked_resolve:
+                    self._asked_resolve.discard(inc.id)  # probed while it was held
+                    continue
                 self._prober.submit(change)
             elif (
                 change.kind == "opened"

@@ -486,3 +486,30 @@ def test_a_linked_incident_waits_for_its_outage_root_and_replies_in_its_thread(
     assert [(a.incident, a.thread) for a in notifier.attempts] == [
         ("inc-a", None), ("inc-a", None), ("inc-b", root_thread)
     ]
+
+
+def test_the_all_clear_waits_for_the_recovery_verdict_and_stays_an_all_clear() -> None:
+    from logwatch.agent import collapse
+    from logwatch.verdicts import Verdicts
+
+    clock = [100.0]
+    prober = ScriptedProber()
+    verdicts = Verdicts(prober, wait_s=2.0, monotonic=lambda: clock[0])  # type: ignore[arg-type]
+    g = grouper()
+    g.add(ev(0))
+    g.add(ev(1))
+    verdicts.committed(g.add(ev(2)))
+    held = g.tick(T0 + timedelta(seconds=200))
+    assert [c.kind for c in held] == ["resolved"]
+    prober.asked.clear()
+    assert verdicts.hold(held) and [c.kind for c in prober.asked] == ["resolved"]
+    inc_id = held[0].incident.id
+    back = Finding(summary="recovery confirmed: Redis answers PING in 0.2 ms", recovery=True,
+                   healthy=True)  # fmt: skip
+    prober.answers.append((inc_id, back, T0 + timedelta(seconds=201)))
+    held += verdicts.take(g)
+    assert not verdicts.hold(held)
+    [change] = collapse(held)
+    assert change.kind == "resolved" and change.incident.recovery.startswith("recovery confirmed")
+    verdicts.committed([change])
+    assert [c.kind for c in prober.asked] == ["resolved"]  # not probed a second time
