@@ -166,7 +166,7 @@ def test_a_reopened_incident_never_shows_the_old_recovery(
     append(log, refused_on(target) * 2)
     wait(slack, a, lambda rs: any("recovery confirmed" in texts(r) for r in updates(rs)), 20,
          "the recovery in the resolved root")  # fmt: skip
-    wait(slack, a, lambda rs: any("Recovery" in texts(r) for r in replies(rs)), 5,
+    wait(slack, a, lambda rs: any("recovery confirmed" in texts(r) for r in replies(rs)), 5,
          "the recovery in the thread")  # fmt: skip
     seen = len(slack.requests)
     append(log, refused_on(target) * 2)  # the outage comes back within the reopen window
