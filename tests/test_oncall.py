@@ -144,9 +144,13 @@ def test_an_update_does_not_repeat_a_stale_probe() -> None:
     """Found by issue 13: updates 20 s apart both led with the same "checked 04:50:26"."""
     probed = T0 + timedelta(seconds=5)
     before = make_incident(diagnosis="confirmed: connection refused", probed_at=probed)
-    now = replace(before, events=before.events + 500, last_seen=before.last_seen + timedelta(seconds=20))
+    now = replace(
+        before, events=before.events + 500, last_seen=before.last_seen + timedelta(seconds=20)
+    )
     lines = what_changed(before, now)
-    assert lines and lines[0].startswith("\N{CLOCKWISE RIGHTWARDS AND LEFTWARDS OPEN CIRCLE ARROWS} +500 errors")
+    assert lines and lines[0].startswith(
+        "\N{CLOCKWISE RIGHTWARDS AND LEFTWARDS OPEN CIRCLE ARROWS} +500 errors"
+    )
     assert not any("Probe" in line or "probe" in line for line in lines)
 
 
@@ -353,7 +357,9 @@ def test_a_malformed_payload_presses_nothing(payload: dict[str, Any]) -> None:
 
 def test_severity_of_an_outage_is_its_worst_cause() -> None:
     root = make_incident(id="inc-root", severity=Severity.ERROR)
-    member = make_incident(id="inc-m", category="oom", outage="inc-root", severity=Severity.CRITICAL)
+    member = make_incident(
+        id="inc-m", category="oom", outage="inc-root", severity=Severity.CRITICAL
+    )
     n = replace(make_notification("opened"), incident=root, outage=(member,))
     todo = plan(n, DEST, Style(), None)
     assert todo.post is not None and "CRITICAL" in todo.post.message.text
@@ -484,7 +490,9 @@ def test_a_linked_incident_waits_for_its_outage_root_and_replies_in_its_thread(
     finally:
         store.close()
     assert [(a.incident, a.thread) for a in notifier.attempts] == [
-        ("inc-a", None), ("inc-a", None), ("inc-b", root_thread)
+        ("inc-a", None),
+        ("inc-a", None),
+        ("inc-b", root_thread),
     ]
 
 

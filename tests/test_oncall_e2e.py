@@ -73,9 +73,7 @@ class OnCallAgent(SlackAgent):
 
 
 @pytest.fixture
-def oncall_agent(
-    tmp_path: Path, slack: TimedStandin
-) -> Iterator[Callable[..., OnCallAgent]]:
+def oncall_agent(tmp_path: Path, slack: TimedStandin) -> Iterator[Callable[..., OnCallAgent]]:
     """Factory of agents notifying the stand-in; `config` is TOML text; killed at teardown."""
     made: list[OnCallAgent] = []
 
@@ -119,7 +117,9 @@ def replies(requests: list[Recorded]) -> list[Recorded]:
     return [r for r in requests if r.api_method == "chat.postMessage" and "thread_ts" in r.body]
 
 
-def cli(*args: str, env: dict[str, str], config: Path | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, env: dict[str, str], config: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     main = ["--config", str(config)] if config else []
     return subprocess.run([sys.executable, "-m", "logwatch", *main, *args], capture_output=True,
                           text=True, timeout=60, env=env)  # fmt: skip
@@ -322,6 +322,9 @@ def test_a_button_press_through_socket_mode_acknowledges_and_the_root_says_who(
     assert labels == ["Unsilence"]  # acknowledged and silenced: what is left to press
     shown = cli("incidents", "--state", str(a.state), env=a.env)
     assert "acknowledged by U0ALICE" in shown.stdout and "silenced" in shown.stdout
+    # The app-level token is a secret like the bot token: never in a log or a message.
+    assert APP_TOKEN not in a.all_logs() + shown.stdout
+    assert not [b for b in slack.bodies() if APP_TOKEN in b]
 
 
 # -- 5. silences and maintenance windows -----------------------------------------------------
@@ -471,7 +474,9 @@ def test_routes_test_names_the_route_channel_and_mention(tmp_path: Path) -> None
     critical = cli("routes", "test", "--category", "oom", "--severity", "critical", env=env,
                    config=config)  # fmt: skip
     assert critical.returncode == 0, critical.stderr
-    assert "slack: route 1 of [slack] routes: channel #ops-alerts, mention <!here>" in critical.stdout
+    assert (
+        "slack: route 1 of [slack] routes: channel #ops-alerts, mention <!here>" in critical.stdout
+    )
     assert "inhibited (not notified) while a connection incident is open" in critical.stdout
     error = cli("routes", "test", "--category", "oom", "--severity", "error", env=env,
                 config=config)  # fmt: skip
