@@ -17,13 +17,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from logwatch.clock import Clock, SystemClock
 from logwatch.config import Config
 from logwatch.enrich import Prober
 from logwatch.errors import LogwatchError, StateError
+from logwatch.logs import NOTICE
 from logwatch.model import Change, Record
 from logwatch.notify import Notifier
+from logwatch.oncall import ButtonPress
+from logwatch.oncall_desk import OnCallDesk
 from logwatch.outbox import DeliveryThread, Outbox
 from logwatch.pipeline import Engine
 from logwatch.prefilter import literal_finder
@@ -37,10 +41,19 @@ from logwatch.sources.seek import since_from_lookback
 from logwatch.sources.tail import Tailer
 from logwatch.sources.watch import DirectoryWatcher
 from logwatch.store import StateStore
+from logwatch.verdicts import Verdicts
 
 logger = logging.getLogger(__name__)
 
 POLL_TICK_S = 0.05
+VERDICT_TICK_S = 0.02  # how often the loop looks for the verdict a root waits on
+
+
+class ButtonSource(Protocol):
+    """Where button presses come from (notify/actions.py: Slack's Socket Mode)."""
+
+    def start(self, on_press: Callable[[ButtonPress], None]) -> None: ...
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +85,7 @@ class Agent:
         remote: Sequence[Notifier] = (),
         reload: Callable[[], tuple[Config, RulePack]] | None = None,
         clock: Clock | None = None,
+        buttons: ButtonSource | None = None,
     ) -> None:
         self.config = config
         self.options = options
@@ -109,6 +123,16 @@ class Agent:
         self.prober = Prober(config.redis_url if config.probe else None, clock=self._clock)
         self._held: list[Change] = []  # changes not yet committed (a failed commit keeps them)
         self._dirty = False
+        # On call (oncall_desk.py, verdicts.py): the probe's verdict in the root, early
+        # resolves on a confirmed recovery, silences, acknowledgements, reminders.
+        self.verdicts = Verdicts(self.prober, wait_s=config.oncall.probe_wait_s)
+        self.desk = OnCallDesk(
+            self.store,
+            config.oncall,
+            local=[n.name for n in self._local if not _remote_like(n)],
+            remote=[n.name for n in (*self._remote, *filter(_remote_like, self._local))],
+        )
+        self._buttons = buttons
 
     # -- signals -------------------------------------------------------------------------
 
@@ -134,6 +158,8 @@ class Agent:
             self._commit()  # record where a first start began: a restart resumes from here
             self.watcher.start()
             logger.info("agent started files=%d state=%s", len(self.tailer.files), opts.state)
+            if self._buttons is not None:
+                self._buttons.start(self.desk.presses.put)
             if self._remote:
                 state = opts.state
                 remote = self._remote
@@ -163,6 +189,8 @@ class Agent:
                         # still come with the rescan.
                         many = max(1.0, len(self.tailer.files) / 1000)
                         timeout = POLL_TICK_S * many if opts.poll else opts.tick_s
+                    if self.verdicts.pending:
+                        timeout = min(timeout, VERDICT_TICK_S)  # the root waits on it
                     keys: set[FileId] | None = self._wait_for_paths(timeout)
                     if opts.poll:
                         keys = None
@@ -174,12 +202,12 @@ class Agent:
                     elif keys is not None:
                         keys |= set(self.tailer.busy())
                     self._process(self.files.read(keys))
-                    for incident_id, diagnosis, at in self.prober.findings():
-                        self._held += self.engine.grouper.diagnose(incident_id, diagnosis, at)
+                    self._held += self._oncall()
                     if not self.tailer.busy():
                         self._held += self.engine.tick(self._clock.now())
                     due = time.monotonic() - last_commit >= opts.commit_interval_s
-                    if self._held or (self._dirty and due):
+                    waiting = self.verdicts.hold(self._held)  # an opening's verdict, <= 2 s
+                    if not waiting and (self._held or (self._dirty and due)):
                         self._commit()
                         last_commit = time.monotonic()
                 except StateError as exc:
@@ -198,6 +226,8 @@ class Agent:
             return 0
         finally:
             self.watcher.stop()
+            if self._buttons is not None:
+                self._buttons.stop()
             if self._delivery is not None:
                 self._delivery.stop()
             self.prober.stop()
@@ -238,8 +268,18 @@ class Agent:
                 # Log time moves on even without errors: lets a backlog resolve by log time.
                 self._held += self.engine.tick(record.time)
 
+    def _oncall(self) -> list[Change]:
+        """Probe findings, recovery probes, button presses, silences and reminders due."""
+        grouper, now = self.engine.grouper, self._clock.now()
+        changes = self.verdicts.take(grouper)
+        self.verdicts.ask_recovery(grouper, now)
+        return changes + self.desk.poll(grouper.incidents, now)
+
     def _commit(self) -> None:
-        changes = collapse(self._held)
+        now = self._clock.now()
+        live = self.engine.grouper.incidents()
+        # Dressed with who acknowledged them and what silences them (oncall_desk.py).
+        changes = self.desk.dress_changes(collapse(self._held), live, now)
         self.engine.grouper.forget_done()
         self.store.commit_batch(
             cursors=self.files.cursors(),
@@ -247,25 +287,21 @@ class Agent:
             changes=changes,
             # Every live incident, so `logwatch incidents` shows current counts, not the
             # counts of the last notification.
-            incidents=[*(c.incident for c in changes), *self.engine.grouper.incidents()],
+            incidents=[
+                *(c.incident for c in changes),
+                *(self.desk.dress(i, live, now) for i in live),  # the latest counts win
+            ],
             grouper_state=self.engine.grouper.snapshot(),
             notifiers=[n.name for n in (*self._local, *self._remote)],
-            now=self._clock.now(),
+            now=now,
+            deliver_to=self.desk.deliver_to,
         )
         self.files.committed()
         self._held.clear()
         self._dirty = False
         for change in changes:
-            logger.info(
-                "incident %s id=%s category=%s target=%s events=%d",
-                change.kind,
-                change.incident.id,
-                change.incident.category,
-                change.incident.target,
-                change.incident.events,
-            )
-        for change in changes:
-            self.prober.submit(change)
+            logger.log(NOTICE, "%s", change_line(change))
+        self.verdicts.committed(changes)
         if changes:
             self._deliver()
 
@@ -319,21 +355,57 @@ class Agent:
         logger.info("reloaded config=%s rules=%d", config.source, len(pack.rules))
 
 
+def _remote_like(notifier: Notifier) -> bool:
+    """Slack, a webhook, a hook, or what stands in for them (`watch --dry-run`)."""
+    return getattr(notifier, "stands_in_for_remote", False) is True
+
+
+def change_line(change: Change) -> str:
+    """The one log line of an incident change (journald's view of the agent)."""
+    inc = change.incident
+    line = (
+        f"incident {change.kind} id={inc.id} {inc.severity.label} {inc.category}"
+        f" target={inc.target} events={inc.events}"
+    )
+    if change.kind == "resolved":
+        line += f" active={inc.active_duration_s:.0f}s"
+    if inc.outage:
+        line += f" outage={inc.outage}"
+    if inc.diagnosis and change.kind != "resolved":
+        line += f" probe={inc.diagnosis!r}"
+    if inc.recovery:
+        line += f" recovery={inc.recovery!r}"
+    if inc.silence is not None:
+        line += f" not notified: {inc.silence.describe()}"
+    return line
+
+
 def collapse(changes: list[Change]) -> list[Change]:
     """One change per incident per batch, so a backlog does not become a storm.
 
     The last snapshot wins; a batch that opened an incident says "opened" (or "resolved"
-    when it also ended), never a bare "updated" for an incident nobody heard of.
+    when it also ended), never a bare "updated" for an incident nobody heard of; one that
+    resolved it says "resolved" even when the recovery probe's update came after.
     """
     last: dict[str, Change] = {}
     opened: set[str] = set()
+    resolved: set[str] = set()
     for change in changes:
         if change.kind == "opened":
             opened.add(change.incident.id)
+        elif change.kind == "resolved":
+            resolved.add(change.incident.id)
         last[change.incident.id] = change
     result = []
     for incident_id, change in last.items():
         if incident_id in opened and change.kind == "updated":
             change = Change(kind="opened", at=change.at, incident=change.incident)
+        elif (
+            incident_id in resolved
+            and change.kind == "updated"
+            and change.incident.status == "resolved"
+        ):
+            # The recovery probe's verdict, held with the resolve: still the all-clear.
+            change = Change(kind="resolved", at=change.at, incident=change.incident)
         result.append(change)
     return sorted(result, key=lambda c: c.at)

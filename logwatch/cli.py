@@ -96,7 +96,10 @@ FORMAT = click.option(
 
 
 def _setup_logging(verbosity: int) -> None:
-    level = logging.WARNING - 10 * verbosity
+    from logwatch.logs import NOTICE
+
+    # Default NOTICE: the agent's incident changes and start-up checks, one line each.
+    level = NOTICE if verbosity == 0 else logging.INFO - 10 * (verbosity - 1)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("logwatch: %(levelname)s: %(message)s"))
     root = logging.getLogger("logwatch")
@@ -114,7 +117,12 @@ def _setup_logging(verbosity: int) -> None:
     default=None,
     help="TOML config file (default: config/logwatch.toml if present, else built-in defaults).",
 )
-@click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More logging on stderr (default: incident changes; -v info, -vv debug).",
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """logwatch: Redis incidents from Python/RQ application logs.
@@ -478,7 +486,9 @@ def test_cmd(
     "--poll", is_flag=True, help="Poll for changes (NFS, container volumes) instead of inotify."
 )
 @click.option(
-    "--dry-run", is_flag=True, help="Print changes instead of sending them to Slack/webhooks."
+    "--dry-run",
+    is_flag=True,
+    help="Print each message as it would read in Slack instead of sending anything.",
 )
 @pass_app
 def watch(
@@ -503,6 +513,7 @@ def watch(
     import socket
 
     from logwatch.agent import Agent, AgentOptions
+    from logwatch.cli_oncall import preview_notifier, slack_buttons
     from logwatch.notify import close_notifiers
     from logwatch.notify.console import ConsoleNotifier, JsonlNotifier
     from logwatch.notify.settings import build_notifiers
@@ -528,15 +539,21 @@ def watch(
             local.append(JsonlNotifier(jsonl))
         except OSError as exc:
             raise click.BadParameter(f"{jsonl}: {exc.strerror}", param_hint="--jsonl") from None
-    remote = [] if dry_run else build_notifiers(cfg.notify, host=socket.gethostname())
-    if jsonl != "-" and (not remote or dry_run):
+    host = socket.gethostname()
+    remote = [] if dry_run else build_notifiers(cfg.notify, host=host)
+    if dry_run and jsonl != "-":
+        local.append(preview_notifier(cfg, host))  # the messages as Slack would show them
+    elif jsonl != "-" and not remote:
         local.append(ConsoleNotifier(sys.stdout))  # no notifier configured: say it on stdout
+    buttons = None if dry_run else slack_buttons(cfg)
 
     def reload() -> tuple[Config, RulePack]:
         fresh = AppContext(config_path=app.config_path, env=dict(os.environ))
         return fresh.config, fresh.pack
 
-    agent = Agent(cfg, app.pack, options, local=local, remote=remote, reload=reload)
+    agent = Agent(
+        cfg, app.pack, options, local=local, remote=remote, reload=reload, buttons=buttons
+    )
     signal.signal(signal.SIGTERM, agent.request_stop)
     signal.signal(signal.SIGINT, agent.request_stop)
     signal.signal(signal.SIGHUP, agent.request_reload)
@@ -557,6 +574,7 @@ def incidents(
     app: AppContext, state: Path | None, status: str | None, limit: int, fmt: str
 ) -> None:
     """List the incidents in the agent's state database, newest first."""
+    from logwatch.cli_oncall import oncall_lines
     from logwatch.store import StateStore, default_state_path
 
     path = state or default_state_path(app.env)
@@ -580,6 +598,9 @@ def incidents(
             click.echo(text.split("\n", 1)[1], nl=False)  # without the scan summary line
         else:
             click.echo(f"no {status + ' ' if status else ''}incidents in {path}")
+        for inc in found:
+            for line in oncall_lines(inc):
+                click.echo(line)
         for incident_id, notifier, error in failures:
             click.echo(f"notification failed: {incident_id} via {notifier}: {error}")
         return
@@ -735,3 +756,7 @@ def probe(
     )
     click.echo(text, nl=False)
     sys.exit(code)
+
+
+# The on-call commands (silence, routes) live in their own module and register themselves.
+from logwatch import cli_oncall  # noqa: E402, F401

@@ -14,10 +14,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from logwatch.errors import ConfigError
 from logwatch.grouping import GroupingPolicy
 from logwatch.notify.settings import NotifySettings, parse_notify_settings
+from logwatch.oncall_config import OnCallSettings, parse_inhibit, parse_windows
 from logwatch.toml_table import TomlTable
 
 DEFAULT_CONFIG = Path("config/logwatch.toml")
 DEFAULT_PATHS = ("morningai/logs",)
+_SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SLACK_APP_TOKEN")
+#: Sections validated elsewhere: notifiers (notify/settings.py), on call (oncall_config.py).
+_OTHER_SECTIONS = ("slack", "webhook", "command", "maintenance", "inhibit")
 
 
 _KNOWN: dict[str, set[str]] = {
@@ -31,7 +35,15 @@ _KNOWN: dict[str, set[str]] = {
         "probe",
         "follow_symlinks",
     },
-    "incidents": {"quiet_period", "reopen_window", "update_interval", "samples"},
+    "incidents": {
+        "quiet_period",
+        "reopen_window",
+        "update_interval",
+        "samples",
+        "confirmed_quiet",
+        "repeat_interval",
+        "probe_wait",
+    },
     "records": {"max_lines", "max_bytes", "max_line_bytes"},
 }
 
@@ -87,6 +99,7 @@ class Config:
     max_line_bytes: int = 64 * 1024
     secrets: tuple[str, ...] = field(default=(), repr=False)
     notify: NotifySettings = field(default_factory=NotifySettings, repr=False)
+    oncall: OnCallSettings = field(default_factory=OnCallSettings)
 
 
 def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
@@ -113,7 +126,7 @@ def build_config(
 ) -> Config:
     """Validate parsed TOML plus environment; every error names the file and key."""
     for section, value in data.items():
-        if section not in _KNOWN and section not in ("slack", "webhook", "command"):
+        if section not in _KNOWN and section not in _OTHER_SECTIONS:
             raise ConfigError(f"{source}: unknown section [{section}]")
         if section in _KNOWN:
             if not isinstance(value, dict):
@@ -155,12 +168,25 @@ def build_config(
         update_interval_s=inc.duration("update_interval", 300.0),
         max_samples=inc.integer("samples", 5, minimum=1),
         default_target=default_target,
+        confirmed_quiet_s=inc.duration("confirmed_quiet", 30.0, positive=True),
     )
+    oncall = OnCallSettings(
+        maintenance=parse_windows(data.get("maintenance"), source=source, tz=tz),
+        inhibit=parse_inhibit(data.get("inhibit"), source=source),
+        repeat_interval_s=inc.duration("repeat_interval", 1800.0),
+        probe_wait_s=inc.duration("probe_wait", 2.0),
+    )
+    if oncall.probe_wait_s > 2.0:
+        raise ConfigError(f"{inc.where('probe_wait')}: at most 2s (the root waits no longer)")
     notify = parse_notify_settings(data, env, source=source, base=base)
     secrets = [
         *url_secrets(redis_url or ""),
         *url_secrets(file_url or ""),
-        *(env[k] for k in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL") if env.get(k)),
+        *(
+            env[k]
+            for k in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SLACK_APP_TOKEN")
+            if env.get(k)
+        ),
         *notify.secrets,
     ]
     return Config(
@@ -179,6 +205,7 @@ def build_config(
         max_line_bytes=rec.integer("max_line_bytes", 64 * 1024, minimum=1),
         secrets=tuple(secrets),
         notify=notify,
+        oncall=oncall,
     )
 
 

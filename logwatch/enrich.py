@@ -69,16 +69,17 @@ class Prober:
         """True when a Redis URL is known to probe."""
         return self._target is not None
 
-    def submit(self, change: Change) -> None:
-        """Probe for an opened or resolved incident on the configured Redis."""
-        if not self.enabled or change.kind == "updated":
-            return
+    def submit(self, change: Change) -> bool:
+        """Probe for an opened or resolved incident on the configured Redis; True if asked."""
+        if not self.enabled or change.kind not in ("opened", "resolved"):
+            return False
         if change.incident.target != self._target:
-            return
+            return False
         if not self._started:
             self._started = True
             self._thread.start()
         self._jobs.put(change)
+        return True
 
     def findings(self) -> list[tuple[str, Finding, datetime]]:
         """(incident id, finding, checked at) of the probes finished since the last call."""
@@ -116,7 +117,9 @@ class Prober:
             rq = self._jobs_after(incident) if resolved and healthy else None
             checked = self._clock.now()
             logger.info("probe incident=%s: %s", incident.id, summary)
-            finding = Finding(summary=f"{summary} (checked {checked:%H:%M:%S} UTC)", rq=rq)
+            # When it was checked travels beside the summary (Incident.probed_at), so a
+            # message can say how fresh it is rather than repeat a stale "checked" time.
+            finding = Finding(summary=summary, rq=rq, recovery=resolved, healthy=healthy)
             self._found.put((incident.id, finding, checked))
 
     def _jobs_after(self, incident: Incident) -> RqImpact | None:

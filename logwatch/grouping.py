@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from logwatch.activity import ActiveTime
 from logwatch.impact import (
     ImpactCounter,
     Signal,
@@ -55,6 +56,7 @@ class GroupingPolicy:
     max_samples: int = 5
     max_signatures: int = 50
     default_target: str = "redis"
+    confirmed_quiet_s: float = 30.0  # quiet enough to resolve when a probe confirms recovery
 
 
 @dataclass(slots=True)
@@ -79,6 +81,10 @@ class _Live:
     last_change: datetime | None = None
     diagnosis: str = ""
     jobs: ImpactCounter = field(default_factory=ImpactCounter)
+    active: ActiveTime | None = None  # set on creation (activity.py)
+    outage: str = ""  # the incident whose thread it shares, when linked to an earlier one
+    probed_at: datetime | None = None
+    recovery: str = ""
 
 
 def incident_id(category: str, target: str, first_seen: datetime) -> str:
@@ -143,6 +149,7 @@ class Grouper:
         if live is not None and event.time - _resolved(live) <= self._reopen:
             live.status, live.resolved_at = "open", None
             live.reopened += 1
+            _reopen(live, burst[0].time)
             self._link(live)
             self._adopt_recent(live, burst[0].time)
             changes.extend(self._absorb(live, burst, event.time, kind="opened"))
@@ -160,9 +167,11 @@ class Grouper:
                 severity=event.severity,
                 first_seen=first,
                 last_seen=first,
+                active=ActiveTime(closed_s=0.0, since=first),
             )
             self._live[key] = live
             self._link(live)
+            live.outage = self._outage_of(live)
             self._adopt_recent(live, first)
             changes.extend(self._absorb(live, burst, event.time, kind="opened"))
         self._recompute_deadline()
@@ -260,6 +269,7 @@ class Grouper:
                 live.status = "resolved"
                 live.resolved_at = live.last_seen + self._quiet
                 live.last_change = live.resolved_at
+                _active(live).close(live.last_seen)
                 changes.append(
                     Change(kind="resolved", at=live.resolved_at, incident=self._snap(live))
                 )
@@ -307,14 +317,55 @@ class Grouper:
         for live in self._live.values():
             if live.id != incident_id:
                 continue
-            changed = live.diagnosis != finding.summary
-            live.diagnosis = finding.summary
+            if finding.recovery != (live.status != "open"):
+                # A recovery probe answered after the incident reopened, or an opening
+                # probe after it resolved: shown now, it would tell a stale story.
+                return []
+            if finding.recovery:
+                changed = live.recovery != finding.summary
+                live.recovery = finding.summary
+            else:
+                changed = live.diagnosis != finding.summary
+                live.diagnosis, live.probed_at = finding.summary, at
             if finding.rq is not None:
                 changed = changed or live.jobs.rq != finding.rq
                 live.jobs.rq = finding.rq
             if changed:
                 return [Change(kind="updated", at=at, incident=self._snap(live))]
         return []
+
+    def confirm_recovery(self, incident_id: str, finding: Finding, at: datetime) -> list[Change]:
+        """Resolve an open incident quiet for `confirmed_quiet_s` whose Redis a probe found
+        answering again, without waiting out the whole quiet period."""
+        quiet = timedelta(seconds=self._policy.confirmed_quiet_s)
+        for live in self._live.values():
+            if live.id != incident_id or live.status != "open" or not finding.healthy:
+                continue
+            if at - live.last_seen < quiet:
+                return []  # errors came back since the probe was asked for
+            live.status, live.resolved_at = "resolved", max(at, live.last_seen)
+            live.last_change = live.resolved_at
+            live.recovery = finding.summary
+            if finding.rq is not None:
+                live.jobs.rq = finding.rq
+            _active(live).close(live.last_seen)
+            self._recompute_deadline()
+            return [Change(kind="resolved", at=live.resolved_at, incident=self._snap(live))]
+        return []
+
+    def quiet_open(self, now: datetime) -> list[Incident]:
+        """Open incidents without events for at least `confirmed_quiet_s` as of `now`:
+        a probe that finds their Redis answering may resolve them (confirm_recovery)."""
+        quiet = timedelta(seconds=self._policy.confirmed_quiet_s)
+        return [
+            self._snap(x)
+            for x in self._live.values()
+            if x.status == "open" and now - x.last_seen >= quiet
+        ]
+
+    def is_open(self, incident_id: str) -> bool:
+        """True when the incident is live and open."""
+        return any(x.id == incident_id and x.status == "open" for x in self._live.values())
 
     def isolated_events(self) -> int:
         """Events that matched a rule but never reached an opening threshold."""
@@ -373,6 +424,18 @@ class Grouper:
                 other.linked.add(live.id)
                 live.linked.add(other.id)
 
+    def _outage_of(self, live: _Live) -> str:
+        """The thread a new incident joins: that of the earliest open incident it is linked
+        to (one outage, one thread), or "" for its own."""
+        linked = [
+            x for x in self._live.values()
+            if x.id in live.linked and x.status == "open" and x is not live
+        ]  # fmt: skip
+        if not linked:
+            return ""
+        first = min(linked, key=lambda x: x.first_seen)
+        return first.outage or first.id
+
     def _recompute_deadline(self) -> None:
         deadlines = [x.last_seen + self._quiet for x in self._live.values() if x.status == "open"]
         self._next_deadline = min(deadlines) if deadlines else None
@@ -399,11 +462,30 @@ class Grouper:
             linked=tuple(sorted(live.linked)),
             diagnosis=live.diagnosis,
             jobs=live.jobs.snapshot(),
+            active_s=_active(live).total_s(live.last_seen),
+            outage=live.outage,
+            probed_at=live.probed_at,
+            recovery=live.recovery,
         )
 
 
 def _resolved(live: _Live) -> datetime:
     return live.resolved_at or live.last_seen
+
+
+def _active(live: _Live) -> ActiveTime:
+    if live.active is None:
+        live.active = ActiveTime.restore(
+            None, first_seen=live.first_seen, last_seen=live.last_seen, status=live.status
+        )
+    return live.active
+
+
+def _reopen(live: _Live, first: datetime) -> None:
+    """A new stretch; what the probes said of the last one no longer holds."""
+    _active(live).reopen(first)
+    live.diagnosis, live.probed_at, live.recovery = "", None, ""
+    live.jobs.rq = None
 
 
 def _event_to_json(e: Event) -> dict[str, Any]:
@@ -460,6 +542,10 @@ def _live_to_json(x: _Live) -> dict[str, Any]:
         "last_change": _opt_time(x.last_change),
         "diagnosis": x.diagnosis,
         "jobs": impact_to_json(x.jobs.snapshot()),
+        "active": _active(x).to_json(),
+        "outage": x.outage,
+        "probed_at": _opt_time(x.probed_at),
+        "recovery": x.recovery,
     }
 
 
@@ -467,7 +553,7 @@ def _live_from_json(d: Mapping[str, Any]) -> _Live:
     def when(key: str) -> datetime | None:
         return datetime.fromisoformat(d[key]) if d.get(key) else None
 
-    return _Live(
+    live = _Live(
         id=d["id"],
         category=d["category"],
         target=d["target"],
@@ -486,4 +572,12 @@ def _live_from_json(d: Mapping[str, Any]) -> _Live:
         last_change=when("last_change"),
         diagnosis=d.get("diagnosis", ""),
         jobs=ImpactCounter.restore(impact_from_json(d.get("jobs"))),  # absent from older snapshots
+        # The keys below are absent from older snapshots too.
+        outage=d.get("outage", ""),
+        probed_at=when("probed_at"),
+        recovery=d.get("recovery", ""),
     )
+    live.active = ActiveTime.restore(
+        d.get("active"), first_seen=live.first_seen, last_seen=live.last_seen, status=live.status
+    )
+    return live

@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Literal
 
 from logwatch.impact import JobImpact
+from logwatch.oncall import Ack, Silence
 from logwatch.rqview import RqImpact
 
 
@@ -81,7 +82,8 @@ class Event:
 
 
 IncidentStatus = Literal["open", "resolved"]
-ChangeKind = Literal["opened", "updated", "resolved"]
+#: "reminder": an unacknowledged critical incident is still open (remote notifiers only).
+ChangeKind = Literal["opened", "updated", "resolved", "reminder"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,11 +108,27 @@ class Incident:
     linked: tuple[str, ...] = ()  # ids of incidents on the same target at the same time
     diagnosis: str = ""  # what a live probe of the Redis said ("confirmed: connection refused")
     jobs: JobImpact | None = None  # lost enqueues, failed jobs, workers (logs, then Redis)
+    active_s: float | None = None  # sum of the open stretches (None: the whole span)
+    outage: str = ""  # id of the incident whose Slack thread it shares ("" : its own)
+    probed_at: datetime | None = None  # when the probe behind `diagnosis` ran
+    recovery: str = ""  # what the probe said once it resolved ("recovery confirmed: ...")
+    ack: Ack | None = None  # who said "I'm on it"
+    silence: Silence | None = None  # what mutes its notifications now
 
     @property
     def duration_s(self) -> float:
         """Seconds from the first to the last event."""
         return (self.last_seen - self.first_seen).total_seconds()
+
+    @property
+    def active_duration_s(self) -> float:
+        """Seconds it was open: the sum of its stretches, without the gaps between them."""
+        return self.duration_s if self.active_s is None else self.active_s
+
+    @property
+    def thread_key(self) -> str:
+        """The incident whose notification thread this one's changes go to."""
+        return self.outage or self.id
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +137,8 @@ class Finding:
 
     summary: str
     rq: RqImpact | None = None
+    recovery: bool = False  # probed because it resolved (or to confirm it has recovered)
+    healthy: bool | None = None  # Redis answered PING (None: unknown)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from logwatch.errors import StateError
+from logwatch.logs import NOTICE
 from logwatch.notify import Delivered, Failed, Notification, Notifier, Retry, ThreadRef
 from logwatch.redact import Redactor
-from logwatch.store import IN_FLIGHT_S, StateStore
+from logwatch.store import IN_FLIGHT_S, OutboxRow, StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,41 @@ class Outbox:
         self._clock = clock
         self._redact = redact
         self._reported: set[tuple[int, str]] = set()
+        self._failed: set[tuple[str, str]] = set()  # (notifier, reason) said as an error
+
+    def check_notifiers(self) -> None:
+        """Ask each notifier that can (Slack, webhook) whether it will work: one line each,
+        a warning for a problem; the agent goes on either way."""
+        for notifier in self._notifiers:
+            check = getattr(notifier, "check", None)
+            if check is None:
+                continue
+            try:
+                ok, line = check()
+            except Exception as exc:  # a check must never stop delivery
+                ok, line = False, f"{notifier.name}: start-up check failed: {exc}"
+            logger.log(NOTICE if ok else logging.WARNING, "%s", self._redact(line))
+
+    def _notification(self, row: OutboxRow, name: str) -> Notification:
+        """The row with what the notifier needs to phrase it: its thread (or its outage's),
+        the incident as last delivered, and the others of its outage."""
+        key = row.incident.thread_key
+        thread = self._store.thread(row.incident_id, name)
+        if thread is None and key != row.incident_id:
+            thread = self._store.thread(key, name)
+        others = tuple(
+            i for i in self._store.outage_members(key) if i.id != row.incident_id
+        )  # fmt: skip
+        return Notification(
+            kind=row.kind,  # type: ignore[arg-type]
+            incident=row.incident,
+            at=row.at,
+            id=row.id,
+            thread=ThreadRef(channel=thread[0], ts=thread[1]) if thread else None,
+            uncertain=row.uncertain,
+            before=self._store.delivered_before(row.incident_id, name, row.id),
+            outage=others,
+        )
 
     def close(self) -> None:
         """Close the store connection if this outbox opened it."""
@@ -74,15 +110,12 @@ class Outbox:
             for row in self._store.pending(notifier.name, now=self._clock(), limit=200):
                 if row.incident_id in blocked or first.get(row.incident_id, row.id) != row.id:
                     continue
-                thread = self._store.thread(row.incident_id, notifier.name)
-                notification = Notification(
-                    kind=row.kind,  # type: ignore[arg-type]
-                    incident=row.incident,
-                    at=row.at,
-                    id=row.id,
-                    thread=ThreadRef(channel=thread[0], ts=thread[1]) if thread else None,
-                    uncertain=row.uncertain,
-                )
+                # An incident linked to an earlier one shares its thread: it waits for the
+                # changes of that one still owed, so that it finds the root posted.
+                key = row.incident.thread_key
+                if key in blocked or first.get(key, row.id) < row.id:
+                    continue
+                notification = self._notification(row, notifier.name)
                 # An unanswered request may land until the notifier's timeout plus
                 # IN_FLIGHT_S after it began; no attempt of the same row comes before that.
                 settle = timedelta(seconds=_timeout_s(notifier) + self._in_flight_s)
@@ -120,11 +153,17 @@ class Outbox:
                         outcome.reason if isinstance(outcome, Failed | Retry) else "failed"
                     )
                     self._store.mark(row.id, notifier.name, "failed", error=reason)
-                    logger.error(
-                        "notification failed notifier=%s incident=%s: %s",
+                    # A wrong channel fails every change the same way: said once as an
+                    # error, the repeats at INFO (`logwatch incidents` lists them all).
+                    again = (notifier.name, reason) in self._failed
+                    self._failed.add((notifier.name, reason))
+                    logger.log(
+                        logging.INFO if again else logging.ERROR,
+                        "notification failed notifier=%s incident=%s: %s%s",
                         notifier.name,
                         row.incident_id,
                         reason,
+                        " (as before)" if again else "",
                     )
                 else:
                     wait = max(outcome.after_s, backoff_s(row.attempts))
@@ -186,6 +225,9 @@ class DeliveryThread:
                 try:
                     if outbox is None:
                         outbox = self._factory()  # sqlite connections belong to their thread
+                        check = getattr(outbox, "check_notifiers", None)
+                        if check is not None:
+                            check()  # once, before the first delivery
                     outbox.deliver_due()
                     unusable = ""
                 except StateError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 from logwatch.impact import impact_from_json
 from logwatch.model import Incident, Severity
+from logwatch.oncall import ack_from_json, silence_from_json
 
 #: How long after its client stopped waiting (its timeout) a request may still land. An
 #: attempt whose answer never came (killed mid-send, timed out) is not tried again before
@@ -58,7 +59,22 @@ def incident_from_json(data: dict[str, Any]) -> Incident:
         linked=tuple(data.get("linked", ())),
         diagnosis=data.get("diagnosis", ""),
         jobs=impact_from_json(data.get("jobs")),
+        # Absent from the bodies older versions wrote.
+        active_s=_active_s(data),
+        outage="" if data.get("outage") in (None, data["id"]) else str(data["outage"]),
+        probed_at=datetime.fromisoformat(probed) if (probed := data.get("probed_at")) else None,
+        recovery=data.get("recovery", ""),
+        ack=ack_from_json(data.get("acknowledged")),
+        silence=silence_from_json(data.get("silenced")),
     )
+
+
+def _active_s(data: dict[str, Any]) -> float | None:
+    """Active seconds; None (the whole span) when absent or the same as the span."""
+    active = data.get("active_s")
+    if active is None or active == data.get("duration_s"):
+        return None
+    return float(active)
 
 
 class OutboxQueries:
@@ -155,6 +171,46 @@ class OutboxQueries:
             (limit,),
         )
         return [(r[0], r[1], r[2] or "") for r in rows]
+
+    def delivered_before(self, incident_id: str, notifier: str, row_id: int) -> Incident | None:
+        """The incident as this notifier last delivered it before outbox row `row_id`."""
+        rows = self._rows(
+            "SELECT o.body FROM outbox o JOIN deliveries d ON d.outbox_id = o.id"
+            " WHERE o.incident_id = ? AND d.notifier = ? AND d.status = 'sent' AND o.id < ?"
+            " ORDER BY o.id DESC LIMIT 1",
+            (incident_id, notifier, row_id),
+        )
+        return incident_from_json(json.loads(rows[0][0])) if rows else None
+
+    def outage_members(self, outage_id: str) -> list[Incident]:
+        """The incidents of one outage (one thread) as last committed: its root and those
+        linked to it."""
+        rows = self._rows(
+            "SELECT body FROM incidents WHERE id = ? OR json_extract(body, '$.outage') = ?",
+            (outage_id, outage_id),
+        )
+        return [incident_from_json(json.loads(r[0])) for r in rows]
+
+    def notified(self, incident_id: str, notifiers: list[str]) -> bool:
+        """True when a change of the incident was delivered, or is owed, to one of these."""
+        if not notifiers:
+            return False
+        marks = ", ".join("?" for _ in notifiers)
+        rows = self._rows(
+            "SELECT 1 FROM outbox o JOIN deliveries d ON d.outbox_id = o.id WHERE"
+            f" o.incident_id = ? AND d.notifier IN ({marks}) AND d.status != 'failed' LIMIT 1",
+            (incident_id, *notifiers),
+        )
+        return bool(rows)
+
+    def last_notified(self, incident_id: str, kinds: tuple[str, ...]) -> datetime | None:
+        """When the latest outbox row of these kinds for the incident was written."""
+        marks = ", ".join("?" for _ in kinds)
+        rows = self._rows(
+            f"SELECT MAX(created) FROM outbox WHERE incident_id = ? AND kind IN ({marks})",
+            (incident_id, *kinds),
+        )
+        return datetime.fromisoformat(rows[0][0]) if rows and rows[0][0] else None
 
     def thread(self, incident_id: str, notifier: str) -> tuple[str, str] | None:
         """(channel, ts) of an incident's root message for a notifier."""

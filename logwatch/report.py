@@ -11,6 +11,7 @@ from typing import Any
 
 from logwatch.impact import describe, impact_to_json
 from logwatch.model import Incident, UndatedEvidence
+from logwatch.oncall import ack_to_json, silence_to_json
 
 # Characters a log line can carry that change what a reader sees: terminal controls (ESC,
 # CR, backspace), right-to-left overrides and isolates (U+202E makes `6379:redis` read
@@ -78,6 +79,14 @@ def incident_dict(incident: Incident) -> dict[str, Any]:
         "linked": list(incident.linked),
         "diagnosis": incident.diagnosis,
         "jobs": impact_to_json(incident.jobs),
+        # Active time (the open stretches, without the gaps between a resolve and a
+        # reopen) beside duration_s (first to last event).
+        "active_s": round(incident.active_duration_s, 3),
+        "outage": incident.outage or incident.id,
+        "probed_at": incident.probed_at.isoformat() if incident.probed_at else None,
+        "recovery": incident.recovery,
+        "acknowledged": ack_to_json(incident.ack),
+        "silenced": silence_to_json(incident.silence),
     }
 
 

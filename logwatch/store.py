@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +20,7 @@ from typing import Any
 
 from logwatch.errors import StateError
 from logwatch.model import Change, Incident
+from logwatch.oncall_store import ONCALL_SCHEMA, OnCallQueries
 from logwatch.outbox_store import IN_FLIGHT_S, OutboxQueries, OutboxRow, incident_from_json
 from logwatch.report import incident_dict
 from logwatch.statefile import StateFile
@@ -62,6 +63,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE deliveries ADD COLUMN inflight INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: silences and acknowledgements (oncall_store.py), shared by every process on the file
+    ONCALL_SCHEMA,
 )
 
 
@@ -96,7 +99,7 @@ def default_state_path(env: dict[str, str] | None = None) -> Path:
     return Path(base) / "logwatch" / "state.db"
 
 
-class StateStore(OutboxQueries):
+class StateStore(OutboxQueries, OnCallQueries):
     """The sqlite state; each thread that uses it opens its own StateStore."""
 
     def __init__(self, path: Path) -> None:
@@ -188,8 +191,13 @@ class StateStore(OutboxQueries):
         grouper_state: dict[str, Any] | None,
         notifiers: Iterable[str],
         now: datetime,
+        deliver_to: Callable[[Change], Iterable[str]] | None = None,
     ) -> list[int]:
-        """Cursors, incident rows, grouper snapshot and outbox rows in one transaction."""
+        """Cursors, incident rows, grouper snapshot and outbox rows in one transaction.
+
+        `deliver_to` picks the notifiers of each change (a silenced incident's change goes
+        to the local record only); default: all of `notifiers`.
+        """
         names = list(notifiers)
         ids: list[int] = []
         stamp = now.isoformat()
@@ -215,7 +223,7 @@ class StateStore(OutboxQueries):
                 )
                 row_id = int(cur.lastrowid or 0)
                 ids.append(row_id)
-                for name in names:
+                for name in names if deliver_to is None else deliver_to(change):
                     db.execute(
                         "INSERT INTO deliveries (outbox_id, notifier, status)"
                         " VALUES (?, ?, 'pending')",

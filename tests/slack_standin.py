@@ -8,6 +8,11 @@ and `channel` on success, 429 with Retry-After), records every request it receiv
 can be told to fail: 429 or 500 for the next K requests, slow answers, or be down
 (nothing listening, so connections are refused) and come back on the same port.
 
+Socket Mode too: `apps.connections.open` (with the app-level token) answers a
+`ws://127.0.0.1:PORT` URL where a WebSocket server (the `websockets` package) says hello,
+sends the `block_actions` envelopes a test asks for (`press`) and records the client's
+acknowledgements (`acked`).
+
     with SlackStandin() as slack:
         client = WebClient(token=slack.token, base_url=slack.api_url)
 """
@@ -30,6 +35,7 @@ from logwatch.model import Incident, Severity
 from logwatch.notify import Notification
 
 TOKEN = "xoxb-1111-2222-standinSECRETtoken"
+APP_TOKEN = "xapp-1-A000-3333-standinAPPsecret"
 CHANNELS = {"#alerts": "C123", "#ops-alerts": "C999", "#db": "C456"}
 WEBHOOK_PATH = "/services/T000/B000/XXXXwebhookSECRET"
 
@@ -80,6 +86,13 @@ class SlackStandin:
     _seq: int = 0
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _release: threading.Event = field(default_factory=threading.Event)
+    app_token: str = APP_TOKEN
+    not_member: set[str] = field(default_factory=set)  # channel ids the bot is not in
+    _ws: Any = None
+    _ws_thread: threading.Thread | None = None
+    _sockets: list[Any] = field(default_factory=list)
+    _acks: list[str] = field(default_factory=list)
+    _sent: list[dict[str, Any]] = field(default_factory=list)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -94,7 +107,78 @@ class SlackStandin:
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-standin"
         )
         self._thread.start()
+        self._start_ws()
         return self
+
+    def _start_ws(self) -> None:
+        from websockets.sync.server import serve
+
+        self._ws = serve(self._ws_session, "127.0.0.1", 0)
+        self._ws_thread = threading.Thread(target=self._ws.serve_forever, name="slack-standin-ws")
+        self._ws_thread.start()
+
+    def _ws_session(self, connection: Any) -> None:
+        with self._changed:
+            self._sockets.append(connection)
+            self._changed.notify_all()
+        connection.send(json.dumps({"type": "hello", "num_connections": 1,
+                                    "connection_info": {"app_id": "A000"}}))  # fmt: skip
+        try:
+            for raw in connection:
+                message = json.loads(raw)
+                with self._changed:
+                    if "envelope_id" in message:
+                        self._acks.append(message["envelope_id"])
+                    self._changed.notify_all()
+        except Exception:  # the client went away: its session is over
+            pass
+        finally:
+            with self._changed:
+                self._sockets.remove(connection)
+
+    @property
+    def ws_url(self) -> str:
+        """Where apps.connections.open sends Socket Mode clients."""
+        return f"ws://127.0.0.1:{self._ws.socket.getsockname()[1]}/link/?ticket=standin"
+
+    def socket_clients(self) -> int:
+        """How many Socket Mode clients are connected."""
+        with self._changed:
+            return len(self._sockets)
+
+    def press(self, action_id: str, value: str, *, user: str = "U0ALICE") -> str:
+        """Send a block_actions envelope (a button pressed) to every connected client;
+        returns its envelope id."""
+        with self._changed:
+            self._seq += 1
+            envelope = f"env-{self._seq}"
+            sockets = list(self._sockets)
+        payload = {"type": "block_actions", "user": {"id": user, "username": user.lower()},
+                   "actions": [{"type": "button", "action_id": action_id, "value": value,
+                                "block_id": "logwatch_oncall"}],
+                   "container": {"type": "message"}, "team": {"id": "T000"}}  # fmt: skip
+        body = {"envelope_id": envelope, "type": "interactive", "payload": payload,
+                "accepts_response_payload": False}  # fmt: skip
+        for connection in sockets:
+            connection.send(json.dumps(body))
+        with self._changed:
+            self._sent.append(body)
+        return envelope
+
+    def acked(self, envelope: str) -> bool:
+        """True once a client acknowledged the envelope."""
+        with self._changed:
+            return envelope in self._acks
+
+    def wait_acked(self, envelope: str, timeout: float = 5.0) -> bool:
+        """Wait (bounded) for the acknowledgement of an envelope."""
+        with self._changed:
+            return self._changed.wait_for(lambda: envelope in self._acks, timeout=timeout)
+
+    def wait_socket(self, timeout: float = 15.0) -> bool:
+        """Wait (bounded) for a Socket Mode client to connect."""
+        with self._changed:
+            return self._changed.wait_for(lambda: bool(self._sockets), timeout=timeout)
 
     def stop(self) -> None:
         """Stop listening and join every thread; idempotent."""
@@ -107,6 +191,11 @@ class SlackStandin:
         thread.join(timeout=10)
         assert not thread.is_alive(), "slack stand-in thread did not stop"
         self._server = self._thread = None
+        if self._ws is not None and self._ws_thread is not None:
+            self._ws.shutdown()
+            self._ws_thread.join(timeout=10)
+            assert not self._ws_thread.is_alive(), "slack stand-in websocket did not stop"
+            self._ws = self._ws_thread = None
 
     def go_down(self) -> None:
         """Stop listening: clients get connection refused until come_back()."""
@@ -184,6 +273,10 @@ class SlackStandin:
     def _api(self, method: str, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
         if method == "api.test":
             return {"ok": True}
+        if method == "apps.connections.open":
+            if headers.get("authorization") != f"Bearer {self.app_token}":
+                return {"ok": False, "error": "invalid_auth"}
+            return {"ok": True, "url": self.ws_url}
         if headers.get("authorization") != f"Bearer {self.token}":
             error = "not_authed" if "authorization" not in headers else "invalid_auth"
             return {"ok": False, "error": error}
@@ -222,6 +315,12 @@ class SlackStandin:
                     return {"ok": False, "error": "message_not_found"}
                 self.messages[key].update(text=body.get("text", ""), blocks=body.get("blocks", []))
             return {"ok": True, "channel": channel, "ts": key[1], "text": body.get("text", "")}
+        if method == "conversations.info":
+            if not channel_id:
+                return {"ok": False, "error": "channel_not_found"}
+            name = next(n for n, cid in self.channels.items() if cid == channel_id)
+            return {"ok": True, "channel": {"id": channel_id, "name": name.lstrip("#"),
+                                            "is_member": channel_id not in self.not_member}}  # fmt: skip
         if method == "conversations.list":
             listed = [{"id": cid, "name": name.lstrip("#")} for name, cid in self.channels.items()]
             return {"ok": True, "channels": listed}

@@ -54,6 +54,10 @@ WRONG: list[tuple[str, str, str, str]] = [
     ("incidents", "samples", "'5'", "got '5'"),
     ("incidents", "samples", "true", "got true"),
     ("incidents", "samples", "5.5", "got 5.5"),
+    ("incidents", "confirmed_quiet", "'soon'", "'soon'"),
+    ("incidents", "confirmed_quiet", "0", "must be more than 0"),
+    ("incidents", "repeat_interval", "true", "got true"),
+    ("incidents", "probe_wait", "'5s'", "at most 2s"),
     ("records", "max_lines", "'200'", "got '200'"),
     ("records", "max_bytes", "true", "got true"),
     ("records", "max_line_bytes", "1.5", "got 1.5"),
@@ -72,6 +76,10 @@ WRONG: list[tuple[str, str, str, str]] = [
     ("slack", "timeout", "true", "got true"),
     ("slack", "timeout", "'soon'", "'soon'"),
     ("slack", "update_interval", "false", "got false"),
+    ("slack", "app_token", "5", "got an integer"),
+    ("slack", "app_token_file", "[]", "got []"),
+    ("slack", "broadcast_resolved", "'yes'", "got 'yes'"),
+    ("slack", "routes", "[{broadcast = 'no'}]", "got 'no'"),
     ("webhook", "url", "5", "got an integer"),
     ("webhook", "url_file", "[]", "got []"),
     ("webhook", "events", "5", "got 5"),
@@ -85,7 +93,8 @@ WRONG: list[tuple[str, str, str, str]] = [
     ("command", "retries", "'3'", "got '3'"),
     ("command", "retries", "true", "got true"),
 ]
-SECRET_KEYS = {("logwatch", "redis_url"), ("slack", "token"), ("webhook", "url")}
+SECRET_KEYS = {("logwatch", "redis_url"), ("slack", "token"), ("slack", "app_token"),
+               ("webhook", "url")}  # fmt: skip
 
 
 def test_the_table_covers_every_key() -> None:

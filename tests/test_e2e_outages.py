@@ -5,9 +5,11 @@ MorningAI app (real redis-py, a few requests a second) and a real `rq worker` wr
 into a temporary `morningai/logs` (tests/outage_app.py), and the real `logwatch watch`
 process with REDIS_URL set to that server (so it probes it) and Slack pointed at the
 stand-in. It then breaks Redis, keeps it broken until the probe's confirmation reaches
-Slack, repairs it, and asserts what an on-call engineer would see: one root message for
-the right category, the probe's confirmation in its thread, and the root edited to
-"resolved" after the repair, with the recovery confirmed by a second probe.
+Slack, repairs it, and asserts what an on-call engineer would see: one root message per
+outage, for the right category, with the probe's verdict in the root itself (posted with
+it, or edited in when the probe took longer than the root waits), and the root edited to
+"resolved" after the repair with the recovery confirmed by a second probe, and the
+all-clear broadcast to the channel.
 
 Every wait is bounded; every process is stopped by its handle at teardown (the app and
 the worker here, the agent here, redis-server by its fixture).
@@ -35,6 +37,8 @@ from outage_app import PASSWORD, REPO, MorningAI
 from slack_standin import TOKEN, Recorded, SlackStandin, slack_fixture  # noqa: F401 (fixture)
 from test_agent import AgentProcess
 
+from logwatch.notify.compose import CAUSES
+
 # End to end: a real redis-server, app, RQ worker and agent; 6 to 11 s a test.
 pytestmark = pytest.mark.slow
 
@@ -61,9 +65,14 @@ _RAISED = re.compile(r"^redis\.exceptions\.(\w+): ", re.M)
 
 
 def _title(r: Recorded) -> str:
-    """`ERROR connection on 127.0.0.1:6379` from a root message's fallback text."""
-    m = re.search(r"(\w+) Redis (\S+) on (\S+?): [\d,]+ errors", str(r.body.get("text", "")))
+    """`ERROR: Redis connection errors on 127.0.0.1:6379` from a root's push text."""
+    m = re.search(r"(\w+): Redis (.+?) on (\S+?) \(", str(r.body.get("text", "")))
     return f"{m[1]} {m[2]} on {m[3]}" if m else str(r.body.get("text", ""))[:80]
+
+
+def _root_title(category: str, target: str) -> str:
+    """What a root's push says of one cause: `Redis connection errors on 127.0.0.1:6379`."""
+    return f"Redis {CAUSES.get(category, category + ' errors')} on {target}"
 
 
 def _text(r: Recorded) -> str:
@@ -96,7 +105,7 @@ class Rig:
 
     def roots(self, category: str | None = None) -> list[Recorded]:
         """Root messages (chat.postMessage outside a thread), of one category if given."""
-        title = f"Redis {category} on {self.target}" if category else "Redis "
+        title = _root_title(category, self.target) if category else "Redis "
         return [
             r
             for r in self.slack.calls("chat.postMessage")
@@ -105,7 +114,7 @@ class Rig:
 
     def root_ts(self, category: str) -> str:
         """The ts Slack gave the category's root message."""
-        title = f"Redis {category} on {self.target}"
+        title = _root_title(category, self.target)
         found = [
             ts
             for (_, ts), m in dict(self.slack.messages).items()
@@ -238,7 +247,15 @@ def check_outage(
     break_redis()
     posted_at = rig.wait_root(category)
     ts = rig.root_ts(category)
-    probe = rig.wait_in_thread(ts, f"confirmed: {confirmation}", PROBE_S, "the probe's finding")
+    verdict = f"confirmed: {confirmation}"
+
+    def in_root() -> list[Recorded]:
+        posted = [r for r in rig.roots(category) if verdict in _text(r)]
+        edited = [r for r in rig.thread(ts) if r.api_method == "chat.update" and verdict in _text(r)]
+        return posted + edited
+
+    rig.wait(lambda: bool(in_root()), PROBE_S, "the probe's verdict in the root")
+    probe = in_root()[0]
     rig.wait(
         lambda: rig.app_errors(exception) >= errors_before + APP_ERRORS,
         OPEN_S,
@@ -250,11 +267,21 @@ def check_outage(
     resolved = rig.wait_in_thread(ts, "RESOLVED", RESOLVE_S, "the root edited to resolved")
     recovered = rig.wait_in_thread(ts, "recovery confirmed", PROBE_S, "the recovery probe")
 
+    def broadcast() -> list[Recorded]:
+        return [r for r in rig.thread(ts) if r.body.get("reply_broadcast")
+                and "RESOLVED" in str(r.body.get("text"))]  # fmt: skip
+
+    rig.wait(lambda: bool(broadcast()), RESOLVE_S, "the all-clear broadcast to the channel")
+
     roots = rig.roots(category)
     assert len(roots) == 1, f"{len(roots)} {category} roots:\n{rig.summary()}"
-    assert probe.api_method == "chat.postMessage"
+    all_roots = [r for r in rig.slack.calls("chat.postMessage") if "thread_ts" not in r.body]
+    assert len(all_roots) == 1, f"one outage, {len(all_roots)} roots:\n{rig.summary()}"
     assert resolved.api_method == "chat.update" and "Resolved" in _text(resolved)
-    assert rig.thread(ts).index(resolved) < rig.thread(ts).index(recovered)
+    assert "What to do" not in _text(resolved)  # no runbook in the all-clear
+    [allclear] = broadcast()
+    assert "RESOLVED" in allclear.body["text"]
+    assert rig.thread(ts).index(resolved) <= rig.thread(ts).index(recovered)
     opened = [
         c
         for c in rig.agent.changes()
@@ -274,7 +301,7 @@ def check_outage(
     print(
         f"\n[{category}] root {latency:.2f}s after the break, from"
         f" {sorted(Path(s).name for s in opened[0]['incident']['sources'])};"
-        f" {probe.body.get('text')!r}; other roots: {others or 'none'};"
+        f" {probe.api_method} {probe.body.get('text')!r}; other roots: {others or 'none'};"
         f" {'; '.join(rig.notes) or 'rq worker stayed up'}\n{rig.summary()}"
     )
     return latency

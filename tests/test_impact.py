@@ -333,6 +333,6 @@ def test_grouper_takes_the_rq_finding_once() -> None:
     g.tick(T0 + timedelta(seconds=60))
     inc = g.incidents()[0]
     rq = _rq(default=(3, 1))
-    changes = g.diagnose(inc.id, Finding(summary="recovery confirmed", rq=rq), T0)
+    changes = g.diagnose(inc.id, Finding(summary="recovery confirmed", rq=rq, recovery=True), T0)
     assert changes and changes[0].incident.jobs is not None and changes[0].incident.jobs.rq == rq
-    assert g.diagnose(inc.id, Finding(summary="recovery confirmed", rq=rq), T0) == []
+    assert g.diagnose(inc.id, Finding(summary="recovery confirmed", rq=rq, recovery=True), T0) == []

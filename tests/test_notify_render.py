@@ -12,6 +12,7 @@ import pytest
 from slack_standin import make_incident, make_notification
 
 from logwatch.model import Severity
+from logwatch.notify.compose import render_message, render_reply
 from logwatch.notify.render import (
     BLOCKS_MAX,
     FIELD_MAX,
@@ -23,8 +24,6 @@ from logwatch.notify.render import (
     clip,
     code_block,
     escape,
-    render_message,
-    render_reply,
 )
 from logwatch.redact import Redactor
 
@@ -106,9 +105,12 @@ def test_opened_puts_severity_category_and_target_first() -> None:
     header = message.blocks[0]["text"]["text"]
     assert header.startswith("\N{LARGE RED CIRCLE} CRITICAL")
     assert "connection" in header and "127.0.0.1:6379" in header
-    assert message.text.startswith("<!here> \N{LARGE RED CIRCLE} CRITICAL Redis connection")
+    assert message.text == (
+        "<!here> \N{LARGE RED CIRCLE} CRITICAL: Redis connection errors on 127.0.0.1:6379"
+        " (2 files on app-1)."
+    )
     body = "\n".join(strings(message.blocks))
-    for expected in ("2,316 (1,544.0/min)", "logs/app.log (2,000)", "app-1", "*What to do*",
+    for expected in ("2,316 errors", "1,544.0/min", "logs/app.log (2,000)", "app-1", "*What to do*",
                      "redis-cli -h &lt;host&gt; ping", "```redis.exceptions.ConnectionError"):  # fmt: skip
         assert expected in body
     assert "<!date^1772333697^" in body  # first seen, in each reader's own time zone
@@ -116,10 +118,12 @@ def test_opened_puts_severity_category_and_target_first() -> None:
 
 def test_resolved_shows_duration_and_total_and_pages_nobody() -> None:
     message = render_message(make_notification("resolved"), mention="<!here>")
-    assert message.text.startswith("\N{WHITE HEAVY CHECK MARK} RESOLVED Redis connection")
-    assert "after 1m 30s" in message.text and "<!here>" not in json.dumps(message.blocks)
-    assert "2,316 errors in total" in json.dumps(message.blocks, ensure_ascii=False)
-    assert "```" not in json.dumps(message.blocks)  # samples are for open incidents
+    assert message.text.startswith("\N{WHITE HEAVY CHECK MARK} RESOLVED: Redis connection")
+    assert "after 1m 30s active" in message.text and "<!here>" not in json.dumps(message.blocks)
+    body = json.dumps(message.blocks, ensure_ascii=False)
+    assert "2,316 errors in total" in body
+    assert "```" not in body  # samples are for open incidents
+    assert "What to do" not in body and "redis-cli" not in body  # no runbook in the all-clear
 
 
 def test_reopened_says_so() -> None:

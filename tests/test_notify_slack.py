@@ -100,7 +100,11 @@ def test_resolved_edits_the_root_and_says_so_in_the_thread(slack: SlackStandin) 
     assert "after 1m 30s" in edited["text"] and "<!here>" not in texts(edited)
     reply = slack.requests[2].body
     assert reply["thread_ts"] == root.thread.ts  # type: ignore[union-attr]
-    assert "Resolved* after 1m 30s: 2,316 errors in total" in texts(reply)
+    assert (
+        "*Resolved*: Redis connection errors on 127.0.0.1:6379 after 1m 30s active,"
+        " 2,316 errors in total; recovery not confirmed by a probe." in texts(reply)
+    )
+    assert reply["reply_broadcast"] is True  # the all-clear reaches the channel
 
 
 def test_reopened_posts_in_the_same_thread_and_the_channel(slack: SlackStandin) -> None:

@@ -33,7 +33,7 @@ from logwatch.matching import Matcher
 from logwatch.model import Incident, Record
 from logwatch.notify import Delivered, Notification
 from logwatch.notify.command import CommandNotifier
-from logwatch.notify.render import render_message, render_reply
+from logwatch.notify.compose import render_message, render_reply
 from logwatch.redact import MASK, Redactor, redact
 from logwatch.rules import load_rule_pack, target_of
 from logwatch.scan import scan

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_standin import make_incident, make_notification
 
-from logwatch.notify.render import fallback_text, inline_code, render_message, render_reply
+from logwatch.notify.compose import fallback_text, render_message, render_reply
+from logwatch.notify.render import inline_code
 from logwatch.report import md_code, render_markdown, render_table, visible
 
 RLO = "\u202e"

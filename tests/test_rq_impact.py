@@ -147,7 +147,7 @@ def test_an_outage_counts_what_the_test_did(rig: tuple[Any, RqRig]) -> None:
     assert not impact.truncated and impact.keys_read < 100
 
     engine.grouper.diagnose(
-        incident.id, Finding(summary="recovery confirmed", rq=impact), impact.checked_at
+        incident.id, Finding(summary="recovery confirmed", rq=impact, recovery=True), impact.checked_at
     )
     final = next(i for i in engine.grouper.incidents() if i.id == incident.id)
     text = describe(final.jobs)
@@ -441,7 +441,7 @@ def test_the_resolved_message_escapes_what_came_from_the_logs() -> None:
 
     from logwatch.impact import JobImpact, Tally
     from logwatch.notify import Notification
-    from logwatch.notify.render import render_message
+    from logwatch.notify.compose import render_message
 
     now = datetime.now(UTC)
     hostile = Tally(kind="enqueue_failed", detail="POST /api/<!channel>", count=3, first=now,

@@ -22,8 +22,8 @@ from logwatch.config import build_config
 from logwatch.errors import ConfigError
 from logwatch.notify import Delivered
 from logwatch.notify.command import CommandNotifier
+from logwatch.notify.compose import render_message, render_reply
 from logwatch.notify.console import JsonlNotifier
-from logwatch.notify.render import render_message, render_reply
 from logwatch.notify.slack import SlackNotifier
 from logwatch.sources.history import expand_paths
 

@@ -29,6 +29,10 @@ from test_agent import AgentProcess, append, healthy, refused, stamp
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
+#: What the agent asks Slack once at start (Outbox.check_notifiers), apart from deliveries.
+CHECKS = frozenset(
+    {"auth.test", "conversations.info", "conversations.list", "apps.connections.open"}
+)
 CHANNEL = "#alerts"
 TARGET = "10.0.0.5:6379"
 #: Slack down "for 60 s while an incident opens", as issue 4 says, not a shorter stand-in.
@@ -46,9 +50,16 @@ class TimedStandin(SlackStandin):
     arrivals: list[float] = field(default_factory=list)
     answered: int = 0  # Web API requests processed (a delayed one counts once it is done)
 
+    checks: list[Recorded] = field(default_factory=list)  # the agent's start-up checks
+
     def _record(self, recorded: Recorded) -> _Fault | None:
         now = time.monotonic()
         with self._changed:  # a re-entrant lock: the base class takes it again
+            if recorded.api_method in CHECKS:
+                # Kept apart: they neither count as deliveries nor use up scripted faults.
+                self.checks.append(recorded)
+                self._changed.notify_all()
+                return None
             self.arrivals.append(now)
             return super()._record(recorded)
 
@@ -57,7 +68,7 @@ class TimedStandin(SlackStandin):
             return super()._api(method, headers, body)
         finally:
             with self._changed:
-                self.answered += 1
+                self.answered += method not in CHECKS
                 self._changed.notify_all()
 
     def heal(self) -> None:

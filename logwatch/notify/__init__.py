@@ -20,7 +20,8 @@ from typing import Literal, Protocol, TypeAlias, runtime_checkable
 
 from logwatch.model import Incident, Severity
 
-NotificationKind = Literal["opened", "updated", "resolved", "test"]
+#: "reminder": an unacknowledged critical incident is still open (a reply that mentions).
+NotificationKind = Literal["opened", "updated", "resolved", "reminder", "test"]
 KINDS: tuple[NotificationKind, ...] = ("opened", "updated", "resolved", "test")
 
 
@@ -44,6 +45,8 @@ class Notification:
     uncertain: bool = (
         False  # an earlier attempt got no answer (killed, timed out): it may have landed
     )
+    before: Incident | None = None  # the incident as this notifier last delivered it
+    outage: tuple[Incident, ...] = ()  # the other incidents sharing its thread, as they are now
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,4 +1,6 @@
-"""Incident changes -> Slack Block Kit blocks plus a plain-text fallback. Pure: no I/O.
+"""Slack's building blocks, escaped and within Slack's limits; routes. Pure: no I/O.
+
+The messages themselves are composed in compose.py.
 
 Everything that came from a log line is escaped for Slack's mrkdwn (`&`, `<`, `>`), so a
 line holding `<!channel>` or `<https://evil|click>` is shown, never obeyed; its control,
@@ -15,10 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from logwatch.impact import describe
 from logwatch.model import Incident, Severity
-from logwatch.notify import Notification
-from logwatch.report import format_duration, visible
+from logwatch.report import visible
 
 # Slack's documented limits (api.slack.com/reference/block-kit/blocks).
 HEADER_MAX = 150
@@ -62,6 +62,7 @@ class Route:
     categories: frozenset[str] | None = None
     channel: str | None = None  # None keeps the default channel
     mention: str = ""  # `<!here>`, `<!channel>`, `<!subteam^S123>`, `<@U123>`; trusted config
+    broadcast: bool | None = None  # the resolve reply also to the channel (None: the default)
 
     def matches(self, incident: Incident) -> bool:
         """True when the incident's severity and category are both covered."""
@@ -76,16 +77,28 @@ class Destination:
 
     channel: str
     mention: str = ""
+    broadcast: bool = True  # the all-clear reply is broadcast to the channel too
+    route: int = 0  # 1-based index of the route that matched (0: the defaults)
 
 
 def choose_route(
-    routes: Iterable[Route], incident: Incident, *, channel: str, mention: str = ""
+    routes: Iterable[Route],
+    incident: Incident,
+    *,
+    channel: str,
+    mention: str = "",
+    broadcast: bool = True,
 ) -> Destination:
     """The first matching route's channel and mention, else the defaults."""
-    for route in routes:
+    for i, route in enumerate(routes, 1):
         if route.matches(incident):
-            return Destination(channel=route.channel or channel, mention=route.mention)
-    return Destination(channel=channel, mention=mention)
+            return Destination(
+                channel=route.channel or channel,
+                mention=route.mention,
+                broadcast=broadcast if route.broadcast is None else route.broadcast,
+                route=i,
+            )
+    return Destination(channel=channel, mention=mention, broadcast=broadcast)
 
 
 def escape(text: str) -> str:
@@ -146,7 +159,8 @@ def top(counts: Mapping[str, int], n: int = 3) -> list[str]:
     return shown
 
 
-def _header(text: str) -> Block:
+def header_block(text: str) -> Block:
+    """A header block (plain text, escaped, clipped)."""
     # plain_text forms no mentions, but escaping keeps one rule for every string we send.
     return {
         "type": "header",
@@ -154,11 +168,13 @@ def _header(text: str) -> Block:
     }
 
 
-def _section(mrkdwn: str) -> Block:
+def section_block(mrkdwn: str) -> Block:
+    """A section of mrkdwn the caller escaped, clipped to Slack's limit."""
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip(mrkdwn, SECTION_MAX)}}
 
 
-def _fields(pairs: Sequence[tuple[str, str]]) -> Block:
+def fields_block(pairs: Sequence[tuple[str, str]]) -> Block:
+    """A section of labelled fields."""
     fields = [
         {"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", FIELD_MAX)}
         for label, value in pairs[:FIELDS_MAX]
@@ -166,131 +182,9 @@ def _fields(pairs: Sequence[tuple[str, str]]) -> Block:
     return {"type": "section", "fields": fields}
 
 
-def _context(mrkdwn: str) -> Block:
+def context_block(mrkdwn: str) -> Block:
+    """A context line (small grey text)."""
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(mrkdwn, FIELD_MAX)}]}
-
-
-def _title(incident: Incident) -> str:
-    return f"Redis {incident.category} on {incident.target}"
-
-
-def _status_line(n: Notification, mention: str) -> str:
-    inc = n.incident
-    lead = f"{mention} " if mention else ""
-    where = inline_code(inc.target)
-    if inc.status == "resolved":
-        return (
-            f"{RESOLVED} *Resolved* after {format_duration(inc.duration_s)}:"
-            f" {inc.events:,} errors in total on {where}."
-        )
-    if inc.reopened:
-        return (
-            f"{lead}{REOPENED} *Reopened* ({inc.reopened}x): Redis {escape(inc.category)}"
-            f" errors are back on {where}."
-        )
-    verb = "Still failing" if n.kind == "updated" else "New incident"
-    return f"{lead}*{verb}*: Redis {escape(inc.category)} errors on {where}."
-
-
-def _facts(inc: Incident, host: str | None) -> list[tuple[str, str]]:
-    facts = [
-        ("Severity", inc.severity.label),
-        ("Status", inc.status if inc.status == "open" else f"resolved {RESOLVED}"),
-        ("First seen", slack_date(inc.first_seen)),
-        ("Last seen", slack_date(inc.last_seen)),
-        ("Events", f"{inc.events:,} ({rate_per_min(inc):,.1f}/min)"),
-        ("Duration", format_duration(inc.duration_s)),
-    ]
-    if inc.sources:
-        facts.append(("Files", "\n".join(escape(s) for s in top(inc.sources))))
-    if host:
-        facts.append(("Host", escape(host)))
-    return facts
-
-
-def _context_line(inc: Incident) -> str:
-    parts = [inline_code(inc.id)]
-    if inc.rules:
-        parts.append("rules: " + ", ".join(escape(r) for r in top(inc.rules)))
-    if inc.linked:
-        parts.append("linked: " + ", ".join(escape(i) for i in inc.linked))
-    return " \N{MIDDLE DOT} ".join(parts)
-
-
-def fallback_text(n: Notification, *, mention: str = "") -> str:
-    """The plain-text version: what a phone notification and old clients show."""
-    inc = n.incident
-    lead = f"{mention} " if mention else ""
-    if n.kind == "test":
-        return f"{TEST} logwatch test message: notifications reach this channel."
-    if inc.status == "resolved":
-        lead = ""  # nobody needs paging for good news
-        head = f"{RESOLVED} RESOLVED {_title(inc)} after {format_duration(inc.duration_s)}"
-    elif inc.reopened:
-        head = f"{REOPENED} REOPENED {inc.severity.label.upper()} {_title(inc)}"
-    else:
-        head = f"{EMOJI[inc.severity]} {inc.severity.label.upper()} {_title(inc)}"
-    tail = f": {inc.events:,} errors, {plain_date(inc.first_seen)} to {plain_date(inc.last_seen)}"
-    # The mention is trusted config; everything from the logs is escaped.
-    return clip(lead + escape(head + tail), TEXT_MAX)
-
-
-def render_message(n: Notification, *, mention: str = "", host: str | None = None) -> Message:
-    """The full message of an incident's state: the root post, its edits, a webhook post."""
-    if n.kind == "test":
-        return render_test(host=host)
-    inc = n.incident
-    if inc.status == "resolved":
-        header = f"{RESOLVED} RESOLVED \N{MIDDLE DOT} {_title(inc)}"
-        mention = ""  # nobody needs paging for good news
-    else:
-        header = f"{EMOJI[inc.severity]} {inc.severity.label.upper()} \N{MIDDLE DOT} {_title(inc)}"
-    blocks: list[Block] = [
-        _header(header),
-        _section(_status_line(n, mention)),
-        _fields(_facts(inc, host)),
-    ]
-    if inc.diagnosis:
-        blocks.append(_section(f"{PROBE} *Probe*: {escape(inc.diagnosis)}"))
-    if jobs := describe(inc.jobs):
-        blocks.append(_section(f"{JOBS} *Jobs*: {escape(jobs)}"))
-    if inc.status == "open":
-        for sample in inc.samples[:SAMPLES_SHOWN]:
-            blocks.append(_section(code_block(sample)))
-    if inc.hint.strip():
-        blocks.append(_section("*What to do*\n" + escape(inc.hint.strip())))
-    blocks.append(_context(_context_line(inc)))
-    return Message(text=fallback_text(n, mention=mention), blocks=tuple(blocks[:BLOCKS_MAX]))
-
-
-def render_reply(n: Notification, *, mention: str = "") -> Message:
-    """A short thread reply for a change to an incident that already has a root message."""
-    inc = n.incident
-    if inc.diagnosis and n.kind == "updated":
-        line = (
-            f"{PROBE} *Probe*: {escape(inc.diagnosis)}\n{UPDATE} {inc.events:,} errors so far"
-            f" ({rate_per_min(inc):,.1f}/min)."
-        )
-        if inc.status == "resolved" and inc.jobs is not None and inc.jobs.rq is not None:
-            line += f"\n{JOBS} *Jobs*: {escape(describe(inc.jobs))}"
-        return Message(text=escape(f"Probe: {inc.diagnosis}"), blocks=(_section(line),))
-    if n.kind == "resolved" or inc.status == "resolved":
-        line = (
-            f"{RESOLVED} *Resolved* after {format_duration(inc.duration_s)}:"
-            f" {inc.events:,} errors in total, the last at {slack_date(inc.last_seen)}."
-        )
-        text = f"{RESOLVED} Resolved after {format_duration(inc.duration_s)}: {inc.events:,} errors"
-        return Message(text=escape(text), blocks=(_section(line),))
-    if n.kind == "opened":  # reopened in the same thread
-        blocks = [_section(_status_line(n, mention))]
-        blocks += [_section(code_block(s)) for s in inc.samples[:1]]
-        return Message(text=fallback_text(n, mention=mention), blocks=tuple(blocks))
-    line = (
-        f"{UPDATE} *Update*: {inc.events:,} errors so far ({rate_per_min(inc):,.1f}/min),"
-        f" last at {slack_date(inc.last_seen)}; severity {inc.severity.label}."
-    )
-    text = f"Update: {inc.events:,} errors so far on {inc.target}"
-    return Message(text=escape(text), blocks=(_section(line),))
 
 
 def render_test(*, host: str | None = None) -> Message:
@@ -299,5 +193,5 @@ def render_test(*, host: str | None = None) -> Message:
     line = f"{TEST} *logwatch test message*{where}: incident notifications reach this channel."
     return Message(
         text=f"{TEST} logwatch test message: notifications reach this channel.",
-        blocks=(_section(line),),
+        blocks=(section_block(line),),
     )

@@ -31,11 +31,11 @@ logger = logging.getLogger(__name__)
 CHANGE_KINDS: tuple[NotificationKind, ...] = ("opened", "updated", "resolved")
 _KEYS = {
     "slack": {"channel", "token", "token_file", "api_url", "routes", "mention", "timeout",
-              "update_interval"},
+              "update_interval", "app_token", "app_token_file", "broadcast_resolved"},
     "webhook": {"url", "url_file", "events", "mention", "timeout"},
     "command": {"argv", "timeout", "events", "retries"},
 }  # fmt: skip
-_ROUTE_KEYS = {"severity", "category", "channel", "mention"}
+_ROUTE_KEYS = {"severity", "category", "channel", "mention", "broadcast"}
 _CHANNEL = regex.compile(r"^#?[A-Za-z0-9._-]{1,80}$")
 _MENTION = regex.compile(
     r"^(?:<!here>|<!channel>|<!everyone>|<!subteam\^[A-Z0-9]+(?:\|[^<>&|]*)?>|<@[UW][A-Z0-9]+>)$"
@@ -54,6 +54,10 @@ class SlackSettings:
     mention: str = ""
     timeout_s: float = 10.0
     update_interval_s: float | None = None  # None: the [incidents] update_interval applies
+    # The app-level token (xapp-, connections:write) for the buttons through Socket Mode;
+    # None: no buttons.
+    app_token: str | None = field(default=None, repr=False)
+    broadcast_resolved: bool = True  # the all-clear reply goes to the channel too
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,8 +91,8 @@ class NotifySettings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """The token and webhook URL, for the Redactor's known secrets."""
-        return tuple(s for s in (self.slack and self.slack.token, self.webhook and self.webhook.url)
-                     if s)  # fmt: skip
+        slack = (self.slack.token, self.slack.app_token) if self.slack else ()
+        return tuple(s for s in (*slack, self.webhook and self.webhook.url) if s)
 
 
 class _Reader(TomlTable):
@@ -162,6 +166,10 @@ def _slack(
     mention = r.mention(r.table.get("mention"))
     timeout_s = r.duration("timeout", 10.0)
     interval = r.duration("update_interval", 1.0) if "update_interval" in r.table else None
+    app_token = _secret(r, env, "SLACK_APP_TOKEN", "app_token", "app_token_file", root, base)
+    if app_token is not None and not app_token.startswith("xapp-"):
+        logger.warning("%s: the Slack app token does not look like one (xapp-...)", r.source)
+    broadcast = r.flag("broadcast_resolved", True)
     if token is None:
         if r.table:
             logger.warning(
@@ -182,6 +190,8 @@ def _slack(
         mention=mention,
         timeout_s=timeout_s,
         update_interval_s=interval,
+        app_token=app_token,
+        broadcast_resolved=broadcast,
     )
 
 
@@ -227,9 +237,16 @@ def _routes(r: _Reader) -> tuple[Route, ...]:
                 categories=None if categories is None else frozenset(categories),
                 channel=None if channel is None else r.channel(channel, f"{key}.channel"),
                 mention=r.mention(item.get("mention"), f"{key}.mention"),
+                broadcast=_broadcast(r, f"{key}.broadcast", item.get("broadcast")),
             )
         )
     return tuple(routes)
+
+
+def _broadcast(r: _Reader, key: str, value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    r.refuse(key, "true or false", value)
 
 
 def _names(r: _Reader, key: str, value: object) -> list[str] | None:
@@ -344,7 +361,8 @@ def build_notifiers(
     """One notifier per configured destination (Slack, webhook, command)."""
     # Imported here so that `logwatch scan`, which reads this config too, never loads slack-sdk.
     from logwatch.notify.command import CommandNotifier
-    from logwatch.notify.slack import SlackNotifier, WebhookNotifier
+    from logwatch.notify.slack import SlackNotifier
+    from logwatch.notify.webhook import WebhookNotifier
 
     notifiers: list[Notifier] = []
     if (s := settings.slack) is not None:
@@ -357,6 +375,8 @@ def build_notifiers(
                 api_url=s.api_url,
                 timeout_s=s.timeout_s,
                 host=host,
+                buttons=s.app_token is not None,
+                broadcast_resolved=s.broadcast_resolved,
             )
         )
     if (w := settings.webhook) is not None:

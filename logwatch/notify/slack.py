@@ -26,19 +26,17 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import SlackResponse, WebClient
-from slack_sdk.webhook import WebhookClient
 
 from logwatch.notify import (
-    KINDS,
     Delivered,
     Failed,
     Notification,
-    NotificationKind,
     Outcome,
     Retry,
     ThreadRef,
 )
-from logwatch.notify.render import Message, Route, choose_route, render_message, render_reply
+from logwatch.notify.plan import Style, plan
+from logwatch.notify.render import Message, Route, choose_route, render_test
 from logwatch.redact import MASK, redact
 
 logger = logging.getLogger(__name__)
@@ -67,18 +65,6 @@ _EXPLAIN = {
     "msg_too_long": "the message is too long",
     "no_text": "the message has no text",
     "invalid_blocks": "Slack rejected the message blocks",
-}
-# Incoming webhooks answer in plain text: https://api.slack.com/messaging/webhooks#handling_errors
-_WEBHOOK_EXPLAIN = {
-    "no_service": "the webhook was removed or its URL is wrong",
-    "invalid_token": "the webhook URL is not valid",
-    "no_active_hooks": "the webhook is disabled",
-    "action_prohibited": "an admin restricted posting to that channel",
-    "channel_not_found": "the webhook's channel was deleted",
-    "channel_is_archived": "the webhook's channel is archived",
-    "posting_to_general_channel_denied": "only admins may post to that channel",
-    "invalid_payload": "Slack rejected the message",
-    "no_text": "the message has no text",
 }
 
 
@@ -204,11 +190,16 @@ class SlackNotifier:
         host: str | None = None,
         rate_limit_wait_s: float = 2.0,
         edit_root_on_update: bool = False,
+        buttons: bool = False,
+        broadcast_resolved: bool = True,
         name: str = "slack",
     ) -> None:
         self.name = name
         self.channel = channel
         self.edit_root_on_update = edit_root_on_update
+        self.broadcast_resolved = broadcast_resolved
+        self.style = Style(host=host, buttons=buttons, edit_root_on_update=edit_root_on_update)
+        self._channel_lookup_failed = ""
         self.routes = tuple(routes)
         self.mention = mention
         self.api_url = api_url or DEFAULT_API_URL
@@ -230,9 +221,12 @@ class SlackNotifier:
 
     def send(self, n: Notification) -> Outcome:
         """Post, reply in the thread or edit the root; errors come back as Retry or Failed."""
-        dest = choose_route(self.routes, n.incident, channel=self.channel, mention=self.mention)
+        dest = choose_route(
+            self.routes, n.incident, channel=self.channel, mention=self.mention,
+            broadcast=self.broadcast_resolved,
+        )  # fmt: skip
         if n.kind == "test":
-            posted = self._post(dest.channel, render_message(n, host=self.host), n)
+            posted = self._post(dest.channel, render_test(host=self.host), n)
             return posted if isinstance(posted, Retry | Failed) else Delivered()
         thread = n.thread
         if thread is None and n.uncertain:
@@ -243,28 +237,56 @@ class SlackNotifier:
                 logger.info("slack root already posted incident=%s ts=%s", n.incident.id, thread.ts)
                 if n.kind == "opened":
                     return Delivered(thread=thread)
-        if thread is None:
-            # A new incident, or a change whose root was never posted (opened failed, or
-            # Slack was configured later): post the full state as the root.
-            mention = dest.mention if n.kind == "opened" else ""
-            posted = self._post(dest.channel, render_message(n, mention=mention, host=self.host), n)
-            if isinstance(posted, Retry | Failed):
-                return posted
-            return Delivered(thread=ThreadRef(channel=posted[0], ts=posted[1]))
-        # The root exists. Edit it first (idempotent, safe to repeat on Retry), then post the
-        # one non-idempotent reply last, so a Retry never leaves a duplicate reply behind.
-        # Updates only reply unless asked to keep the root's counts live: one edit per
-        # incident (on resolve) is what keeps a flood from becoming an edit storm.
-        # An update of a resolved incident is the recovery probe with what RQ's keys say
-        # about the jobs: the root, which shows the resolved summary, gets it too.
-        if n.kind != "updated" or self.edit_root_on_update or n.incident.status == "resolved":
-            root = render_message(n, mention=dest.mention, host=self.host)
-            edited = self._update(thread, root)
+        todo = plan(n, dest, self.style, thread)
+        for edit in todo.edits:
+            edited = self._update(edit.thread, edit.message)
             if edited is not None:
                 return edited
-        reply = render_reply(n, mention=dest.mention)
-        posted = self._post(thread.channel, reply, n, thread=thread, broadcast=n.kind == "opened")
-        return posted if isinstance(posted, Retry | Failed) else Delivered(thread=thread)
+        if todo.post is None:
+            return Delivered(thread=thread)
+        post = todo.post
+        posted = self._post(post.channel, post.message, n, thread=post.thread,
+                            broadcast=post.broadcast)  # fmt: skip
+        if isinstance(posted, Retry | Failed):
+            return posted
+        if thread is None:
+            return Delivered(thread=ThreadRef(channel=posted[0], ts=posted[1]))
+        return Delivered(thread=thread)
+
+    def check(self) -> tuple[bool, str]:
+        """At start: the token works, the channel exists and the bot is in it. One line."""
+        auth = self._call("auth.test", self.channel, self._client.auth_test)
+        if not isinstance(auth, SlackResponse):
+            reason = auth.reason if auth is not None else "no answer"
+            return False, f"slack: {reason}"
+        who = f"bot {auth.get('user') or '?'} in workspace {auth.get('team') or '?'}"
+        channel_id = self._channel_id(self.channel, quiet=True)
+        if channel_id is None:
+            if self._channel_lookup_failed:
+                why = self._channel_lookup_failed
+                return True, f"slack: ok as {who}; cannot check {self.channel}: {why}"
+            return False, (
+                f"slack: channel {self.channel} not found: {_EXPLAIN['channel_not_found']}"
+                " (check LOGWATCH_SLACK_CHANNEL or [slack] channel)"
+            )
+
+        def info() -> SlackResponse:
+            return self._client.conversations_info(channel=channel_id)
+
+        found = self._call("conversations.info", self.channel, info)
+        if not isinstance(found, SlackResponse):
+            reason = found.reason if found is not None else "no answer"
+            return False, f"slack: {reason}"
+        data = found.get("channel") or {}
+        if data.get("is_archived"):
+            return False, f"slack: channel {self.channel} is archived"
+        if not data.get("is_member", True):
+            bot = auth.get("user") or "logwatch"
+            return False, (
+                f"slack: the bot is not in {self.channel} ({channel_id}): /invite @{bot}"
+                " there (or add the chat:write.public scope)"
+            )
+        return True, f"slack: ok as {who}, posting to {self.channel} ({channel_id})"
 
     def _find_posted_root(self, channel: str, n: Notification) -> ThreadRef | None:
         """The root message an earlier attempt of this notification posted, if Slack has it.
@@ -292,7 +314,7 @@ class SlackNotifier:
                 return ThreadRef(channel=channel_id, ts=str(message.get("ts")))
         return None
 
-    def _channel_id(self, channel: str) -> str | None:
+    def _channel_id(self, channel: str, *, quiet: bool = False) -> str | None:
         """A channel id from a name (conversations.list, needs channels:read), cached."""
         name = channel.lstrip("#")
         if channel.startswith(("C", "G", "D")) and channel.isalnum():
@@ -307,7 +329,9 @@ class SlackNotifier:
 
         result = self._call("conversations.list", channel, call)
         if not isinstance(result, SlackResponse):
-            self._cannot_check(result)
+            self._channel_lookup_failed = result.reason if result is not None else "no answer"
+            if not quiet:
+                self._cannot_check(result)
             return None
         for found in result.get("channels") or []:
             self._channel_ids[str(found.get("name"))] = str(found.get("id"))
@@ -402,63 +426,7 @@ class SlackNotifier:
             return Failed(reason=_mask(f"{what}: {type(exc).__name__}: {exc}", self._secrets))
 
 
-class WebhookNotifier:
-    """Slack incoming webhook: one post per change, no threads (the URL fixes the channel)."""
+# Re-exported: the webhook notifier lived here first.
+from logwatch.notify.webhook import WebhookNotifier  # noqa: E402
 
-    def __init__(
-        self,
-        *,
-        url: str,
-        routes: Sequence[Route] = (),
-        mention: str = "",
-        events: Iterable[NotificationKind] = KINDS,
-        timeout_s: float = 10.0,
-        host: str | None = None,
-        rate_limit_wait_s: float = 2.0,
-        name: str = "webhook",
-    ) -> None:
-        self.name = name
-        self.routes = tuple(routes)
-        self.mention = mention
-        self.events = frozenset(events) | {"test"}
-        self.host = host
-        self._secrets = (url.strip(),)
-        self.timeout_s = float(max(1, math.ceil(timeout_s)))
-        self._client = WebhookClient(
-            url=url.strip(),
-            timeout=int(self.timeout_s),
-            logger=_sdk_logger(self._secrets),
-            retry_handlers=_retry_handlers(rate_limit_wait_s),
-        )
-
-    def __repr__(self) -> str:
-        return f"WebhookNotifier(url={MASK!r})"
-
-    def send(self, n: Notification) -> Outcome:
-        """Post the incident's current state; errors come back as Retry or Failed."""
-        if n.kind not in self.events:
-            return Delivered()
-        dest = choose_route(self.routes, n.incident, channel="", mention=self.mention)
-        mention = dest.mention if n.kind == "opened" else ""
-        message = render_message(n, mention=mention, host=self.host)
-        what = "slack webhook"
-        try:
-            response = self._client.send(
-                text=_mask(message.text, self._secrets),
-                blocks=_masked(list(message.blocks), self._secrets),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except (URLError, OSError, HTTPException) as exc:
-            return _unreachable(what, exc)
-        status = response.status_code
-        body = _mask((response.body or "").strip(), self._secrets)[:80]
-        if 200 <= status < 300:
-            return Delivered()
-        if status == 429:
-            after = retry_after(response.headers)
-            return Retry(after_s=after, reason=f"{what}: rate limited for {after:g}s")
-        if status >= 500:
-            return Retry(after_s=RETRY_HINT_S, reason=f"{what}: HTTP {status} {body}".rstrip())
-        explain = _WEBHOOK_EXPLAIN.get(body, "Slack refused the post")
-        return Failed(reason=f"{what}: HTTP {status} {body or 'error'} ({explain})")
+__all__ = ["SlackNotifier", "WebhookNotifier"]
