@@ -464,7 +464,7 @@ def test_a_late_event_of_a_resolved_outage_is_counted_there_without_reopening() 
     worker error of an outage that had resolved; it went to a pending burst below the
     threshold and was never counted (8 written, 7 counted)."""
     events = [ev(s) for s in (0, 1, 2)]
-    grouper, kinds = run(events)
+    grouper, _ = run(events)
     grouper.tick(T0 + timedelta(seconds=300))  # quiet: resolved at 2 s + 120 s
     (incident,) = grouper.incidents()
     assert incident.status == "resolved"
