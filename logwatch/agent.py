@@ -37,6 +37,7 @@ from logwatch.sources.seek import since_from_lookback
 from logwatch.sources.tail import Tailer
 from logwatch.sources.watch import DirectoryWatcher
 from logwatch.store import StateStore
+from logwatch.watching import Watching, check_rules
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Agent:
         self._stop_requested = 0
         self._reload_requested = False
         self.store = StateStore(options.state)
-        self.engine = Engine(config, pack, state=self.store.grouper_state())
+        self.engine = Engine(config, pack, state=self.store.grouper_state(), checks=check_rules())
         raise_open_file_limit()  # before the tailer sizes its descriptor budget on it
         self.tailer = Tailer(
             tz=config.timezone,
@@ -109,6 +110,7 @@ class Agent:
         self.prober = Prober(config.redis_url if config.probe else None, clock=self._clock)
         self._held: list[Change] = []  # changes not yet committed (a failed commit keeps them)
         self._dirty = False
+        self.watching = self._make_watching(config)
 
     # -- signals -------------------------------------------------------------------------
 
@@ -133,6 +135,7 @@ class Agent:
             self._start_files()
             self._commit()  # record where a first start began: a restart resumes from here
             self.watcher.start()
+            self.watching.start()
             logger.info("agent started files=%d state=%s", len(self.tailer.files), opts.state)
             if self._remote:
                 state = opts.state
@@ -144,6 +147,7 @@ class Agent:
                         clock=self._clock.now,
                         redact=self.engine.redact,
                         owns_store=True,
+                        observe=self.watching.delivered,
                     )
                 )
                 self._delivery.start()
@@ -176,6 +180,7 @@ class Agent:
                     self._process(self.files.read(keys))
                     for incident_id, diagnosis, at in self.prober.findings():
                         self._held += self.engine.grouper.diagnose(incident_id, diagnosis, at)
+                    self._held += self.watching.tick(self.engine.grouper, self.store)
                     if not self.tailer.busy():
                         self._held += self.engine.tick(self._clock.now())
                     due = time.monotonic() - last_commit >= opts.commit_interval_s
@@ -185,6 +190,7 @@ class Agent:
                 except StateError as exc:
                     # Disk full, database locked: the batch stays in memory and is retried.
                     logger.error("commit failed, will retry: %s", exc)
+                    self.watching.state_failed(str(exc))
                     time.sleep(min(1.0, opts.tick_s))
                 except Exception:  # one broad except per iteration: the agent keeps going
                     logger.exception("agent loop error")
@@ -197,6 +203,7 @@ class Agent:
             logger.info("stopped")
             return 0
         finally:
+            self.watching.stop()
             self.watcher.stop()
             if self._delivery is not None:
                 self._delivery.stop()
@@ -216,6 +223,7 @@ class Agent:
         records: list[Record] = [
             r for b in batches for r in self.log_clock.retime(b, now, last_commit=self._last_commit)
         ]
+        self.watching.read(batches)
         if records:
             self._dirty = True
         # By log time across files, as scan merges them: one file's backlog (after a restart,
@@ -225,6 +233,7 @@ class Agent:
         for record in records:
             event = self.engine.match(record)
             if event is not None:
+                self.watching.event(event)
                 logger.debug(
                     "event rule=%s target=%s time=%s source=%s line=%d",
                     event.rule,
@@ -239,6 +248,7 @@ class Agent:
                 self._held += self.engine.tick(record.time)
 
     def _commit(self) -> None:
+        started = time.perf_counter()
         changes = collapse(self._held)
         self.engine.grouper.forget_done()
         self.store.commit_batch(
@@ -255,6 +265,9 @@ class Agent:
         self.files.committed()
         self._held.clear()
         self._dirty = False
+        self.watching.committed(
+            changes, time.perf_counter() - started, self.engine.grouper.incidents
+        )
         for change in changes:
             logger.info(
                 "incident %s id=%s category=%s target=%s events=%d",
@@ -268,6 +281,22 @@ class Agent:
             self.prober.submit(change)
         if changes:
             self._deliver()
+
+    def _make_watching(self, config: Config) -> Watching:
+        """Metrics, the active Redis check, quiet logs, the heartbeat (watching.py)."""
+        import socket
+
+        url = config.redis_url if config.probe else None
+        return Watching(
+            config.watching,
+            files=lambda: list(self.tailer.files.values()),
+            take_bytes_read=self.tailer.take_bytes_read,
+            clock=self._clock,
+            redis_url=url,
+            redis_target=config.grouping.default_target,
+            quiet_period_s=config.grouping.quiet_period_s,
+            host=socket.gethostname(),
+        )
 
     def _deliver(self) -> None:
         self._outbox.deliver_due()

@@ -480,6 +480,12 @@ def test_cmd(
 @click.option(
     "--dry-run", is_flag=True, help="Print changes instead of sending them to Slack/webhooks."
 )
+@click.option(
+    "--metrics",
+    "metrics_listen",
+    metavar="ADDR",
+    help="Serve /metrics and /healthz on ADDR (127.0.0.1:9464; a bare port is loopback).",
+)
 @pass_app
 def watch(
     app: AppContext,
@@ -491,6 +497,7 @@ def watch(
     lookback: str | None,
     poll: bool,
     dry_run: bool,
+    metrics_listen: str | None,
 ) -> None:
     """Tail the logs and report Redis incidents as they open, update and resolve.
 
@@ -512,6 +519,10 @@ def watch(
     if quiet_period:
         seconds = parse_duration(quiet_period, what="--quiet-period")
         cfg = replace(cfg, grouping=replace(cfg.grouping, quiet_period_s=seconds))
+    if metrics_listen:
+        from logwatch.watch_settings import with_metrics_listen
+
+        cfg = with_metrics_listen(cfg, metrics_listen)
     app.config = cfg
     if from_start and lookback:
         raise click.UsageError("--from-start and --lookback exclude each other")

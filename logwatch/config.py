@@ -15,6 +15,8 @@ from logwatch.errors import ConfigError
 from logwatch.grouping import GroupingPolicy
 from logwatch.notify.settings import NotifySettings, parse_notify_settings
 from logwatch.toml_table import TomlTable
+from logwatch.watch_settings import KNOWN as WATCH_KNOWN
+from logwatch.watch_settings import WatchSettings, parse_watch_settings
 
 DEFAULT_CONFIG = Path("config/logwatch.toml")
 DEFAULT_PATHS = ("morningai/logs",)
@@ -30,7 +32,10 @@ _KNOWN: dict[str, set[str]] = {
         "match_timeout",
         "probe",
         "follow_symlinks",
+        "probe_interval",
+        "probe_failures",
     },
+    **WATCH_KNOWN,
     "incidents": {"quiet_period", "reopen_window", "update_interval", "samples"},
     "records": {"max_lines", "max_bytes", "max_line_bytes"},
 }
@@ -87,6 +92,7 @@ class Config:
     max_line_bytes: int = 64 * 1024
     secrets: tuple[str, ...] = field(default=(), repr=False)
     notify: NotifySettings = field(default_factory=NotifySettings, repr=False)
+    watching: WatchSettings = field(default_factory=WatchSettings)
 
 
 def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
@@ -113,7 +119,7 @@ def build_config(
 ) -> Config:
     """Validate parsed TOML plus environment; every error names the file and key."""
     for section, value in data.items():
-        if section not in _KNOWN and section not in ("slack", "webhook", "command"):
+        if section not in _KNOWN and section not in ("slack", "webhook", "command", "expect"):
             raise ConfigError(f"{source}: unknown section [{section}]")
         if section in _KNOWN:
             if not isinstance(value, dict):
@@ -157,7 +163,9 @@ def build_config(
         default_target=default_target,
     )
     notify = parse_notify_settings(data, env, source=source, base=base)
+    watching = parse_watch_settings(data, env, source=source)
     secrets = [
+        *watching.secrets,
         *url_secrets(redis_url or ""),
         *url_secrets(file_url or ""),
         *(env[k] for k in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL") if env.get(k)),
@@ -179,6 +187,7 @@ def build_config(
         max_line_bytes=rec.integer("max_line_bytes", 64 * 1024, minimum=1),
         secrets=tuple(secrets),
         notify=notify,
+        watching=watching,
     )
 
 
