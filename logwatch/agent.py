@@ -203,7 +203,7 @@ class Agent:
             logger.info("stopped")
             return 0
         finally:
-            self.watching.stop()
+            self.watching.stop(self.store)
             self.watcher.stop()
             if self._delivery is not None:
                 self._delivery.stop()

@@ -600,6 +600,40 @@ def incidents(
 @main.command()
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
 @click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@pass_app
+def status(app: AppContext, state: Path | None, fmt: str) -> None:
+    """The agent's health from its state database: last commit, unread bytes per file,
+    outbox per notifier, the last active Redis check, failed notifications. Read-only.
+
+    \b
+    Exit codes (for a monitoring check):
+      0  ok
+      1  degraded: notifications failing or stuck, a large backlog
+      2  down: no state, the agent not running or stuck, its state store failing
+    """
+    import json
+
+    from logwatch.status import read_status, render_status, status_json
+    from logwatch.store import default_state_path
+
+    found = read_status(state or default_state_path(app.env), SystemClock().now())
+    if fmt == "json":
+        click.echo(json.dumps(status_json(found), indent=2))
+    else:
+        click.echo(render_status(found), nl=False)
+    sys.exit(found.code)
+
+
+@main.command()
+@click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
+@click.option(
     "--since",
     default="7d",
     show_default=True,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from logwatch import __version__
 from logwatch.clock import Clock
 from logwatch.conditions import CheckRule, Conditions
+from logwatch.errors import StateError
 from logwatch.grouping import Grouper
 from logwatch.health import AgentHealth, Verdict
 from logwatch.heartbeat import Heartbeat
@@ -128,11 +129,17 @@ class Watching:
                 self.heartbeat.host,
             )
 
-    def stop(self) -> None:
-        """Stop what start() started."""
+    def stop(self, store: StateStore | None = None) -> None:
+        """Stop what start() started; say in the state store that the agent stopped."""
         for part in (self.heartbeat, self.active, self.server):
             if part is not None:
                 part.stop()
+        if store is not None:
+            snapshot = {**self.snapshot(self._clock.now()), "stopped": True}
+            try:
+                store.save_meta(HEALTH_KEY, json.dumps(snapshot))
+            except StateError as exc:  # the state is failing: status says so from its age
+                logger.info("health not saved at stop: %s", exc)
 
     def verdict(self) -> Verdict:
         """The agent's health now (any thread)."""
