@@ -186,6 +186,8 @@ class Watching:
         changes: list[Change] = []
         if self.active is not None:
             for result in self.active.results():
+                if self.last_probe is None or self.last_probe.status != result.status:
+                    self._next_health = 0.0  # `logwatch status` hears of it at once
                 self.last_probe = result
                 if self.metrics is not None:
                     self.metrics.probed(result)
