@@ -425,3 +425,28 @@ def test_status_without_a_state_database_is_down(tmp_path: Path) -> None:
     found = read_status(tmp_path / "none.db", NOW)
     assert found.code == 2 and "no state database" in found.reasons[0]
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_notifier_fails_for_good_until_a_later_delivery_goes_through(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.db")
+    try:
+
+        def commit() -> int:
+            change = Change(kind="opened", at=NOW, incident=incident())
+            [row] = store.commit_batch(
+                cursors=[], changes=[change], incidents=[], grouper_state=None,
+                notifiers=["slack", "webhook"], now=NOW,
+            )  # fmt: skip
+            return row
+
+        first = commit()
+        store.mark(first, "slack", "failed", error="invalid_auth")
+        store.mark(first, "webhook", "sent")
+        assert store.failing_notifiers() == {"slack": "invalid_auth"}
+        assert store.outbox_depth() == [("slack", 0, 1, None)]
+        second = commit()
+        assert store.failing_notifiers() == {"slack": "invalid_auth"}  # still owed: unknown
+        store.mark(second, "slack", "sent")
+        assert store.failing_notifiers() == {}
+    finally:
+        store.close()
