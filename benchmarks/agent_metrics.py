@@ -131,7 +131,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="logwatch-bench-") as tmp:
         base = Path(tmp)
         with RedisServer(logfile=base / "redis.log") as server:
-            server.start()
             off_cpu, off_rss = idle(
                 base / "off", "[logwatch]\nprobe = false\n", args.seconds, None, 0
             )
