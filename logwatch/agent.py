@@ -42,6 +42,7 @@ from logwatch.sources.tail import Tailer
 from logwatch.sources.watch import DirectoryWatcher
 from logwatch.store import StateStore
 from logwatch.verdicts import Verdicts
+from logwatch.watching import Watching, check_rules
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class Agent:
         self._stop_requested = 0
         self._reload_requested = False
         self.store = StateStore(options.state)
-        self.engine = Engine(config, pack, state=self.store.grouper_state())
+        self.engine = Engine(config, pack, state=self.store.grouper_state(), checks=check_rules())
         raise_open_file_limit()  # before the tailer sizes its descriptor budget on it
         self.tailer = Tailer(
             tz=config.timezone,
@@ -133,6 +134,7 @@ class Agent:
             remote=[n.name for n in (*self._remote, *filter(_remote_like, self._local))],
         )
         self._buttons = buttons
+        self.watching = self._make_watching(config)
 
     # -- signals -------------------------------------------------------------------------
 
@@ -157,6 +159,7 @@ class Agent:
             self._start_files()
             self._commit()  # record where a first start began: a restart resumes from here
             self.watcher.start()
+            self.watching.start()
             logger.info("agent started files=%d state=%s", len(self.tailer.files), opts.state)
             if self._buttons is not None:
                 self._buttons.start(self.desk.presses.put)
@@ -170,6 +173,7 @@ class Agent:
                         clock=self._clock.now,
                         redact=self.engine.redact,
                         owns_store=True,
+                        observe=self.watching.delivered,
                     )
                 )
                 self._delivery.start()
@@ -203,6 +207,7 @@ class Agent:
                         keys |= set(self.tailer.busy())
                     self._process(self.files.read(keys))
                     self._held += self._oncall()
+                    self._held += self.watching.tick(self.engine.grouper, self.store)
                     if not self.tailer.busy():
                         self._held += self.engine.tick(self._clock.now())
                     due = time.monotonic() - last_commit >= opts.commit_interval_s
@@ -213,6 +218,7 @@ class Agent:
                 except StateError as exc:
                     # Disk full, database locked: the batch stays in memory and is retried.
                     logger.error("commit failed, will retry: %s", exc)
+                    self.watching.state_failed(str(exc))
                     time.sleep(min(1.0, opts.tick_s))
                 except Exception:  # one broad except per iteration: the agent keeps going
                     logger.exception("agent loop error")
@@ -225,6 +231,7 @@ class Agent:
             logger.info("stopped")
             return 0
         finally:
+            self.watching.stop(self.store)
             self.watcher.stop()
             if self._buttons is not None:
                 self._buttons.stop()
@@ -246,6 +253,7 @@ class Agent:
         records: list[Record] = [
             r for b in batches for r in self.log_clock.retime(b, now, last_commit=self._last_commit)
         ]
+        self.watching.read(batches)
         if records:
             self._dirty = True
         # By log time across files, as scan merges them: one file's backlog (after a restart,
@@ -255,6 +263,7 @@ class Agent:
         for record in records:
             event = self.engine.match(record)
             if event is not None:
+                self.watching.event(event)
                 logger.debug(
                     "event rule=%s target=%s time=%s source=%s line=%d",
                     event.rule,
@@ -276,6 +285,7 @@ class Agent:
         return changes + self.desk.poll(grouper.incidents, now)
 
     def _commit(self) -> None:
+        started = time.perf_counter()
         now = self._clock.now()
         live = self.engine.grouper.incidents()
         # Dressed with who acknowledged them and what silences them (oncall_desk.py).
@@ -299,11 +309,30 @@ class Agent:
         self.files.committed()
         self._held.clear()
         self._dirty = False
+        self.watching.committed(
+            changes, time.perf_counter() - started, self.engine.grouper.incidents
+        )
         for change in changes:
             logger.log(NOTICE, "%s", change_line(change))
         self.verdicts.committed(changes)
         if changes:
             self._deliver()
+
+    def _make_watching(self, config: Config) -> Watching:
+        """Metrics, the active Redis check, quiet logs, the heartbeat (watching.py)."""
+        import socket
+
+        url = config.redis_url if config.probe else None
+        return Watching(
+            config.watching,
+            files=lambda: list(self.tailer.files.values()),
+            take_bytes_read=self.tailer.take_bytes_read,
+            clock=self._clock,
+            redis_url=url,
+            redis_target=config.grouping.default_target,
+            quiet_period_s=config.grouping.quiet_period_s,
+            host=socket.gethostname(),
+        )
 
     def _deliver(self) -> None:
         self._outbox.deliver_due()

@@ -490,6 +490,12 @@ def test_cmd(
     is_flag=True,
     help="Print each message as it would read in Slack instead of sending anything.",
 )
+@click.option(
+    "--metrics",
+    "metrics_listen",
+    metavar="ADDR",
+    help="Serve /metrics and /healthz on ADDR (127.0.0.1:9464; a bare port is loopback).",
+)
 @pass_app
 def watch(
     app: AppContext,
@@ -501,6 +507,7 @@ def watch(
     lookback: str | None,
     poll: bool,
     dry_run: bool,
+    metrics_listen: str | None,
 ) -> None:
     """Tail the logs and report Redis incidents as they open, update and resolve.
 
@@ -523,6 +530,10 @@ def watch(
     if quiet_period:
         seconds = parse_duration(quiet_period, what="--quiet-period")
         cfg = replace(cfg, grouping=replace(cfg.grouping, quiet_period_s=seconds))
+    if metrics_listen:
+        from logwatch.watch_settings import with_metrics_listen
+
+        cfg = with_metrics_listen(cfg, metrics_listen)
     app.config = cfg
     if from_start and lookback:
         raise click.UsageError("--from-start and --lookback exclude each other")
@@ -605,6 +616,40 @@ def incidents(
             click.echo(f"notification failed: {incident_id} via {notifier}: {error}")
         return
     click.echo(_render(fmt, found, stats, app.config.timezone, 0, True), nl=False)
+
+
+@main.command()
+@click.option("--state", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@pass_app
+def status(app: AppContext, state: Path | None, fmt: str) -> None:
+    """The agent's health from its state database: last commit, unread bytes per file,
+    outbox per notifier, the last active Redis check, failed notifications. Read-only.
+
+    \b
+    Exit codes (for a monitoring check):
+      0  ok
+      1  degraded: notifications failing or stuck, a large backlog
+      2  down: no state, the agent not running or stuck, its state store failing
+    """
+    import json
+
+    from logwatch.status import read_status, render_status, status_json
+    from logwatch.store import default_state_path
+
+    found = read_status(state or default_state_path(app.env), SystemClock().now())
+    if fmt == "json":
+        click.echo(json.dumps(status_json(found), indent=2))
+    else:
+        click.echo(render_status(found), nl=False)
+    sys.exit(found.code)
 
 
 @main.command()

@@ -16,12 +16,14 @@ from logwatch.grouping import GroupingPolicy
 from logwatch.notify.settings import NotifySettings, parse_notify_settings
 from logwatch.oncall_config import OnCallSettings, parse_inhibit, parse_windows
 from logwatch.toml_table import TomlTable
+from logwatch.watch_settings import KNOWN as WATCH_KNOWN
+from logwatch.watch_settings import WatchSettings, parse_watch_settings
 
 DEFAULT_CONFIG = Path("config/logwatch.toml")
 DEFAULT_PATHS = ("morningai/logs",)
 _SECRET_ENV = ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SLACK_APP_TOKEN")
 #: Sections validated elsewhere: notifiers (notify/settings.py), on call (oncall_config.py).
-_OTHER_SECTIONS = ("slack", "webhook", "command", "maintenance", "inhibit")
+_OTHER_SECTIONS = ("slack", "webhook", "command", "maintenance", "inhibit", "expect")
 
 
 _KNOWN: dict[str, set[str]] = {
@@ -34,7 +36,10 @@ _KNOWN: dict[str, set[str]] = {
         "match_timeout",
         "probe",
         "follow_symlinks",
+        "probe_interval",
+        "probe_failures",
     },
+    **WATCH_KNOWN,
     "incidents": {
         "quiet_period",
         "reopen_window",
@@ -100,6 +105,7 @@ class Config:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     notify: NotifySettings = field(default_factory=NotifySettings, repr=False)
     oncall: OnCallSettings = field(default_factory=OnCallSettings)
+    watching: WatchSettings = field(default_factory=WatchSettings)
 
 
 def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
@@ -179,7 +185,9 @@ def build_config(
     if oncall.probe_wait_s > 2.0:
         raise ConfigError(f"{inc.where('probe_wait')}: at most 2s (the root waits no longer)")
     notify = parse_notify_settings(data, env, source=source, base=base)
+    watching = parse_watch_settings(data, env, source=source)
     secrets = [
+        *watching.secrets,
         *url_secrets(redis_url or ""),
         *url_secrets(file_url or ""),
         *(
@@ -206,6 +214,7 @@ def build_config(
         secrets=tuple(secrets),
         notify=notify,
         oncall=oncall,
+        watching=watching,
     )
 
 

@@ -276,6 +276,17 @@ class Grouper:
         self._recompute_deadline()
         return sorted(changes, key=lambda c: c.at)
 
+    def resolve(self, incident_id: str, at: datetime) -> list[Change]:
+        """Resolve an open incident now, not after its quiet period: the check that holds
+        it open (an active probe, a silent log) found the problem gone (conditions.py)."""
+        for live in self._live.values():
+            if live.id == incident_id and live.status == "open":
+                live.status = "resolved"
+                live.resolved_at = live.last_change = max(at, live.last_seen)
+                self._recompute_deadline()
+                return [Change(kind="resolved", at=live.resolved_at, incident=self._snap(live))]
+        return []
+
     def snapshot(self) -> dict[str, Any]:
         """JSON-safe state of open and recently resolved incidents and pending bursts.
 

@@ -52,6 +52,7 @@ class Outbox:
         redact: Redactor,
         owns_store: bool = False,
         in_flight_s: float = IN_FLIGHT_S,
+        observe: Callable[[str, float], None] | None = None,
     ) -> None:
         self._store = store
         self._in_flight_s = in_flight_s
@@ -61,6 +62,7 @@ class Outbox:
         self._redact = redact
         self._reported: set[tuple[int, str]] = set()
         self._failed: set[tuple[str, str]] = set()  # (notifier, reason) said as an error
+        self._observe = observe  # (notifier, seconds from commit to delivery), for metrics
 
     def check_notifiers(self) -> None:
         """Ask each notifier that can (Slack, webhook) whether it will work: one line each,
@@ -141,6 +143,8 @@ class Outbox:
                             outcome.thread.ts,
                         )
                     self._store.mark(row.id, notifier.name, "sent")
+                    if self._observe is not None and row.created is not None:
+                        self._observe(notifier.name, (now - row.created).total_seconds())
                     logger.info(
                         "notification sent notifier=%s incident=%s kind=%s",
                         notifier.name,

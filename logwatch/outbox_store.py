@@ -35,6 +35,7 @@ class OutboxRow:
     incident: Incident
     attempts: int = 0
     uncertain: bool = False  # an earlier attempt got no answer: it may have been delivered
+    created: datetime | None = None  # when the loop committed it
 
 
 def incident_from_json(data: dict[str, Any]) -> Incident:
@@ -90,7 +91,7 @@ class OutboxQueries:
     def pending(self, notifier: str, *, now: datetime, limit: int = 50) -> list[OutboxRow]:
         """Rows this notifier has not delivered and may try now, oldest first."""
         rows = self._rows(
-            "SELECT o.id, o.incident_id, o.kind, o.at, o.body, d.attempts, d.inflight"
+            "SELECT o.id, o.incident_id, o.kind, o.at, o.body, d.attempts, d.inflight, o.created"
             " FROM outbox o"
             " JOIN deliveries d ON d.outbox_id = o.id"
             " WHERE d.notifier = ? AND d.status = 'pending'"
@@ -107,6 +108,7 @@ class OutboxQueries:
                 incident=incident_from_json(json.loads(r[4])),
                 attempts=r[5],
                 uncertain=bool(r[6]),
+                created=datetime.fromisoformat(r[7]),
             )
             for r in rows
         ]
@@ -211,6 +213,31 @@ class OutboxQueries:
             (incident_id, *kinds),
         )
         return datetime.fromisoformat(rows[0][0]) if rows and rows[0][0] else None
+
+    def outbox_depth(self) -> list[tuple[str, int, int, datetime | None]]:
+        """Per notifier: (name, rows owed, rows failed for good, when the oldest owed row
+        was committed)."""
+        rows = self._rows(
+            "SELECT d.notifier, SUM(d.status = 'pending'), SUM(d.status = 'failed'),"
+            " MIN(CASE WHEN d.status = 'pending' THEN o.created END)"
+            " FROM deliveries d JOIN outbox o ON o.id = d.outbox_id"
+            " WHERE d.status IN ('pending', 'failed') GROUP BY d.notifier ORDER BY d.notifier"
+        )
+        return [
+            (r[0], int(r[1] or 0), int(r[2] or 0), datetime.fromisoformat(r[3]) if r[3] else None)
+            for r in rows
+        ]
+
+    def failing_notifiers(self) -> dict[str, str]:
+        """Notifiers whose latest finished delivery failed for good, with its error: an
+        alert sent after a failure that went through clears it."""
+        rows = self._rows(
+            "SELECT d.notifier, d.status, d.error FROM deliveries d JOIN ("
+            " SELECT notifier, MAX(outbox_id) AS last FROM deliveries"
+            " WHERE status IN ('sent', 'failed') GROUP BY notifier"
+            ") l ON l.notifier = d.notifier AND l.last = d.outbox_id"
+        )
+        return {r[0]: r[2] or "failed" for r in rows if r[1] == "failed"}
 
     def thread(self, incident_id: str, notifier: str) -> tuple[str, str] | None:
         """(channel, ts) of an incident's root message for a notifier."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from logwatch.config import Config
 from logwatch.dating import Dating
-from logwatch.grouping import Grouper
+from logwatch.grouping import Grouper, RulePolicy
 from logwatch.impact import classify
 from logwatch.matching import Matcher
 from logwatch.model import Change, Event, Record
@@ -58,23 +58,29 @@ class Engine:
         *,
         state: Mapping[str, Any] | None = None,
         jobs: bool = True,
+        checks: Mapping[str, RulePolicy] | None = None,
     ) -> None:
         # The agent counts job signals; a scan does not (its fast path reads only around
         # rule literals, in parallel processes, so its two paths would disagree).
         self.jobs = jobs
+        # The agent's checks (an active probe, quiet logs) group events of their own rules.
+        self._checks: Mapping[str, RulePolicy] = checks or {}
         self.redact = Redactor(config.secrets)
         self.matcher = self._matcher(config, pack)
-        self.grouper = Grouper({rule.id: rule for rule in pack.rules}, config.grouping, state=state)
+        self.grouper = Grouper(self._rules(pack), config.grouping, state=state)
 
     def _matcher(self, config: Config, pack: RulePack) -> Matcher:
         return Matcher(pack, default_target=config.grouping.default_target, redact=self.redact)
+
+    def _rules(self, pack: RulePack) -> dict[str, RulePolicy]:
+        return {**self._checks, **{rule.id: rule for rule in pack.rules}}
 
     def reload(self, config: Config, pack: RulePack) -> None:
         """New config and rules; open incidents and pending bursts carry over."""
         state = self.grouper.snapshot()
         self.redact = Redactor(config.secrets)
         self.matcher = self._matcher(config, pack)
-        self.grouper = Grouper({rule.id: rule for rule in pack.rules}, config.grouping, state=state)
+        self.grouper = Grouper(self._rules(pack), config.grouping, state=state)
 
     def match(self, record: Record) -> Event | None:
         """The event for a record, or None; a record that tells of jobs or workers (a

@@ -264,6 +264,15 @@ class StateStore(OutboxQueries, OnCallQueries):
         rows = self._rows("SELECT value FROM meta WHERE key = 'committed_at'")
         return datetime.fromisoformat(rows[0][0]) if rows else None
 
+    def save_meta(self, key: str, value: str) -> None:
+        """One value of the meta table in its own transaction (the agent's health)."""
+        with self.transaction(restore=True) as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
     def grouper_state(self) -> dict[str, Any] | None:
         """The grouper snapshot of the last commit, if any."""
         rows = self._rows("SELECT value FROM meta WHERE key = 'grouper'")

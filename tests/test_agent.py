@@ -334,7 +334,7 @@ def test_probe_confirms_the_outage_and_the_recovery(
     )
     server.restart()
     a.wait_until(
-        lambda: any("recovery confirmed" in c["incident"]["diagnosis"] for c in a.changes()),
+        lambda: any("recovery confirmed" in c["incident"]["recovery"] for c in a.changes()),
         what="recovery confirmation",
     )
     assert a.stop() == 0

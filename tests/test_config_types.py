@@ -44,6 +44,19 @@ WRONG: list[tuple[str, str, str, str]] = [
     ("logwatch", "probe", "'no'", "got 'no'"),
     ("logwatch", "probe", "1", "got 1"),
     ("logwatch", "follow_symlinks", "'yes'", "got 'yes'"),
+    ("logwatch", "probe_interval", "true", "got true"),
+    ("logwatch", "probe_interval", "inf", "got inf"),
+    ("logwatch", "probe_failures", "'2'", "got '2'"),
+    ("logwatch", "probe_failures", "0", "got 0"),
+    ("metrics", "listen", "true", "got true"),
+    ("metrics", "listen", "'nowhere'", "got 'nowhere'"),
+    ("metrics", "max_sources", "'5'", "got '5'"),
+    ("heartbeat", "url", "5", "got an integer"),
+    ("heartbeat", "fail_url", "true", "got a boolean"),
+    ("heartbeat", "interval", "'soon'", "'soon'"),
+    ("heartbeat", "timeout", "false", "got false"),
+    ("quiet", "default_within", "true", "got true"),
+    ("quiet", "default_within", "'never'", "got 'never'"),
     ("incidents", "quiet_period", "true", "got true"),
     ("incidents", "quiet_period", "nan", "got nan"),
     ("incidents", "quiet_period", "1e300", "got 1e+300"),
@@ -93,8 +106,14 @@ WRONG: list[tuple[str, str, str, str]] = [
     ("command", "retries", "'3'", "got '3'"),
     ("command", "retries", "true", "got true"),
 ]
-SECRET_KEYS = {("logwatch", "redis_url"), ("slack", "token"), ("slack", "app_token"),
-               ("webhook", "url")}  # fmt: skip
+SECRET_KEYS = {
+    ("logwatch", "redis_url"),
+    ("slack", "token"),
+    ("slack", "app_token"),
+    ("webhook", "url"),
+    ("heartbeat", "url"),
+    ("heartbeat", "fail_url"),
+}
 
 
 def test_the_table_covers_every_key() -> None:

@@ -95,6 +95,7 @@ class Tailer:
         self.finder = finder
         self._unreadable: dict[Path, str] = {}  # said once each, until readable again
         self._done: list[FileRecords] = []  # records of files done between two reads
+        self._bytes_read: dict[str, int] = {}  # per path, since take_bytes_read()
 
     @property
     def finder(self) -> Finder | None:
@@ -378,7 +379,12 @@ class Tailer:
             if tailed is None:
                 continue
             live, resumed = self._live(tailed), tailed.resumed
+            before = tailed.offset
             records = self._check(tailed)
+            if tailed.offset != before:  # after a truncation, read from 0
+                advanced = tailed.offset - before if tailed.offset > before else tailed.offset
+                key = str(tailed.path)
+                self._bytes_read[key] = self._bytes_read.get(key, 0) + advanced
             since = tailed.draining_since
             if since is not None and self._monotonic() - since >= DRAIN_GRACE_S:
                 records += self._finish(tailed)
@@ -568,6 +574,11 @@ class Tailer:
         self.gone.append(file)
         logger.info("file done path=%s", tailed.path)
         return records
+
+    def take_bytes_read(self) -> dict[str, int]:
+        """Bytes read (or passed over by skimming) per path since the last call."""
+        taken, self._bytes_read = self._bytes_read, {}
+        return taken
 
     def busy(self) -> list[FileId]:
         """Files holding an unfinished record or partial line: poll them again soon."""
