@@ -112,6 +112,17 @@ class AgentProcess:
     def kinds(self) -> list[str]:
         return [c["type"] for c in self.changes()]
 
+    def stored(self) -> list[dict[str, Any]]:
+        """The incidents as the state store holds them (`logwatch incidents`): an error read
+        late is counted there without a notification of its own."""
+        done = subprocess.run(
+            [sys.executable, "-m", "logwatch", "incidents", "--state", str(self.state),
+             "--format", "json"],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        data = json.loads(done.stdout)
+        return list(data["incidents"] if isinstance(data, dict) else data)
+
     def stop(self) -> int:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)

@@ -91,3 +91,34 @@ def test_a_backlog_read_past_a_cursor_is_not_older_than_the_last_commit() -> Non
     )
     (record,) = LogClock().retime(legit, NOW, last_commit=last_commit)
     assert record.time == NOW - timedelta(seconds=2)  # written during the downtime: kept
+
+
+@pytest.mark.parametrize("hours", [5, -5], ids=["ahead", "behind"])
+def test_a_skewed_file_keeps_its_records_spacing_however_late_they_are_read(hours: int) -> None:
+    """Found by the soak under load: records of a file 5 h off, written 1 s apart, took the
+    moments they were read; an agent stalled 4 s between two reads put them past the quiet
+    period, and the outage's third record fell out of its incident (3 written, 2 counted)."""
+    clock = LogClock()
+    off = timedelta(hours=hours)
+    written = [NOW + timedelta(seconds=s) for s in (0, 1, 2)]
+    reads = [NOW + timedelta(seconds=s) for s in (0.2, 1.2, 6.5)]  # a stall before the third
+    times = []
+    for w, r in zip(written, reads, strict=True):
+        (record,) = clock.retime(batch(w + off, live=True), r)
+        times.append(record.time)
+    assert [t - times[0] for t in times] == [
+        timedelta(0),
+        timedelta(seconds=1),
+        timedelta(seconds=2),
+    ]
+    assert all(t <= r for t, r in zip(times, reads, strict=True))  # never ahead of the clock
+    assert times[0] <= written[0] + timedelta(seconds=0.2)
+
+
+def test_a_one_off_line_stamped_2099_does_not_move_the_correct_lines_after_it() -> None:
+    clock = LogClock()
+    (odd,) = clock.retime(batch(NOW + timedelta(days=365 * 73), live=True), NOW)
+    assert odd.time == NOW
+    later = NOW + timedelta(seconds=10)
+    (normal,) = clock.retime(batch(later - timedelta(seconds=1), live=True), later)
+    assert normal.time == later - timedelta(seconds=1)

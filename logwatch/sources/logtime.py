@@ -6,9 +6,14 @@ naive times, a host whose clock is off, a line stamped 2099), and one wrong file
 move everyone's time. So, for the live agent:
 
 - Log time never runs ahead of the clock: a record stamped later than the moment it is
-  read takes that moment.
+  read is moved back by its file's skew.
 - A record read live (its file had been read to its end less than a minute before, so it
-  was written since) whose stamp is more than a minute behind takes the moment it is read.
+  was written since) whose stamp is more than a minute behind is moved on by its skew.
+- A file's skew is the largest (stamp - moment read) seen among its records out of bounds:
+  each record is read at or after it was written, so that is the closest estimate of how far
+  the file's clock is off, and records written a second apart stay a second apart however
+  late a loaded agent reads them. A record within bounds keeps its stamp (a one-off line
+  stamped 2099 does not drag the file's later, correct stamps back with it).
 - A record read after a restart past the previous run's cursor (or in a file created,
   rotated and compressed while it was stopped) was written after its last commit: one
   stamped more than a minute before that commit takes the moment it is read.
@@ -41,6 +46,8 @@ class LogClock:
         self._late = timedelta(seconds=late_s)
         self._say_ahead = timedelta(seconds=say_ahead_s)
         self._said: set[tuple[str, str]] = set()
+        # Per file and direction: how far its stamps are off the clock (stamp - true time).
+        self._skew: dict[tuple[str, bool], timedelta] = {}
 
     def retime(
         self, batch: FileRecords, now: datetime, *, last_commit: datetime | None = None
@@ -56,20 +63,29 @@ class LogClock:
             if when > now:
                 if record.timed and when - now > self._say_ahead:
                     self._say(batch, "ahead of", when - now)
-                record = replace(record, time=now)
+                record = replace(record, time=self._shift(batch, True, when, now))
             elif late is not None and when < late:
                 if record.timed:  # an untimed record's time is the file's, not a stamp
                     self._say(batch, "behind", now - when)
-                record = replace(record, time=now)
+                record = replace(record, time=self._shift(batch, False, when, now))
             out.append(record)
         return out
+
+    def _shift(self, batch: FileRecords, ahead: bool, when: datetime, now: datetime) -> datetime:
+        """The stamp moved by the file's skew (never later than `now`), the skew updated."""
+        key = (str(batch.path), ahead)
+        seen = when - now  # the skew minus the record's read delay: never more than the skew
+        skew = self._skew.get(key)
+        if skew is None or seen > skew:
+            skew = self._skew[key] = seen
+        return min(when - skew, now)
 
     def _say(self, batch: FileRecords, how: str, by: timedelta) -> None:
         key = (str(batch.path), how)
         if key not in self._said:
             self._said.add(key)
             logger.warning(
-                "%s: log time %s the clock by %s; its records take the time they are read"
+                "%s: log time %s the clock by %s; its records are moved by that much"
                 " (said once)",
                 batch.path,
                 how,
