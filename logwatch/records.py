@@ -171,6 +171,12 @@ class RecordAssembler:
         self._open(line, when)
         return done
 
+    def use_file_time(self, file_time: datetime) -> None:
+        """The file's latest time (a live tail: the file was written again)."""
+        if file_time.tzinfo is None:
+            file_time = file_time.replace(tzinfo=self._tz)
+        self._file_time = file_time.astimezone(UTC)
+
     def use_shape(self, shape: StampShape) -> None:
         """Where the file's stamps sit, learned late (a live file's first lines arrived)."""
         self.shape = shape

@@ -516,3 +516,33 @@ def test_a_new_file_takes_the_descriptor_of_an_idle_one(
         assert [tf.path.name for tf in t.files.values() if tf.fh is not None] == ["new.log"]
     finally:
         t.close()
+
+
+def test_a_time_only_line_is_dated_by_the_files_latest_time_not_the_time_it_was_opened(
+    tmp_path: Path, clock: FakeMonotonic
+) -> None:
+    """Found by the soak under load: a worker log opened empty had its first RQ `HH:MM:SS`
+    line, written minutes later, dated yesterday (its clock was later than the file time the
+    assembler was made with)."""
+    import time as _time
+    from datetime import datetime as _dt
+
+    log = tmp_path / "worker.log"
+    log.write_text("")
+    old = _time.time() - 600
+    os.utime(log, (old, old))
+    tailer = Tailer(tz=UTC, max_lines=20, max_bytes=4096, max_line_bytes=400,
+                    finder=None, monotonic=clock)  # fmt: skip
+    try:
+        tailer.open(log)
+        tailer.poll()
+        now = _dt.now(UTC)
+        with open(log, "a") as fh:
+            fh.write(f"{now:%H:%M:%S} Worker w1: could not connect to Redis instance: x\n")
+        records = tailer.poll()
+        clock.now += 10  # the line is a record once nothing more came for a moment
+        records += tailer.poll()
+        assert records, "the line was read"
+        assert abs((records[0].time - now).total_seconds()) < 5
+    finally:
+        tailer.close()

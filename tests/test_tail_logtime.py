@@ -122,3 +122,16 @@ def test_a_one_off_line_stamped_2099_does_not_move_the_correct_lines_after_it() 
     later = NOW + timedelta(seconds=10)
     (normal,) = clock.retime(batch(later - timedelta(seconds=1), live=True), later)
     assert normal.time == later - timedelta(seconds=1)
+
+
+def test_a_file_whose_offset_changes_starts_its_skew_over() -> None:
+    """Found by the soak under load: a worker log's time-only lines were dated a day back
+    (an old file time) and some 10 h back (after a line stamped 2099); moved by the largest
+    skew seen, the day-old ones landed 14 h in the past, outside their outage."""
+    clock = LogClock()
+    times = []
+    for n, behind in enumerate((timedelta(hours=24), timedelta(hours=10), timedelta(hours=24))):
+        now = NOW + timedelta(seconds=n)
+        (record,) = clock.retime(batch(now - behind, live=True), now)
+        times.append(record.time - now)
+    assert times == [timedelta(0)] * 3

@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 LATE_S = LIVE_WINDOW_S  # a live record stamped this far behind its reading is mis-stamped
 SAY_AHEAD_S = 60.0  # ahead by more than this is said (less is a clock's ordinary drift)
+# A record farther off than its file's skew by more than this (a read stalled minutes, or
+# an offset that changed) starts the skew over rather than moving by the old one.
+RESKEW = timedelta(minutes=5)
 
 
 class LogClock:
@@ -76,7 +79,9 @@ class LogClock:
         key = (str(batch.path), ahead)
         seen = when - now  # the skew minus the record's read delay: never more than the skew
         skew = self._skew.get(key)
-        if skew is None or seen > skew:
+        if skew is None or seen > skew or skew - seen > RESKEW:
+            # Closer to the truth; or the file's offset changed (its clock was reset, a
+            # line stamped 2099 gave time-only stamps after it another date): start over.
             skew = self._skew[key] = seen
         return min(when - skew, now)
 
@@ -85,8 +90,7 @@ class LogClock:
         if key not in self._said:
             self._said.add(key)
             logger.warning(
-                "%s: log time %s the clock by %s; its records are moved by that much"
-                " (said once)",
+                "%s: log time %s the clock by %s; its records are moved by that much (said once)",
                 batch.path,
                 how,
                 _span(by),

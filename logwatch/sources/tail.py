@@ -330,7 +330,7 @@ class Tailer:
         its head: Django's `ERROR 2026-...` puts them after the level)."""
         return RecordAssembler(
             source=str(path),
-            file_time=datetime.fromtimestamp(mtime).astimezone(),
+            file_time=_local_time(mtime),
             tz=self._tz,
             max_lines=self._max_lines,
             max_bytes=self._max_bytes,
@@ -494,6 +494,11 @@ class Tailer:
             self.heads.set(tailed, read_head(tailed.fd, min(st.st_size, HEAD_BYTES)))
             shape = shape_of_head(os.pread(tailed.fd, SHAPE, 0))
             tailed.assembler = self._assembler(tailed.path, st.st_mtime, shape)
+        elif changed:
+            # A time-only stamp with nothing dated above it takes the date of the file's
+            # time: its latest, as the line was written before it (the time the assembler
+            # was made can be minutes old: a clock later than it read as yesterday's).
+            tailed.assembler.use_file_time(_local_time(st.st_mtime))
         return records + self._read(tailed, st.st_size)
 
     def _head_unchanged(self, tailed: TailedFile, size: int) -> bool:
@@ -618,3 +623,8 @@ def _at_end(fd: int, offset: int, size: int) -> bool:
     if size - offset > 1 << 16:
         return False
     return b"\n" not in os.pread(fd, size - offset, offset)
+
+
+def _local_time(mtime: float) -> datetime:
+    """A file time as an aware datetime."""
+    return datetime.fromtimestamp(mtime).astimezone()
