@@ -11,6 +11,7 @@ delay the next incident.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -222,6 +223,38 @@ def test_user_rule_that_keeps_timing_out_is_switched_off_then_tried_again(
     assert pack.match(HOSTILE_A) is None
     assert pack.timeouts == {"evil-backtracking": 4}
     assert pack.match("aaa") is not None  # and still matches what it matches in time
+
+
+class _Catastrophic:
+    """A pattern that always times out, recording the timeout it was given."""
+
+    def __init__(self) -> None:
+        self.timeouts: list[float | None] = []
+
+    def search(self, text: str, timeout: float | None = None) -> None:
+        self.timeouts.append(timeout)
+        raise TimeoutError
+
+
+def test_a_user_rule_that_timed_out_gets_a_tenth_of_the_timeout_until_it_is_switched_off() -> (
+    None
+):
+    """The benchmark's user-rule case (20 lines that time out) cost 3 full timeouts before the
+    switch-off; on probation the 2nd and 3rd cost a tenth each: about 1.2 s, not 3 s."""
+    clock = FakeMonotonic()
+    pattern = _Catastrophic()
+    rule = dataclasses.replace(_rule("x"), patterns=(pattern,))  # type: ignore[arg-type]
+    pack = RulePack([rule], match_timeout_s=1.0, monotonic=clock)
+    for _ in range(20):
+        assert pack.match("aaa") is None
+        clock.now += 1
+    assert pattern.timeouts == pytest.approx([1.0, 0.1, 0.1])
+    assert pack.switched_off() == ["evil-backtracking"]
+    clock.now += OFF_FOR_S  # tried again: a full timeout, then probation again
+    pack.match("aaa")
+    clock.now += TRIP_WINDOW_S + 1  # a timeout older than the window is forgiven
+    pack.match("aaa")
+    assert pattern.timeouts[3:] == pytest.approx([1.0, 1.0])
 
 
 def test_timeouts_spread_over_more_than_the_window_do_not_switch_a_rule_off() -> None:
