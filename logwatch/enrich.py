@@ -51,7 +51,7 @@ class Prober:
             probe = probe_for_incident
         self._probe = probe
         if inspect is None:
-            from logwatch.rq_impact import inspect_for_incident
+            from logwatch.rq_inspect import inspect_for_incident
 
             inspect = inspect_for_incident
         self._inspect = inspect

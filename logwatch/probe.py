@@ -385,7 +385,7 @@ def run_probe_command(
     body = probe_json(result)
     text = render_probe_text(result)
     if rq and result.healthy:
-        from logwatch.rq_impact import rq_section
+        from logwatch.rq_inspect import rq_section
 
         extra_text, body["rq"] = rq_section(found.url, timeout_s=timeout_s, clock=clock)
         text += "\n" + extra_text

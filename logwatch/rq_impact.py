@@ -23,27 +23,28 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import re
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from logwatch.clock import Clock, SystemClock
-from logwatch.model import Incident
 from logwatch.redact import Redactor
-from logwatch.rqview import JobView, QueueView, RqImpact, WorkerView, render_rq_text, rq_to_json
+from logwatch.rq_values import (
+    EXC_MAX_BYTES,
+    decompress,
+    error_line,
+    function_name,
+    parse_rq_time,
+    split_member,
+    text_of,
+)
+from logwatch.rqview import JobView, QueueView, RqImpact, WorkerView
 
 logger = logging.getLogger(__name__)
 
-ERROR_MAX = 200
-EXC_MAX_BYTES = 64 * 1024  # a traceback larger than this is not read
 #: Before the first error: a job can fail a moment before its error reaches the log.
 WINDOW_SLACK = timedelta(seconds=5)
 
@@ -96,62 +97,6 @@ class _State:
     aof: bool | None = None
 
 
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
-
-
-def parse_rq_time(value: Any) -> datetime | None:
-    """RQ's stored times: ISO strings ("2026-03-01T12:00:00.123456Z") or epoch seconds."""
-    text = _text(value).strip()
-    if not text:
-        return None
-    try:
-        return datetime.fromtimestamp(float(text), UTC)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-_FUNCTION = re.compile(r"([A-Za-z_][\w.]{0,200})\(")
-
-
-def function_name(description: Any) -> str:
-    """The function of a job from its description ("tasks.send(...)"), never the arguments."""
-    m = _FUNCTION.match(_text(description))
-    return m[1] if m else "?"
-
-
-_SKIP = ("Traceback", "During handling", "The above exception", "  ", "\t", "^")
-
-
-def error_line(traceback: str) -> str:
-    """The exception's type and first line: the last line a traceback starts at column 0."""
-    lines = [ln for ln in traceback.strip().splitlines() if ln.strip()]
-    for line in reversed(lines):
-        if not line.startswith(_SKIP):
-            return line.strip()[:ERROR_MAX]
-    return lines[0].strip()[:ERROR_MAX] if lines else ""
-
-
-def _decompress(raw: bytes) -> str:
-    try:
-        return zlib.decompressobj().decompress(raw, EXC_MAX_BYTES).decode("utf-8", "replace")
-    except zlib.error:
-        return raw.decode("utf-8", "replace")
-
-
-def _composite(member: str) -> tuple[str, str | None]:
-    """(job id, execution id) of a started-registry member (plain job id before RQ 2.0)."""
-    job, sep, execution = member.rpartition(":")
-    if sep and re.fullmatch(r"[0-9a-f]{32}", execution):
-        return job, execution
-    return member, None
-
-
 class RqReader:
     """One bounded, read-only inspection of RQ's keys (see the module docstring)."""
 
@@ -190,7 +135,7 @@ class RqReader:
             state.aof = None if aof is None else bool(int(aof))
             self._read_workers(state, budget)
             budget.spend(1)
-            names = sorted(_text(k) for k in self._r.smembers(f"{self._p}:queues"))
+            names = sorted(text_of(k) for k in self._r.smembers(f"{self._p}:queues"))
             prefix = f"{self._p}:queue:"
             names = [n[len(prefix) :] for n in names if n.startswith(prefix)]
             if len(names) > self._bounds.max_queues:
@@ -219,7 +164,7 @@ class RqReader:
 
     def _read_workers(self, state: _State, budget: _Budget) -> None:
         budget.spend(1)
-        keys = sorted(_text(k) for k in self._r.smembers(f"{self._p}:workers"))
+        keys = sorted(text_of(k) for k in self._r.smembers(f"{self._p}:workers"))
         keys = keys[: self._bounds.max_workers]
         prefix = f"{self._p}:worker:"
         state.registered = [k[len(prefix) :] for k in keys if k.startswith(prefix)]
@@ -321,7 +266,7 @@ class RqReader:
         if since is None and want_samples <= 0:
             return total, False
         budget.spend(1)
-        ids = [_text(m) for m in self._r.zrevrange(key, 0, (cap if since else want_samples) - 1)]
+        ids = [text_of(m) for m in self._r.zrevrange(key, 0, (cap if since else want_samples) - 1)]
         budget.spend(len(ids))
         pipe = self._r.pipeline(transaction=False)
         for job_id in ids:
@@ -364,7 +309,7 @@ class RqReader:
         if 0 < size <= EXC_MAX_BYTES:
             budget.spend(1)
             raw = self._r.hget(key, "exc_info")
-            text = _decompress(raw) if isinstance(raw, bytes) else ""
+            text = decompress(raw) if isinstance(raw, bytes) else ""
         if not text:
             budget.spend(1)
             entries = self._r.xrevrange(f"{self._p}:results:{job_id}", count=1)
@@ -372,7 +317,7 @@ class RqReader:
                 encoded = (fields or {}).get(b"exc_string") or b""
                 if encoded and len(encoded) <= EXC_MAX_BYTES:
                     try:
-                        text = _decompress(base64.b64decode(encoded))
+                        text = decompress(base64.b64decode(encoded))
                     except (binascii.Error, ValueError):
                         text = ""
         return self._redact(error_line(text)) if text else ""
@@ -390,8 +335,8 @@ class RqReader:
         if not total:
             return 0
         budget.spend(1)
-        members = [_text(m) for m in self._r.zrange(key, 0, self._bounds.max_started_read - 1)]
-        pairs = [_composite(m) for m in members]
+        members = [text_of(m) for m in self._r.zrange(key, 0, self._bounds.max_started_read - 1)]
+        pairs = [split_member(m) for m in members]
         budget.spend(sum(1 if execution is None else 2 for _, execution in pairs))
         pipe = self._r.pipeline(transaction=False)
         for job_id, execution in pairs:
@@ -405,7 +350,7 @@ class RqReader:
         for job_id, execution in pairs:
             job = next(replies)
             run = next(replies) if execution is not None else [None, None]
-            worker = _text(run[0] or job[0])
+            worker = text_of(run[0] or job[0])
             beat = parse_rq_time(run[1]) or parse_rq_time(job[1])
             rows.append((job_id, worker, beat, job))
         self._fetch_workers([w for _, w, _, _ in rows if w], state, budget)
@@ -433,86 +378,3 @@ class RqReader:
                     )
                 )
         return abandoned
-
-
-# -- connections ---------------------------------------------------------------------------
-
-
-def connect(url: str, timeout_s: float) -> redis.Redis:
-    """A client with bounded waits and no retries (raises ValueError for a bad URL)."""
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
-        retry=Retry(NoBackoff(), 0),
-        health_check_interval=0,
-    )
-
-
-def _redactor(url: str) -> Redactor:
-    from urllib.parse import unquote, urlsplit
-
-    try:
-        parts = urlsplit(url)
-        secrets = [unquote(s) for s in (parts.password, parts.username) if s]
-    except ValueError:
-        secrets = []
-    return Redactor(secrets)
-
-
-def inspect_url(
-    url: str,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    timeout_s: float = 2.0,
-    bounds: Bounds | None = None,
-    clock: Clock | None = None,
-) -> RqImpact | None:
-    """Inspect the RQ keys of the Redis at `url`; Redis errors propagate."""
-    client = connect(url, timeout_s)
-    try:
-        reader = RqReader(client, bounds=bounds, redact=_redactor(url), clock=clock)
-        return reader.inspect(since=since, until=until)
-    finally:
-        client.close()
-
-
-def inspect_for_incident(
-    url: str | None,
-    incident: Incident,
-    *,
-    timeout_s: float = 2.0,
-    bounds: Bounds | None = None,
-    clock: Clock | None = None,
-) -> RqImpact | None:
-    """RQ's state for a resolved incident's window; None when not possible. Never raises:
-    it runs on the prober's thread, which must not die of it."""
-    if not url:
-        return None
-    try:
-        return inspect_url(
-            url,
-            since=incident.first_seen,
-            until=incident.last_seen,
-            timeout_s=timeout_s,
-            bounds=bounds,
-            clock=clock,
-        )
-    except Exception as exc:  # unreachable again, ACL, a key of another type
-        logger.info("rq inspection skipped incident=%s: %s", incident.id, type(exc).__name__)
-        return None
-
-
-def rq_section(
-    url: str, *, timeout_s: float = 2.0, clock: Clock | None = None
-) -> tuple[str, dict[str, Any] | None]:
-    """`logwatch probe --rq`: the text view and the JSON object (None without RQ keys)."""
-    try:
-        rq = inspect_url(url, timeout_s=timeout_s, clock=clock)
-    except (redis.RedisError, OSError) as exc:
-        why = _redactor(url)(f"{type(exc).__name__}: {exc}")
-        return f"RQ: not read: {why}\n", {"error": why}
-    if rq is None:
-        return "RQ: no RQ keys in this Redis\n", None
-    return render_rq_text(rq), rq_to_json(rq)

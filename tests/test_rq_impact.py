@@ -30,7 +30,9 @@ from logwatch.config import Config
 from logwatch.impact import describe
 from logwatch.model import Finding, Incident
 from logwatch.pipeline import Engine, Stats, read_records
-from logwatch.rq_impact import Bounds, RqReader, error_line, function_name, inspect_for_incident
+from logwatch.rq_impact import Bounds, RqReader
+from logwatch.rq_inspect import inspect_for_incident
+from logwatch.rq_values import error_line, function_name
 from logwatch.rules import load_rule_pack
 
 SAMPLES = Path(__file__).resolve().parent / "samples" / "rq"
@@ -147,7 +149,9 @@ def test_an_outage_counts_what_the_test_did(rig: tuple[Any, RqRig]) -> None:
     assert not impact.truncated and impact.keys_read < 100
 
     engine.grouper.diagnose(
-        incident.id, Finding(summary="recovery confirmed", rq=impact, recovery=True), impact.checked_at
+        incident.id,
+        Finding(summary="recovery confirmed", rq=impact, recovery=True),
+        impact.checked_at,
     )
     final = next(i for i in engine.grouper.incidents() if i.id == incident.id)
     text = describe(final.jobs)
