@@ -208,7 +208,9 @@ class Agent:
                     self._process(self.files.read(keys))
                     self._held += self._oncall()
                     self._held += self.watching.tick(self.engine.grouper, self.store)
-                    if not self.tailer.busy():
+                    if not self.tailer.busy() and not self.tailer.backlog():
+                        # Behind (a backlog read in chunks): log time moves the incidents;
+                        # the clock waits until what was written has been read.
                         self._held += self.engine.tick(self._clock.now())
                     due = time.monotonic() - last_commit >= opts.commit_interval_s
                     waiting = self.verdicts.hold(self._held)  # an opening's verdict, <= 2 s
@@ -368,6 +370,11 @@ class Agent:
                 since=since,
             )
         )
+        # The unread end of every resumed file (written while we were stopped) is read
+        # before the loop's first tick: the clock must not resolve an incident whose last
+        # errors are still unread (they would then be counted as late, the message wrong).
+        # One chunk per file here; a longer end is the backlog the loop reads on, untimed.
+        self._process(self.files.read(None))
 
     def _do_reload(self) -> None:
         self._reload_requested = False

@@ -250,6 +250,31 @@ def test_restart_resumes_where_it_stopped(agent: Callable[..., AgentProcess]) ->
 
 
 @pytest.mark.slow
+def test_a_restart_reads_the_backlog_before_the_clock_resolves_anything(
+    agent: Callable[..., AgentProcess],
+) -> None:
+    """Found by the kill -9 test under load: a restarted agent ticked the clock before it
+    read the unread end of its files, so an incident whose last errors were in that end
+    resolved on the clock with the errors before the stop (the resolved message said 2 of
+    6), and the backlog, read at the next rescan, was counted silently as late."""
+    a = agent("--quiet-period", "6s")
+    log = a.logs / "app.log"
+    log.write_text(healthy())
+    a.start()
+    append(log, refused() + refused())
+    a.wait_until(lambda: "incident.opened" in a.kinds(), what="open")
+    assert a.stop() == 0
+    time.sleep(1)
+    append(log, refused() * 4)  # written while stopped, within the quiet period
+    time.sleep(6.5)  # the clock now says quiet since the first two, not since these four
+    a.start()
+    a.wait_until(lambda: "incident.resolved" in a.kinds(), timeout=20, what="resolve")
+    assert a.kinds() == ["incident.opened", "incident.resolved"]
+    assert a.changes()[-1]["incident"]["events"] == 6
+    assert a.stop() == 0
+
+
+@pytest.mark.slow
 def test_kill_9_at_random_points_loses_and_repeats_nothing(
     agent: Callable[..., AgentProcess],
 ) -> None:
