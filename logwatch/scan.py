@@ -25,6 +25,7 @@ from logwatch.lookout import Sighting
 from logwatch.model import Change, Event, Incident, Record, UndatedEvidence
 from logwatch.pipeline import Engine, Stats, read_records
 from logwatch.rules import RulePack
+from logwatch.sources.container import wrapped_by_runtime
 from logwatch.sources.history import LogFamily
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,9 @@ def scan(
         until=until,
         observer=observer,
     )
-    if reference or not _fast_supported(pack):
+    # Container logs are unwrapped record by record: the fast path reads raw bytes.
+    wrapped = any(wrapped_by_runtime(f.files[-1]) for f in families)
+    if reference or wrapped or not _fast_supported(pack):
         _reference(families, run, on_file)
     else:
         _fast(families, run, pack, on_file, jobs)
