@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from logwatch import __version__
-from logwatch.clock import SystemClock, parse_when
+from logwatch.clock import SystemClock, check_range, parse_when
 from logwatch.config import Config, load_config, parse_timezone
 from logwatch.durations import parse_duration
 from logwatch.errors import LogwatchError
@@ -64,6 +64,10 @@ class AppContext:
         if self._config is None:
             self._config = load_config(self.config_path, self.env)
         return self._config
+
+    def use_config(self, path: Path) -> None:
+        """Load the config from `path` instead (a command's own --config)."""
+        self.config_path, self._config, self._pack = path, None, None
 
     @config.setter
     def config(self, value: Config) -> None:
@@ -226,6 +230,7 @@ def scan(
     now = SystemClock().now()
     start = parse_when(since, now=now, tz=cfg.timezone, option="--since") if since else None
     end = parse_when(until, now=now, tz=cfg.timezone, option="--until") if until else None
+    check_range(start, end)
     day = _parse_date(date_text) if date_text else None
     with spool_inputs(list(paths)) as spooled:
         result, night = _scan_spooled(app, spooled, start, end, reference, jobs, day, fmt)
@@ -385,9 +390,17 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The config file to check (as `logwatch --config F check`).",
+)
 @pass_app
-def check(app: AppContext) -> None:
+def check(app: AppContext, config_path: Path | None) -> None:
     """Validate the config and rule packs, compiling every pattern. Exit 0 valid, 2 invalid."""
+    if config_path is not None:
+        app.use_config(config_path)
     cfg = app.config
     pack = app.pack
     patterns = sum(len(rule.patterns) for rule in pack.rules)
