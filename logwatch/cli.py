@@ -65,14 +65,14 @@ class AppContext:
             self._config = load_config(self.config_path, self.env)
         return self._config
 
-    def use_config(self, path: Path) -> None:
-        """Load the config from `path` instead (a command's own --config)."""
-        self.config_path, self._config, self._pack = path, None, None
-
     @config.setter
     def config(self, value: Config) -> None:
         self._config = value
         self._pack = None
+
+    def use_config(self, path: Path) -> None:
+        """Load the config from `path` instead (a command's own --config)."""
+        self.config_path, self._config, self._pack = path, None, None
 
     @property
     def pack(self) -> RulePack:
