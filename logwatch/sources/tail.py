@@ -231,7 +231,7 @@ class Tailer:
                 position = seek_to_time(fd, st.st_size, since, self._tz)
         now = self._monotonic()
         self._seq += 1
-        head = os.pread(fd, SHAPE, 0)
+        shape_head = os.pread(fd, SHAPE, 0)
         tailed = TailedFile(
             path=path,
             file=file,
@@ -239,7 +239,7 @@ class Tailer:
             head_bytes=b"",
             offset=position.offset,
             line=position.line,
-            assembler=self._assembler(path, st.st_mtime, shape_of_head(head), head),
+            assembler=self._assembler(path, st.st_mtime, shape_of_head(shape_head), shape_head),
             seq=self._seq,
             last_change=now,
             maybe_copy=maybe_copy,
