@@ -17,6 +17,13 @@ from typing import Any
 import click
 
 from logwatch import __version__
+from logwatch.cli_sources import (
+    chosen,
+    journal_options,
+    journal_streams,
+    stream_factories,
+    syslog_options,
+)
 from logwatch.clock import SystemClock, check_range, parse_when
 from logwatch.config import Config, load_config, parse_timezone
 from logwatch.durations import parse_duration
@@ -142,7 +149,8 @@ def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
+@journal_options
 @click.option(
     "--format",
     "fmt",
@@ -281,8 +289,11 @@ def _scan_spooled(
     from logwatch.scan import scan as run_scan
     from logwatch.sources.history import expand_paths
 
+    streams = journal_streams(app.config, start, end)
+    if not spooled.args and not streams:
+        raise click.UsageError("give PATHS to scan, or --journal")
     families = expand_paths(spooled.args, follow_symlinks=app.config.follow_symlinks)
-    if not families:
+    if not families and not streams:
         raise click.UsageError("no log files found in the given paths")
     # html and markdown show what the rules missed and the 5xx: the scan looks for them too;
     # the table only counts events, for its sparklines.
@@ -303,6 +314,7 @@ def _scan_spooled(
         date_of_time_only=day,
         labels=spooled.labels,
         observer=gathered,
+        streams=streams,
     )
     if progress is not None:
         progress.done()
@@ -484,6 +496,8 @@ def test_cmd(
 
 @main.command()
 @click.argument("paths", nargs=-1)
+@journal_options
+@syslog_options
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -550,11 +564,14 @@ def watch(
     app.config = cfg
     if from_start and lookback:
         raise click.UsageError("--from-start and --lookback exclude each other")
+    start = "start" if from_start else ("since" if lookback else "end")
+    lookback_s = parse_duration(lookback, what="--lookback") if lookback else None
     options = AgentOptions(
-        paths=paths or cfg.paths,
+        paths=paths or (() if chosen().any else cfg.paths),
+        streams=stream_factories(start, lookback_s),
         state=state or default_state_path(app.env),
-        start="start" if from_start else ("since" if lookback else "end"),
-        lookback_s=parse_duration(lookback, what="--lookback") if lookback else None,
+        start=start,
+        lookback_s=lookback_s,
         poll=poll,
     )
     local: list[Any] = []
