@@ -15,9 +15,11 @@ import click
 
 from logwatch.clock import SystemClock
 from logwatch.config import Config
+from logwatch.errors import ConfigError
 from logwatch.model import Record
 from logwatch.sources.journalctl import JournalFollower, JournalSpec, read_journal
 from logwatch.sources.streams import Stream, StreamFactory
+from logwatch.sources.syslog_server import SyslogReceiver, SyslogSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 _KEY = "logwatch.sources"
@@ -164,8 +166,9 @@ def stream_factories(start: str, lookback_s: float | None) -> tuple[StreamFactor
     if lookback_s is not None:
         since = SystemClock().now() - timedelta(seconds=lookback_s)
     factories: list[StreamFactory] = []
-    spec = choice.journal_spec
-    if spec is not None:
+    journal_spec = choice.journal_spec
+    if journal_spec is not None:
+        spec = journal_spec
 
         def journal(config: Config, wake: Callable[[], None]) -> Stream:
             return JournalFollower(
@@ -179,4 +182,27 @@ def stream_factories(start: str, lookback_s: float | None) -> tuple[StreamFactor
             )
 
         factories.append(journal)
+    for url in choice.syslog:
+        factories.append(
+            _syslog_factory(SyslogSpec.parse(url, choice.syslog_cert, choice.syslog_key))
+        )
+    tls = any(url.startswith("tls://") for url in choice.syslog)
+    if (choice.syslog_cert or choice.syslog_key) and not tls:
+        raise ConfigError("--syslog-cert/--syslog-key: no --syslog tls://HOST:PORT to use them")
     return tuple(factories)
+
+
+def _syslog_factory(spec: SyslogSpec) -> StreamFactory:
+    spec.ssl_context()  # a certificate that does not load: said now, exit 2
+
+    def receiver(config: Config, wake: Callable[[], None]) -> Stream:
+        return SyslogReceiver(
+            spec,
+            tz=config.timezone,
+            max_lines=config.max_record_lines,
+            max_bytes=config.max_record_bytes,
+            max_frame=config.max_line_bytes,
+            wake=wake,
+        )
+
+    return receiver
