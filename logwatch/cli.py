@@ -833,5 +833,6 @@ def probe(
     sys.exit(code)
 
 
-# The on-call commands (silence, routes) live in their own module and register themselves.
-from logwatch import cli_oncall  # noqa: E402, F401
+# The on-call commands (silence, routes) and init live in their own modules and register
+# themselves.
+from logwatch import cli_init, cli_oncall  # noqa: E402, F401
