@@ -214,7 +214,11 @@ class JournalFollower:
         logger.info("journal following cmd=%s", " ".join(cmd[1:]))
         last: JournalPosition | None = None
         with subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C stops the agent, which then stops it
         ) as proc:
             self._proc = proc
             assert proc.stdout is not None and proc.stderr is not None
@@ -250,8 +254,14 @@ class JournalFollower:
             if not self._stop.is_set():
                 proc.wait(timeout=5)
                 error = proc.stderr.read().decode("utf-8", "replace").strip()
-                logger.error(
-                    "journalctl exited code=%s: %s", proc.returncode, error.splitlines()[:1]
+                # A signal: the service manager stopping the whole unit; else a real error.
+                level = logging.INFO if proc.returncode < 0 else logging.ERROR
+                logger.log(
+                    level,
+                    "journalctl exited code=%s %s; again in %.0fs",
+                    proc.returncode,
+                    error.splitlines()[0] if error else "",
+                    RESTART_S,
                 )
             elif proc.poll() is None:
                 proc.terminate()
