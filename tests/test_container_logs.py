@@ -263,3 +263,17 @@ def test_a_tailed_runtime_file_is_unwrapped_through_rotation(fmt: str, tmp_path:
     errors = [r for r in records if r.source.endswith(":stderr")]
     assert [r.text for r in errors] == [r.text for r in plain_records()]
     assert [r.time for r in errors] == [r.time for r in plain_records()]
+
+
+def test_the_agent_follows_only_the_logs_of_a_docker_container_directory(tmp_path: Path) -> None:
+    from logwatch.sources.follow import LogFiles
+
+    log = docker_dir(tmp_path / "containers")
+    log.write_text("x\n")
+    rotated = log.with_name(log.name + ".1")
+    rotated.write_text("x\n")
+    tailer = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536)
+    try:
+        assert LogFiles([str(tmp_path / "containers")], tailer).targets() == [log, rotated]
+    finally:
+        tailer.close()
