@@ -15,6 +15,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Protocol
@@ -38,6 +39,7 @@ from logwatch.sources.followed import FileRecords
 from logwatch.sources.identity import FileId
 from logwatch.sources.logtime import LogClock
 from logwatch.sources.seek import since_from_lookback
+from logwatch.sources.streams import WAKE, Sources, StreamFactory
 from logwatch.sources.tail import Tailer
 from logwatch.sources.watch import DirectoryWatcher
 from logwatch.store import StateStore
@@ -71,6 +73,7 @@ class AgentOptions:
     rescan_s: float = 2.0
     commit_interval_s: float = 1.0
     max_lines_per_poll: int = 20000
+    streams: tuple[StreamFactory, ...] = ()  # the journal, syslog receivers (sources/streams)
 
 
 class Agent:
@@ -108,13 +111,16 @@ class Agent:
             finder=literal_finder(pack),
         )
         self.watcher = DirectoryWatcher(poll=options.poll)
-        self.files = LogFiles(
+        files = LogFiles(
             options.paths,
             self.tailer,
             follow_symlinks=config.follow_symlinks,
             watch=self.watcher.watch,
             rescan_s=options.rescan_s,
         )
+        # The journal, syslog receivers: threads that wake the loop through the watcher.
+        wake = partial(self.watcher.paths.put, WAKE)
+        self.files = Sources(files, [make(config, wake) for make in options.streams])
         self.log_clock = LogClock()
         self._last_commit = self.store.last_commit()  # the previous run's, for its backlog
         self._outbox = Outbox(
@@ -227,12 +233,14 @@ class Agent:
                     time.sleep(min(1.0, opts.tick_s))
             # Drain: read what is there (new files and compressed ones too), commit, deliver
             # what can be delivered now.
+            self.files.stop()  # the streams hand over what they hold
             self.files.rescan()
             self._process(self.files.read(None))
             self._commit()
             logger.info("stopped")
             return 0
         finally:
+            self.files.stop()
             self.watching.stop(self.store)
             self.watcher.stop()
             if self._buttons is not None:

@@ -17,7 +17,14 @@ from typing import Any
 import click
 
 from logwatch import __version__
-from logwatch.clock import SystemClock, parse_when
+from logwatch.cli_sources import (
+    chosen,
+    journal_options,
+    journal_streams,
+    stream_factories,
+    syslog_options,
+)
+from logwatch.clock import SystemClock, check_range, parse_when
 from logwatch.config import Config, load_config, parse_timezone
 from logwatch.durations import parse_duration
 from logwatch.errors import LogwatchError
@@ -69,6 +76,10 @@ class AppContext:
     def config(self, value: Config) -> None:
         self._config = value
         self._pack = None
+
+    def use_config(self, path: Path) -> None:
+        """Load the config from `path` instead (a command's own --config)."""
+        self.config_path, self._config, self._pack = path, None, None
 
     @property
     def pack(self) -> RulePack:
@@ -138,7 +149,8 @@ def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
+@journal_options
 @click.option(
     "--format",
     "fmt",
@@ -226,6 +238,7 @@ def scan(
     now = SystemClock().now()
     start = parse_when(since, now=now, tz=cfg.timezone, option="--since") if since else None
     end = parse_when(until, now=now, tz=cfg.timezone, option="--until") if until else None
+    check_range(start, end)
     day = _parse_date(date_text) if date_text else None
     with spool_inputs(list(paths)) as spooled:
         result, night = _scan_spooled(app, spooled, start, end, reference, jobs, day, fmt)
@@ -276,8 +289,11 @@ def _scan_spooled(
     from logwatch.scan import scan as run_scan
     from logwatch.sources.history import expand_paths
 
+    streams = journal_streams(app.config, start, end)
+    if not spooled.args and not streams:
+        raise click.UsageError("give PATHS to scan, or --journal")
     families = expand_paths(spooled.args, follow_symlinks=app.config.follow_symlinks)
-    if not families:
+    if not families and not streams:
         raise click.UsageError("no log files found in the given paths")
     # html and markdown show what the rules missed and the 5xx: the scan looks for them too;
     # the table only counts events, for its sparklines.
@@ -298,6 +314,7 @@ def _scan_spooled(
         date_of_time_only=day,
         labels=spooled.labels,
         observer=gathered,
+        streams=streams,
     )
     if progress is not None:
         progress.done()
@@ -385,9 +402,17 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The config file to check (as `logwatch --config F check`).",
+)
 @pass_app
-def check(app: AppContext) -> None:
+def check(app: AppContext, config_path: Path | None) -> None:
     """Validate the config and rule packs, compiling every pattern. Exit 0 valid, 2 invalid."""
+    if config_path is not None:
+        app.use_config(config_path)
     cfg = app.config
     pack = app.pack
     patterns = sum(len(rule.patterns) for rule in pack.rules)
@@ -471,6 +496,8 @@ def test_cmd(
 
 @main.command()
 @click.argument("paths", nargs=-1)
+@journal_options
+@syslog_options
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -537,11 +564,14 @@ def watch(
     app.config = cfg
     if from_start and lookback:
         raise click.UsageError("--from-start and --lookback exclude each other")
+    start = "start" if from_start else ("since" if lookback else "end")
+    lookback_s = parse_duration(lookback, what="--lookback") if lookback else None
     options = AgentOptions(
-        paths=paths or cfg.paths,
+        paths=paths or (() if chosen().any else cfg.paths),
+        streams=stream_factories(start, lookback_s),
         state=state or default_state_path(app.env),
-        start="start" if from_start else ("since" if lookback else "end"),
-        lookback_s=parse_duration(lookback, what="--lookback") if lookback else None,
+        start=start,
+        lookback_s=lookback_s,
         poll=poll,
     )
     local: list[Any] = []
@@ -803,5 +833,6 @@ def probe(
     sys.exit(code)
 
 
-# The on-call commands (silence, routes) live in their own module and register themselves.
-from logwatch import cli_oncall  # noqa: E402, F401
+# The on-call commands (silence, routes) and init live in their own modules and register
+# themselves.
+from logwatch import cli_init, cli_oncall  # noqa: E402, F401

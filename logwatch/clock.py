@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+import re
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
 from logwatch.durations import parse_duration
 from logwatch.errors import ConfigError
+
+_DAYS = {"today": 0, "yesterday": 1}
+_NUMBER = re.compile(r"\s*\d+(?:\.\d+)?\s*\Z")  # a bare number: a duration missing its unit
+
+
+def check_range(since: datetime | None, until: datetime | None) -> None:
+    """ConfigError when --since is later than --until (nothing could be in range)."""
+    if since is not None and until is not None and since > until:
+        raise ConfigError(
+            f"--since ({since.isoformat()}) is later than --until ({until.isoformat()})"
+        )
 
 
 class Clock(Protocol):
@@ -24,8 +36,15 @@ class SystemClock:
 
 
 def parse_when(value: str, *, now: datetime, tz: tzinfo, option: str = "time") -> datetime:
-    """An ISO time (naive means `tz`) or a duration back from now (`2h`, `3d`) -> aware UTC."""
+    """An ISO time (naive means `tz`), a duration back from now (`2h`, `3d`), or `today` /
+    `yesterday` (the start of that day in `tz`) -> aware UTC."""
     text = value.strip()
+    day = _DAYS.get(text.lower())
+    if day is not None:  # Perl Logwatch's ranges: the start of the day, in `tz`
+        midnight = datetime.combine(now.astimezone(tz).date() - timedelta(days=day), time())
+        return midnight.replace(tzinfo=tz).astimezone(UTC)
+    if _NUMBER.match(text):
+        return now - timedelta(seconds=parse_duration(text, what=option))
     try:
         seconds = parse_duration(text)
     except ConfigError:
@@ -37,7 +56,7 @@ def parse_when(value: str, *, now: datetime, tz: tzinfo, option: str = "time") -
     except ValueError:
         raise ConfigError(
             f"{option}: invalid time {value!r} (expected ISO 8601 like 2026-03-01T12:00 or a"
-            " duration back from now like 2h, 3d)"
+            " duration back from now like 2h, 3d, or today, yesterday)"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)

@@ -1,4 +1,8 @@
-"""Durations as people write them in configs and options: `90`, `"90s"`, `"2m"`, `"1.5h"`."""
+"""Durations as people write them in configs and options: `90`, `"90s"`, `"2m"`, `"1.5h"`.
+
+A TOML number is seconds; a string needs its unit (`"0"` aside): `--since 90` could mean
+anything, so it is refused rather than guessed.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,17 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None
 
 
 def parse_duration(value: object, *, what: str = "duration") -> float:
-    """Seconds from `90`, `"90s"`, `"2m"`, `"1.5h"`, `"3d"`; ConfigError names the value."""
+    """Seconds from `90`, `"90s"`, `"2m"`, `"1.5h"`, `"3d"`; ConfigError names the value
+    (and a string without a unit)."""
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return float(value)
     if isinstance(value, str) and (m := _DURATION.match(value)):
-        return float(m.group(1)) * _UNITS[m.group(2)]
+        amount = float(m.group(1))
+        if m.group(2) is None and amount:
+            # "90" in a string or an option: seconds, minutes or days? Say which.
+            raise ConfigError(
+                f"{what}: duration {value!r} has no unit (write e.g. {m.group(1)}s,"
+                f" {m.group(1)}m, {m.group(1)}h or {m.group(1)}d)"
+            )
+        return amount * _UNITS[m.group(2)]
     raise ConfigError(f"{what}: invalid duration {value!r} (expected e.g. 90s, 5m, 2h, 3d)")

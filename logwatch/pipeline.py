@@ -15,9 +15,9 @@ from logwatch.grouping import Grouper, RulePolicy
 from logwatch.impact import classify
 from logwatch.matching import Matcher
 from logwatch.model import Change, Event, Record
-from logwatch.records import RecordAssembler
 from logwatch.redact import Redactor
 from logwatch.rules import RulePack
+from logwatch.sources.container import make_assembler
 from logwatch.sources.reader import file_mtime, is_binary, open_log, read_lines
 from logwatch.stampshape import START
 
@@ -127,7 +127,9 @@ def read_records(
             _skip(stats, f"{label}: binary file, skipped")
             return
         stats.files += 1
-        assembler = RecordAssembler(
+        assembler = make_assembler(
+            head,
+            path=path,
             source=label,
             file_time=dating.file_time if dating else file_mtime(path),
             tz=config.timezone,

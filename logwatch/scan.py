@@ -25,6 +25,7 @@ from logwatch.lookout import Sighting
 from logwatch.model import Change, Event, Incident, Record, UndatedEvidence
 from logwatch.pipeline import Engine, Stats, read_records
 from logwatch.rules import RulePack
+from logwatch.sources.container import wrapped_by_runtime
 from logwatch.sources.history import LogFamily
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def scan(
     date_of_time_only: date | None = None,
     labels: Mapping[Path, str] | None = None,
     observer: ScanObserver | None = None,
+    streams: Sequence[Iterable[Record]] = (),
 ) -> ScanReport:
     """Scan the families; their streams are merged by log time so grouping sees one timeline.
 
@@ -94,7 +96,8 @@ def scan(
     worker processes (default: one per core); `date_of_time_only` is the date of files
     whose stamps have no date (--date); `labels` names files by what the user gave (a
     copy of standard input is `<stdin>`); `observer` sees events, changes and the
-    records it asks for (ScanObserver).
+    records it asks for (ScanObserver); `streams` are records read elsewhere (the
+    journal), each in time order, merged with the files'.
     """
     started = time.perf_counter()
     engine = Engine(config, pack, jobs=False)
@@ -111,8 +114,10 @@ def scan(
         until=until,
         observer=observer,
     )
-    if reference or not _fast_supported(pack):
-        _reference(families, run, on_file)
+    # Container logs are unwrapped record by record: the fast path reads raw bytes.
+    wrapped = any(wrapped_by_runtime(f.files[-1]) for f in families)
+    if reference or wrapped or streams or not _fast_supported(pack):
+        _reference(families, run, on_file, streams)
     else:
         _fast(families, run, pack, on_file, jobs)
     end = max(run.ends, default=None)
@@ -259,8 +264,14 @@ def _event_items(
         yield (event.time, 1, stream, seq, event)
 
 
-def _reference(families: list[LogFamily], run: _Run, on_file: Callable[[str], None] | None) -> None:
+def _reference(
+    families: list[LogFamily],
+    run: _Run,
+    on_file: Callable[[str], None] | None,
+    extra: Sequence[Iterable[Record]] = (),
+) -> None:
     streams = [_family_items(n, family, run, on_file) for n, family in enumerate(families)]
+    streams += [_record_items(len(families) + n, r, run) for n, r in enumerate(extra)]
     observer = run.observer
     for when, _kind, _stream, _seq, event in heapq.merge(*streams):
         if event is None:
@@ -308,3 +319,18 @@ def _family_items(
                 next_mark = when + MARK_EVERY
         if last is not None:
             run.ends.append(last)
+
+
+def _record_items(stream: int, records: Iterable[Record], run: _Run) -> Iterator[Item]:
+    """A stream of records read elsewhere (the journal) as the reference's items."""
+    last: datetime | None = None
+    for seq, record in enumerate(records):
+        run.stats.records += 1
+        run.stats.lines += record.lines
+        when = last = record.time
+        if not run.in_range(when):
+            continue
+        event = run.engine.match(record)
+        yield (when, 1 if event is not None else 0, stream, seq, event)
+    if last is not None:
+        run.ends.append(last)

@@ -22,7 +22,13 @@ from pathlib import Path
 
 from logwatch.errors import SourceError
 from logwatch.sources.followed import FileRecords
-from logwatch.sources.history import glob_root, looks_like_log, stays_inside
+from logwatch.sources.history import (
+    DOCKER_CONFIG,
+    DOCKER_LOG,
+    glob_root,
+    looks_like_log,
+    stays_inside,
+)
 from logwatch.sources.identity import (
     HEAD_BYTES,
     START,
@@ -109,6 +115,8 @@ class LogFiles:
                 entries = sorted(os.scandir(dirpath), key=lambda e: e.name)
             except OSError:
                 continue
+            if any(e.name == DOCKER_CONFIG for e in entries):  # a docker container's logs only
+                entries = [e for e in entries if DOCKER_LOG in e.name]
             for entry in entries:
                 if entry.name.startswith(".") or not entry.is_file():
                     continue

@@ -18,6 +18,9 @@ _COMPRESSED = (".gz", ".bz2", ".xz")
 # app.log.3.gz, app.log.1, app.log-20260301.gz, app.log.2026-03-01, app-2026-03-01.log
 _NUMBERED = re.compile(r"^(?P<base>.+?)\.(?P<n>\d{1,3})$")
 _DATED = re.compile(r"^(?P<base>.+?)[.-](?P<date>\d{4}-?\d{2}-?\d{2}(?:[-_T]?\d{2,6})?)$")
+# /var/lib/docker/containers/<id>/ holds <id>-json.log (and .1, .2...) beside the
+# container's config, hosts, resolv.conf...: only the logs are read there.
+DOCKER_CONFIG, DOCKER_LOG = "config.v2.json", "-json.log"
 _SKIP_SUFFIXES = (".pid", ".lock", ".sock", ".swp", ".tmp", ".db", ".sqlite", ".sqlite3", ".pos")
 
 
@@ -136,6 +139,8 @@ def walk_logs(root: Path, follow_symlinks: bool = False) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        if DOCKER_CONFIG in filenames:  # a docker container's directory: its logs only
+            filenames = [n for n in filenames if DOCKER_LOG in n]
         for name in sorted(filenames):
             path = Path(dirpath) / name
             if (

@@ -21,6 +21,7 @@ from logwatch.errors import SourceError
 from logwatch.model import Record
 from logwatch.prefilter import Finder
 from logwatch.records import RecordAssembler
+from logwatch.sources.container import ContainerAssembler, container_format, make_assembler
 from logwatch.sources.copies import Heads
 from logwatch.sources.descriptors import Descriptors
 from logwatch.sources.followed import FileRecords, TailedFile
@@ -230,6 +231,7 @@ class Tailer:
                 position = seek_to_time(fd, st.st_size, since, self._tz)
         now = self._monotonic()
         self._seq += 1
+        shape_head = os.pread(fd, SHAPE, 0)
         tailed = TailedFile(
             path=path,
             file=file,
@@ -237,7 +239,7 @@ class Tailer:
             head_bytes=b"",
             offset=position.offset,
             line=position.line,
-            assembler=self._assembler(path, st.st_mtime, shape_of_head(os.pread(fd, SHAPE, 0))),
+            assembler=self._assembler(path, st.st_mtime, shape_of_head(shape_head), shape_head),
             seq=self._seq,
             last_change=now,
             maybe_copy=maybe_copy,
@@ -306,9 +308,10 @@ class Tailer:
         try:
             with open_log(path) as stream:
                 stream.seek(start.offset)
-                shape = shape_of_head(stream.read(SHAPE))
+                head = stream.read(SHAPE)
                 stream.seek(start.offset)
-                assembler = self._assembler(path, os.stat(path).st_mtime, shape)
+                mtime = os.stat(path).st_mtime
+                assembler = self._assembler(path, mtime, shape_of_head(head), head)
                 records: list[Record] = []
                 end = start
                 for line in read_lines(
@@ -325,10 +328,15 @@ class Tailer:
             logger.warning("%s: cannot read: %s", path, exc)
             return None
 
-    def _assembler(self, path: Path, mtime: float, shape: StampShape) -> RecordAssembler:
+    def _assembler(
+        self, path: Path, mtime: float, shape: StampShape, head: bytes = b""
+    ) -> RecordAssembler:
         """A record assembler for the file; `shape` says where its stamps sit (learned from
-        its head: Django's `ERROR 2026-...` puts them after the level)."""
-        return RecordAssembler(
+        its head: Django's `ERROR 2026-...` puts them after the level); a container
+        runtime's head (Docker json-file, CRI) gets one that unwraps its lines."""
+        return make_assembler(
+            head,
+            path=path,
             source=str(path),
             file_time=_local_time(mtime),
             tz=self._tz,
@@ -492,8 +500,8 @@ class Tailer:
             self.memory.left(tailed.head_bytes, tailed.position(), str(tailed.path), saved=True)
             tailed.offset, tailed.line = START
             self.heads.set(tailed, read_head(tailed.fd, min(st.st_size, HEAD_BYTES)))
-            shape = shape_of_head(os.pread(tailed.fd, SHAPE, 0))
-            tailed.assembler = self._assembler(tailed.path, st.st_mtime, shape)
+            head = os.pread(tailed.fd, SHAPE, 0)
+            tailed.assembler = self._assembler(tailed.path, st.st_mtime, shape_of_head(head), head)
         elif changed:
             # A time-only stamp with nothing dated above it takes the date of the file's
             # time: its latest, as the line was written before it (the time the assembler
@@ -524,11 +532,18 @@ class Tailer:
             tailed.offset < SHAPE
             and size > tailed.offset
             and tailed.assembler.shape == STAMPS_AT_LINE_START
+            and not isinstance(tailed.assembler, ContainerAssembler)
         ):
             # A young file: its first lines may show only now where its stamps sit.
-            tailed.assembler.use_shape(shape_of_head(os.pread(tailed.fd, SHAPE, 0)))
+            young = os.pread(tailed.fd, SHAPE, 0)
+            tailed.assembler.use_shape(shape_of_head(young))
+            if tailed.offset == 0 and container_format(young) is not None:
+                mtime = os.fstat(tailed.fd).st_mtime
+                tailed.assembler = self._assembler(tailed.path, mtime, STAMPS_AT_LINE_START, young)
         try:
-            if self._skimmer is not None and size > tailed.offset:
+            # Skimming judges raw bytes; a runtime's wrapped lines are read one by one.
+            container = isinstance(tailed.assembler, ContainerAssembler)
+            if self._skimmer is not None and size > tailed.offset and not container:
                 budget = self._skimmer.skim(tailed, size, budget, records)
                 if budget <= 0:
                     tailed.more = True
