@@ -43,7 +43,7 @@ def test_unit_readme_and_init_agree_on_paths_that_are_not_debian_logwatchs() -> 
     assert "EnvironmentFile=-/etc/logwatch-redis/env" in unit
     assert "--config /etc/logwatch-redis/logwatch.toml" in unit
     assert "StateDirectory=logwatch-redis" in unit
-    from logwatch.cli_init import SYSTEM_DIR
+    from logwatch.cli.init import SYSTEM_DIR
 
     assert str(SYSTEM_DIR) == "/etc/logwatch-redis"
     assert "logwatch init" in service and "logwatch-redis.service" in service

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from logwatch.cli import FORMAT, AppContext, CliError, main, pass_app
+from logwatch.cli.app import FORMAT, AppContext, CliError, pass_app
 from logwatch.clock import SystemClock, parse_when
 from logwatch.config import Config
 from logwatch.durations import parse_duration
@@ -89,7 +89,7 @@ def _until(s: Silence) -> str:
     return plain_date(s.ends) if s.ends else "the incident resolves"
 
 
-@main.group()
+@click.group()
 def silence() -> None:
     """Silences: incidents they match are recorded and listed, not notified.
 
@@ -239,7 +239,7 @@ def silence_expire(app: AppContext, silence_id: str, by: str | None, state: Path
     click.echo(f"{silence_id}: expired" if ended else f"{silence_id}: was already over")
 
 
-@main.group()
+@click.group()
 def routes() -> None:
     """Where incidents go: `logwatch routes test --category oom --severity critical`."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from logwatch.cli import AppContext, CliError, main, pass_app
+from logwatch.cli.app import AppContext, CliError, pass_app
 from logwatch.errors import ConfigError
 
 SYSTEM_DIR = Path("/etc/logwatch-redis")
@@ -52,7 +52,7 @@ def example_config() -> str:
             return packaged.read_text()
     except (ModuleNotFoundError, OSError):  # pragma: no cover - zip imports
         pass
-    return (Path(__file__).resolve().parent.parent / "config" / "logwatch.toml").read_text()
+    return (Path(__file__).resolve().parents[2] / "config" / "logwatch.toml").read_text()
 
 
 def write_files(directory: Path, *, force: bool) -> list[Path]:
@@ -83,7 +83,7 @@ def _write(path: Path, text: str, mode: int) -> None:
     os.replace(tmp, path)
 
 
-@main.command()
+@click.command()
 @click.option(
     "--dir",
     "directory",
