@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from logwatch.durations import parse_duration
 from logwatch.errors import ConfigError
@@ -61,3 +62,13 @@ def parse_when(value: str, *, now: datetime, tz: tzinfo, option: str = "time") -
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(UTC)
+
+
+def parse_timezone(name: str) -> tzinfo:
+    """A zone from its IANA name (`Europe/Paris`) or `UTC`; ConfigError otherwise."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"unknown timezone {name!r} (expected an IANA name like UTC or Europe/Paris)"
+        ) from None

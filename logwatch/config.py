@@ -9,8 +9,9 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from logwatch.clock import parse_timezone
 from logwatch.errors import ConfigError
 from logwatch.grouping import GroupingPolicy
 from logwatch.notify.settings import NotifySettings, parse_notify_settings
@@ -51,16 +52,6 @@ _KNOWN: dict[str, set[str]] = {
     },
     "records": {"max_lines", "max_bytes", "max_line_bytes"},
 }
-
-
-def parse_timezone(name: str) -> tzinfo:
-    """A zone from its IANA name (`Europe/Paris`) or `UTC`; ConfigError otherwise."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"unknown timezone {name!r} (expected an IANA name like UTC or Europe/Paris)"
-        ) from None
 
 
 def redis_target(url: str) -> str:

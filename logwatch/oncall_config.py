@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from logwatch.clock import parse_timezone
 from logwatch.errors import ConfigError
 from logwatch.oncall import Silence
 from logwatch.toml_table import TomlTable, shown
@@ -150,8 +151,6 @@ def _weekly(t: TomlTable, item: Mapping[str, Any], common: dict[str, Any],
     days = _days(t, m["days"])
     zone = tz
     if "timezone" in item:
-        from logwatch.config import parse_timezone  # config imports this module
-
         zone = parse_timezone(str(item["timezone"]))
     return MaintenanceWindow(
         days=days,

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from logwatch.errors import ConfigError
 from logwatch.toml_table import TomlTable, shown
-
-if TYPE_CHECKING:
-    from logwatch.config import Config
 
 DEFAULT_METRICS_HOST = "127.0.0.1"
 
@@ -191,10 +188,3 @@ def _expectations(value: object, source: str) -> tuple[Expectation, ...]:
             )
         )
     return tuple(found)
-
-
-def with_metrics_listen(config: Config, listen: str) -> Config:
-    """The config with `watch --metrics ADDR` in place of [metrics] listen."""
-    watching = config.watching
-    metrics = replace(watching.metrics, listen=parse_listen(listen, "--metrics"))
-    return replace(config, watching=replace(watching, metrics=metrics))

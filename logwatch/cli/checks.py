@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from logwatch.cli.app import AppContext, CliError, parse_date, pass_app
-from logwatch.config import parse_timezone
+from logwatch.clock import parse_timezone
 from logwatch.errors import LogwatchError
 from logwatch.rules import load_rule_pack
 

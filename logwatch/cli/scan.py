@@ -16,8 +16,7 @@ from logwatch.cli.sources import (
     journal_options,
     journal_streams,
 )
-from logwatch.clock import SystemClock, check_range, parse_when
-from logwatch.config import parse_timezone
+from logwatch.clock import SystemClock, check_range, parse_timezone, parse_when
 from logwatch.durations import parse_duration
 from logwatch.errors import LogwatchError
 

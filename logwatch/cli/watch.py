@@ -20,6 +20,7 @@ from logwatch.cli.sources import (
 from logwatch.config import Config
 from logwatch.durations import parse_duration
 from logwatch.rules import RulePack
+from logwatch.watch_settings import parse_listen
 
 
 @click.command()
@@ -86,8 +87,6 @@ def watch(
         seconds = parse_duration(quiet_period, what="--quiet-period")
         cfg = replace(cfg, grouping=replace(cfg.grouping, quiet_period_s=seconds))
     if metrics_listen:
-        from logwatch.watch_settings import with_metrics_listen
-
         cfg = with_metrics_listen(cfg, metrics_listen)
     app.config = cfg
     if from_start and lookback:
@@ -131,3 +130,10 @@ def watch(
     finally:
         close_notifiers([*local, *remote])
     sys.exit(code)
+
+
+def with_metrics_listen(config: Config, listen: str) -> Config:
+    """The config with `watch --metrics ADDR` in place of [metrics] listen."""
+    watching = config.watching
+    metrics = replace(watching.metrics, listen=parse_listen(listen, "--metrics"))
+    return replace(config, watching=replace(watching, metrics=metrics))
