@@ -48,7 +48,9 @@ MODULES: dict[str, Target] = {
     "tail": Target(
         "logwatch/sources/tail.py", ("tests/test_tail.py", "tests/test_tail_line_numbers.py")
     ),
-    "store": Target("logwatch/store.py", ("tests/test_store.py", "tests/test_outbox.py")),
+    "store": Target(
+        "logwatch/store/sqlite.py", ("tests/test_store.py", "tests/test_outbox.py")
+    ),
     "slack": Target("logwatch/notify/slack.py", ("tests/test_notify_slack.py",)),
     "redact": Target("logwatch/redact.py", ("tests/test_redact.py",)),
     "timestamps": Target("logwatch/timestamps.py", ("tests/test_timestamps.py",)),

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from logwatch.clock import Clock, SystemClock
 from logwatch.config import Config
@@ -40,9 +40,12 @@ from logwatch.sources.logtime import LogClock
 from logwatch.sources.seek import since_from_lookback
 from logwatch.sources.tail import Tailer
 from logwatch.sources.watch import DirectoryWatcher
-from logwatch.store import StateStore
+from logwatch.store import AgentStore, StateStore
 from logwatch.verdicts import Verdicts
 from logwatch.watching import Watching, check_rules
+
+if TYPE_CHECKING:
+    from logwatch.fleet.runtime import FleetRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +99,10 @@ class Agent:
         self._remote = list(remote)
         self._stop_requested = 0
         self._reload_requested = False
-        self.store = StateStore(options.state)
+        # The loop commits through the one interface every backend offers; the outbox and
+        # the on-call desk use the sqlite state's own parts (outbox rows, silences).
+        self._state = StateStore(options.state)
+        self.store: AgentStore = self._state
         self.engine = Engine(config, pack, state=self.store.grouper_state(), checks=check_rules())
         raise_open_file_limit()  # before the tailer sizes its descriptor budget on it
         self.tailer = Tailer(
@@ -117,8 +123,10 @@ class Agent:
         )
         self.log_clock = LogClock()
         self._last_commit = self.store.last_commit()  # the previous run's, for its backlog
+        self._committed_at = self._last_commit  # this run's latest (the fleet heartbeat)
+        self.fleet = self._make_fleet(config)  # None: one host, sqlite only
         self._outbox = Outbox(
-            self.store, self._local, clock=self._clock.now, redact=self.engine.redact
+            self._state, self._local, clock=self._clock.now, redact=self.engine.redact
         )
         self._delivery: DeliveryThread | None = None
         self.prober = Prober(config.redis_url if config.probe else None, clock=self._clock)
@@ -128,7 +136,7 @@ class Agent:
         # resolves on a confirmed recovery, silences, acknowledgements, reminders.
         self.verdicts = Verdicts(self.prober, wait_s=config.oncall.probe_wait_s)
         self.desk = OnCallDesk(
-            self.store,
+            self._state,
             config.oncall,
             local=[n.name for n in self._local if not _remote_like(n)],
             remote=[n.name for n in (*self._remote, *filter(_remote_like, self._local))],
@@ -177,6 +185,8 @@ class Agent:
                     )
                 )
                 self._delivery.start()
+            if self.fleet is not None:
+                self.fleet.start()
             self._deliver()  # rows left pending by a previous run
             last_rescan = last_commit = time.monotonic()
             while not self._stop_requested:
@@ -207,7 +217,7 @@ class Agent:
                         keys |= set(self.tailer.busy())
                     self._process(self.files.read(keys))
                     self._held += self._oncall()
-                    self._held += self.watching.tick(self.engine.grouper, self.store)
+                    self._held += self.watching.tick(self.engine.grouper, self._state)
                     if not self.tailer.busy():
                         self._held += self.engine.tick(self._clock.now())
                     due = time.monotonic() - last_commit >= opts.commit_interval_s
@@ -231,12 +241,14 @@ class Agent:
             logger.info("stopped")
             return 0
         finally:
-            self.watching.stop(self.store)
+            self.watching.stop(self._state)
             self.watcher.stop()
             if self._buttons is not None:
                 self._buttons.stop()
             if self._delivery is not None:
                 self._delivery.stop()
+            if self.fleet is not None:
+                self.fleet.stop()
             self.prober.stop()
             self.tailer.close()
             self.store.close()
@@ -307,6 +319,7 @@ class Agent:
             deliver_to=self.desk.deliver_to,
         )
         self.files.committed()
+        self._committed_at = now
         self._held.clear()
         self._dirty = False
         self.watching.committed(
@@ -317,6 +330,22 @@ class Agent:
         self.verdicts.committed(changes)
         if changes:
             self._deliver()
+
+    def _make_fleet(self, config: Config) -> FleetRuntime | None:
+        """With `[fleet] database_url`: the fleet store takes this host's outbox rows and
+        delivers the fleet's notifications; Slack is no longer called from here."""
+        if not config.fleet.enabled:
+            return None
+        from logwatch.fleet.runtime import FleetRuntime
+
+        fleet = FleetRuntime(
+            config,
+            state=self.options.state,
+            redact=self.engine.redact,
+            last_commit=lambda: self._committed_at,
+        )
+        self._remote = [fleet.link]  # the only remote notifier: the fleet's own deliver
+        return fleet
 
     def _make_watching(self, config: Config) -> Watching:
         """Metrics, the active Redis check, quiet logs, the heartbeat (watching.py)."""

@@ -584,7 +584,9 @@ def watch(
 def incidents(
     app: AppContext, state: Path | None, status: str | None, limit: int, fmt: str
 ) -> None:
-    """List the incidents in the agent's state database, newest first."""
+    """List the incidents in the agent's state database (or the fleet store), newest first."""
+    if app.config.fleet.enabled:  # the fleet's incidents, not this host's (cli_fleet.py)
+        return cli_fleet.show_incidents(app, status, limit, fmt)
     from logwatch.cli_oncall import oncall_lines
     from logwatch.store import StateStore, default_state_path
 
@@ -804,4 +806,4 @@ def probe(
 
 
 # The on-call commands (silence, routes) live in their own module and register themselves.
-from logwatch import cli_oncall  # noqa: E402, F401
+from logwatch import cli_fleet, cli_oncall  # noqa: E402, F401

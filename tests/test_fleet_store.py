@@ -1,0 +1,222 @@
+"""The fleet store against a real PostgreSQL: merging hosts' changes, replays, leases,
+deadlines, adoption of a fallback root, and twenty agents migrating an empty database."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pg_rig import database_url, own_postgres, postgres_server  # noqa: F401
+from slack_standin import make_incident
+
+from logwatch.fleet.merge import compress, hosts_line
+from logwatch.notify import ThreadRef
+from logwatch.store.postgres import MIGRATIONS, HostChange, PostgresStore, StoreUnavailable
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def change(
+    host: str, row: int, *, kind: str = "opened", status: str = "open", **kw: object
+) -> HostChange:
+    fallback = kw.pop("fallback", {})
+    incident = make_incident(id=f"inc-{host}", status=status, **kw)
+    return HostChange(
+        host=host, key=f"inc-{host}#{row}", kind=kind, incident=incident,
+        notifiers=("slack",), fallback=fallback,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def outbox(url: str) -> list[tuple[str, str, str]]:
+    with psycopg.connect(url) as conn:
+        return [
+            (r[0], r[1], r[2])
+            for r in conn.execute("SELECT incident_id, kind, status FROM lw_outbox ORDER BY id")
+        ]
+
+
+@pytest.fixture
+def store(database_url: str) -> PostgresStore:  # noqa: F811
+    s = PostgresStore(database_url)
+    yield s  # type: ignore[misc]
+    s.close()
+
+
+def apply(store: PostgresStore, c: HostChange) -> str:
+    return store.apply(c, min_hosts=1, reopen_window_s=900).incident_id
+
+
+def test_hosts_on_one_outage_make_one_incident_and_a_replay_changes_nothing(
+    store: PostgresStore,
+    database_url: str,  # noqa: F811
+) -> None:
+    a = apply(store, change("web-1", 1))
+    b = apply(store, change("web-2", 1, events=7))
+    assert a == b
+    again = store.apply(change("web-2", 1, events=999), min_hosts=1, reopen_window_s=900)
+    assert again.replay and not again.queued
+    (inc,) = store.incidents()
+    assert inc.events == 2316 + 7  # the replay's 999 was not taken
+    assert set(inc.sources) == {"web-1:logs/app.log", "web-1:logs/worker.log",
+                                "web-2:logs/app.log", "web-2:logs/worker.log"}  # fmt: skip
+    assert outbox(database_url) == [(a, "opened", "pending"), (a, "updated", "pending")]
+
+
+def test_resolves_once_when_every_host_resolved(store: PostgresStore, database_url: str) -> None:  # noqa: F811
+    fid = apply(store, change("web-1", 1))
+    apply(store, change("web-2", 1))
+    apply(store, change("web-1", 2, kind="resolved", status="resolved"))
+    assert store.incidents()[0].status == "open"  # web-2 still sees errors
+    apply(store, change("web-2", 2, kind="resolved", status="resolved"))
+    apply(store, change("web-2", 2, kind="resolved", status="resolved"))  # replayed
+    assert store.incidents()[0].status == "resolved"
+    assert [k for i, k, _ in outbox(database_url) if i == fid].count("resolved") == 1
+    # It comes back within the reopen window: the same incident, reopened.
+    assert apply(store, change("web-1", 3, kind="opened")) == fid
+    assert store.incidents()[0].reopened == 1
+
+
+def test_a_host_silent_past_its_deadline_does_not_hold_the_incident_open(
+    store: PostgresStore,
+    database_url: str,  # noqa: F811
+) -> None:
+    for host in ("web-1", "web-2"):
+        store.heartbeat(host, version="t", last_commit=None, lag_s=0, outbox_depth=0)
+    fid = apply(store, change("web-1", 1))
+    apply(store, change("web-2", 1))
+    apply(store, change("web-1", 2, kind="resolved", status="resolved"))
+    assert store.sweep(deadline_s=60, min_hosts=1, notifiers=["slack"]) == 0
+    assert store.incidents()[0].status == "open"  # web-2 is alive: it holds it open
+    with psycopg.connect(database_url) as conn:  # web-2 died: no heartbeat for two minutes
+        conn.execute(
+            "UPDATE lw_agents SET heartbeat = now() - interval '2 min' WHERE host = 'web-2'"
+        )
+    assert store.sweep(deadline_s=60, min_hosts=1, notifiers=["slack"]) == 1
+    assert store.incidents()[0].status == "resolved"
+    assert store.hosts_of(fid) == [("web-1", "resolved"), ("web-2", "lost")]
+    assert [k for _, k, _ in outbox(database_url)].count("resolved") == 1
+
+
+def test_min_hosts_holds_the_announcement(store: PostgresStore, database_url: str) -> None:  # noqa: F811
+    store.apply(change("web-1", 1), min_hosts=2, reopen_window_s=900)
+    assert outbox(database_url) == []
+    store.apply(change("web-2", 1), min_hosts=2, reopen_window_s=900)
+    assert [k for _, k, _ in outbox(database_url)] == ["opened"]
+
+
+def test_a_claim_is_held_by_one_agent_until_its_lease_expires(store: PostgresStore) -> None:
+    fid = apply(store, change("web-1", 1))
+    apply(store, change("web-2", 1))
+    first = store.claim("web-1", ["slack"], lease_s=0.5)
+    assert first is not None and first.kind == "opened" and first.attempts == 1
+    # The incident's next row waits for its root; nothing else is due.
+    assert store.claim("web-2", ["slack"], lease_s=0.5) is None
+    time.sleep(0.7)  # web-1 died mid-send: its lease runs out
+    again = store.claim("web-2", ["slack"], lease_s=5)
+    assert again is not None and again.id == first.id and again.attempts == 2
+    assert not store.delivered(first, "web-1", ThreadRef(channel="C1", ts="1.1"))  # too late
+    assert store.delivered(again, "web-2", ThreadRef(channel="C1", ts="2.2"))
+    update = store.claim("web-1", ["slack"], lease_s=5)
+    assert update is not None and update.kind == "updated"
+    assert update.thread == ThreadRef(channel="C1", ts="2.2")
+    assert update.hosts == ("web-1", "web-2") and update.incident.id == fid
+
+
+def test_a_root_posted_alone_is_adopted_not_posted_again(store: PostgresStore) -> None:
+    alone = {"slack": ThreadRef(channel="C123", ts="9.9")}
+    apply(store, change("web-1", 1, fallback=alone))
+    apply(store, change("web-2", 1, fallback={"slack": ThreadRef(channel="C123", ts="8.8")}))
+    claim = store.claim("web-2", ["slack"], lease_s=5)
+    assert claim is not None and claim.kind == "opened"
+    assert claim.thread == ThreadRef(channel="C123", ts="9.9")  # the first host's root
+
+
+def test_the_password_is_never_in_the_error(own_postgres) -> None:  # noqa: F811
+    url = f"postgresql://postgres:hunter2pw@127.0.0.1:{own_postgres.port}/postgres"
+    own_postgres.stop()
+    store = PostgresStore(url, timeout_s=1)
+    try:
+        with pytest.raises(StoreUnavailable) as info:
+            store.migrate()
+    finally:
+        store.close()
+    assert "hunter2pw" not in str(info.value)
+    assert "fleet store" in str(info.value)
+
+
+MIGRATE = """
+import sys, time
+from pathlib import Path
+from logwatch.store.postgres import PostgresStore
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.005)
+store = PostgresStore(sys.argv[1])
+print(store.migrate())
+store.close()
+"""
+
+
+@pytest.mark.slow
+def test_twenty_agents_starting_at_once_make_one_schema(database_url: str, tmp_path: Path) -> None:  # noqa: F811
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", MIGRATE, database_url, str(go)], cwd=REPO,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(20)
+    ]  # fmt: skip
+    time.sleep(1.5)  # every one of them imported and waiting
+    go.touch()
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 20, [err for _, err in results if err]
+    assert {out.strip() for out, _ in results} == {str(len(MIGRATIONS))}
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM lw_schema").fetchone() == (len(MIGRATIONS),)
+
+
+@given(
+    st.sets(
+        st.sampled_from(
+            [f"web-{i}" for i in range(1, 12)]
+            + ["db", "worker-1", "worker-2", "worker-3", "web-01"]
+        )
+    )
+)
+def test_compress_names_every_host_once(names: set[str]) -> None:
+    text = compress(names)
+    shown: set[str] = set()
+    for part in filter(None, text.split(", ")):
+        if ".." in part:
+            lo, hi = part.split("..")
+            prefix = lo.rstrip("0123456789")
+            shown |= {
+                f"{prefix}{k}" for k in range(int(lo[len(prefix) :]), int(hi[len(prefix) :]) + 1)
+            }
+        else:
+            shown.add(part)
+    assert shown == names
+    assert hosts_line(sorted(names), ["web-99"]).startswith(
+        f"{len(names)} of {len(names | {'web-99'})} app servers"
+    )
+
+
+def test_hosts_line_reads_like_the_issue() -> None:
+    hosts = ["web-1", "web-2", "web-3", "web-4", "worker-1", "worker-2", "worker-3"]
+    line = hosts_line(hosts, [*hosts, "web-5", "web-6", "web-7", "web-8", "worker-4"])
+    assert line == "7 of 12 app servers: web-1..web-4, worker-1..worker-3"
+
+
+def test_reopen_window_is_the_database_clock(store: PostgresStore, database_url: str) -> None:  # noqa: F811
+    late = make_incident().first_seen - timedelta(days=365)  # a host whose clock is a year off
+    fid = apply(store, change("web-1", 1))
+    fid2 = apply(store, change("web-2", 1, first_seen=late, last_seen=late))
+    assert fid == fid2
+    assert replace(store.incidents()[0], id="x").first_seen == late
