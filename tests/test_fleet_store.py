@@ -14,7 +14,6 @@ import psycopg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pg_rig import database_url, own_postgres, postgres_server  # noqa: F401
 from slack_standin import make_incident
 
 from logwatch.fleet.merge import compress, hosts_line
@@ -44,7 +43,7 @@ def outbox(url: str) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture
-def store(database_url: str) -> PostgresStore:  # noqa: F811
+def store(database_url: str) -> PostgresStore:
     s = PostgresStore(database_url)
     yield s  # type: ignore[misc]
     s.close()
@@ -56,7 +55,7 @@ def apply(store: PostgresStore, c: HostChange) -> str:
 
 def test_hosts_on_one_outage_make_one_incident_and_a_replay_changes_nothing(
     store: PostgresStore,
-    database_url: str,  # noqa: F811
+    database_url: str,
 ) -> None:
     a = apply(store, change("web-1", 1))
     b = apply(store, change("web-2", 1, events=7))
@@ -70,7 +69,7 @@ def test_hosts_on_one_outage_make_one_incident_and_a_replay_changes_nothing(
     assert outbox(database_url) == [(a, "opened", "pending"), (a, "updated", "pending")]
 
 
-def test_resolves_once_when_every_host_resolved(store: PostgresStore, database_url: str) -> None:  # noqa: F811
+def test_resolves_once_when_every_host_resolved(store: PostgresStore, database_url: str) -> None:
     fid = apply(store, change("web-1", 1))
     apply(store, change("web-2", 1))
     apply(store, change("web-1", 2, kind="resolved", status="resolved"))
@@ -86,7 +85,7 @@ def test_resolves_once_when_every_host_resolved(store: PostgresStore, database_u
 
 def test_a_host_silent_past_its_deadline_does_not_hold_the_incident_open(
     store: PostgresStore,
-    database_url: str,  # noqa: F811
+    database_url: str,
 ) -> None:
     for host in ("web-1", "web-2"):
         store.heartbeat(host, version="t", last_commit=None, lag_s=0, outbox_depth=0)
@@ -105,7 +104,7 @@ def test_a_host_silent_past_its_deadline_does_not_hold_the_incident_open(
     assert [k for _, k, _ in outbox(database_url)].count("resolved") == 1
 
 
-def test_min_hosts_holds_the_announcement(store: PostgresStore, database_url: str) -> None:  # noqa: F811
+def test_min_hosts_holds_the_announcement(store: PostgresStore, database_url: str) -> None:
     store.apply(change("web-1", 1), min_hosts=2, reopen_window_s=900)
     assert outbox(database_url) == []
     store.apply(change("web-2", 1), min_hosts=2, reopen_window_s=900)
@@ -139,7 +138,7 @@ def test_a_root_posted_alone_is_adopted_not_posted_again(store: PostgresStore) -
     assert claim.thread == ThreadRef(channel="C123", ts="9.9")  # the first host's root
 
 
-def test_the_password_is_never_in_the_error(own_postgres) -> None:  # noqa: F811
+def test_the_password_is_never_in_the_error(own_postgres) -> None:
     url = f"postgresql://postgres:hunter2pw@127.0.0.1:{own_postgres.port}/postgres"
     own_postgres.stop()
     store = PostgresStore(url, timeout_s=1)
@@ -166,7 +165,7 @@ store.close()
 
 
 @pytest.mark.slow
-def test_twenty_agents_starting_at_once_make_one_schema(database_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_twenty_agents_starting_at_once_make_one_schema(database_url: str, tmp_path: Path) -> None:
     go = tmp_path / "go"
     procs = [
         subprocess.Popen([sys.executable, "-c", MIGRATE, database_url, str(go)], cwd=REPO,
@@ -214,7 +213,7 @@ def test_hosts_line_reads_like_the_issue() -> None:
     assert line == "7 of 12 app servers: web-1..web-4, worker-1..worker-3"
 
 
-def test_reopen_window_is_the_database_clock(store: PostgresStore, database_url: str) -> None:  # noqa: F811
+def test_reopen_window_is_the_database_clock(store: PostgresStore, database_url: str) -> None:
     late = make_incident().first_seen - timedelta(days=365)  # a host whose clock is a year off
     fid = apply(store, change("web-1", 1))
     fid2 = apply(store, change("web-2", 1, first_seen=late, last_seen=late))

@@ -25,6 +25,7 @@ from logwatch import __version__
 from logwatch.fleet.link import Reachability
 from logwatch.fleet.merge import hosts_line
 from logwatch.fleet.settings import FleetSettings
+from logwatch.logs import NOTICE
 from logwatch.notify import Delivered, Failed, Notification, Notifier, Retry
 from logwatch.outbox import backoff_s
 from logwatch.redact import Redactor
@@ -82,10 +83,23 @@ class FleetDelivery:
         self._wake.set()
         self._thread.join(timeout=timeout_s)
 
+    def _check_notifiers(self) -> None:
+        """Each notifier that can says whether it will work: one line each, at start."""
+        for notifier in self._notifiers.values():
+            check = getattr(notifier, "check", None)
+            if check is None:
+                continue
+            try:
+                ok, line = check()
+            except Exception as exc:  # a check must never stop delivery
+                ok, line = False, f"{notifier.name}: start-up check failed: {exc}"
+            logger.log(NOTICE if ok else logging.WARNING, "%s", self._redact(line))
+
     def _run(self) -> None:
         s = self._settings
         next_beat = next_sweep = 0.0
         said = ""
+        self._check_notifiers()
         while not self._stop.is_set():
             try:
                 now = time.monotonic()
