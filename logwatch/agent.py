@@ -343,6 +343,7 @@ class Agent:
             state=self.options.state,
             redact=self.engine.redact,
             last_commit=lambda: self._committed_at,
+            notify=bool(self._remote),  # none: `watch --dry-run`, or nothing configured
         )
         self._remote = [fleet.link]  # the only remote notifier: the fleet's own deliver
         return fleet

@@ -35,6 +35,7 @@ class FleetRuntime:
         state: Path,
         redact: Redactor,
         last_commit: Callable[[], datetime | None],
+        notify: bool = True,
     ) -> None:
         s = config.fleet
         assert s.database_url
@@ -45,11 +46,10 @@ class FleetRuntime:
         self._health_store: StateStore | None = None
         reach = Reachability()
         # Two sets of notifiers: one speaks for the fleet (its root names the hosts), the
-        # other for this host alone while the store is away.
-        self._senders = build_notifiers(config.notify)
-        self._alone = build_notifiers(
-            config.notify, host=f"{s.host} alone (the fleet store is unreachable)"
-        )
+        # other for this host alone while the store is away. None with `watch --dry-run`.
+        alone = f"{s.host} alone (the fleet store is unreachable)"
+        self._senders = build_notifiers(config.notify) if notify else []
+        self._alone = build_notifiers(config.notify, host=alone) if notify else []
         self.delivery = FleetDelivery(
             self.store, s, self._senders, reach=reach, health=self._health, redact=redact
         )
