@@ -125,7 +125,7 @@ def test_kill_9_of_the_delivering_agent_mid_send_passes_the_lease_without_a_seco
     fleet = fleet_of(database_url, ["web-1", "web-2"])
     slack = fleet.slack
     fleet.wait(lambda: len(slack.calls("auth.test")) >= 2, 20, "both agents' Slack checks")
-    slack.delay_next(1, 4.0)  # the root's post hangs: its sender dies meanwhile
+    slack.delay_next(1, 2.5)  # the root's post hangs: its sender dies meanwhile (lease 4 s)
     redis = redis_server()
     fleet.start_app(redis.port)
     first = fleet.agents["web-1"].logs / "app.log"
