@@ -183,3 +183,29 @@ def test_a_host_whose_clock_is_a_year_off_joins_the_open_incident(store: Postgre
     assert apply(store, change("web-2", 1, first_seen=late, last_seen=late)) == fid
     (inc,) = store.incidents()
     assert inc.first_seen == late and inc.events == 2 * make_incident().events
+
+
+def test_prune_forgets_only_what_no_replay_can_need(store: PostgresStore, database_url: str) -> None:
+    apply(store, change("web-1", 1))
+    apply(store, change("web-2", 1))
+    claim = store.claim("web-1", ["slack"], lease_s=5)
+    assert claim is not None and store.delivered(claim, "web-1", None)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE lw_applied SET at = now() - interval '8 days' WHERE host = 'web-1'")
+        conn.execute("UPDATE lw_outbox SET created = now() - interval '8 days'")
+    store.prune()
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT host FROM lw_applied").fetchall() == [("web-2",)]
+        assert conn.execute("SELECT kind, status FROM lw_outbox").fetchall() == [("updated", "pending")]
+
+
+def test_a_host_without_a_heartbeat_yet_counts_from_its_last_report(
+    store: PostgresStore, database_url: str
+) -> None:
+    fid = apply(store, change("web-1", 1))  # web-1's fleet thread has not said hello yet
+    assert store.sweep(deadline_s=60, min_hosts=1, notifiers=["slack"]) == 0
+    assert store.hosts_of(fid) == [("web-1", "open")]
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE lw_contributions SET updated = now() - interval '2 min'")
+    assert store.sweep(deadline_s=60, min_hosts=1, notifiers=["slack"]) == 1
+    assert store.hosts_of(fid) == [("web-1", "lost")]

@@ -33,6 +33,8 @@ from logwatch.store.postgres import Claim, PostgresStore, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
+PRUNE_S = 3600.0  # how often an agent forgets week-old replay keys and sent notifications
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentHealth:
@@ -98,6 +100,7 @@ class FleetDelivery:
     def _run(self) -> None:
         s = self._settings
         next_beat = next_sweep = 0.0
+        next_prune = time.monotonic() + PRUNE_S
         said = ""
         self._check_notifiers()
         while not self._stop.is_set():
@@ -120,6 +123,9 @@ class FleetDelivery:
                         notifiers=list(self._notifiers),
                     )
                     next_sweep = now + min(s.host_deadline_s / 4, 5.0)
+                if now >= next_prune:
+                    self._store.prune()
+                    next_prune = now + PRUNE_S
                 while not self._stop.is_set() and self.deliver_one():
                     pass
                 self._reach.ok()

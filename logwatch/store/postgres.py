@@ -363,7 +363,7 @@ class PostgresStore:
                 " JOIN lw_contributions c ON c.incident_id = i.id"
                 " LEFT JOIN lw_agents a ON a.host = c.host"
                 " WHERE i.status = 'open' AND c.status = 'open'"
-                " AND (a.host IS NULL OR a.heartbeat < now() - make_interval(secs => %s))",
+                " AND coalesce(a.heartbeat, c.updated) < now() - make_interval(secs => %s)",
                 (deadline_s,),
             )
             stale = cur.fetchall()
@@ -376,9 +376,11 @@ class PostgresStore:
                 )
                 cur.execute(
                     "UPDATE lw_contributions c SET status = 'lost', updated = now()"
-                    " WHERE c.incident_id = %s AND c.status = 'open' AND NOT EXISTS ("
-                    " SELECT 1 FROM lw_agents a WHERE a.host = c.host"
-                    " AND a.heartbeat >= now() - make_interval(secs => %s))",
+                    " WHERE c.incident_id = %s AND c.status = 'open'"
+                    # A host with no heartbeat yet (starting with a backlog) counts from
+                    # its last report.
+                    " AND coalesce((SELECT a.heartbeat FROM lw_agents a WHERE a.host = c.host),"
+                    " c.updated) < now() - make_interval(secs => %s)",
                     (fleet_id, deadline_s),
                 )
                 kind = self._settle(cur, fleet_id, min_hosts=min_hosts)
@@ -386,6 +388,20 @@ class PostgresStore:
                     self._queue(cur, fleet_id, kind, notifiers)
                     resolved += kind == "resolved"
         return resolved
+
+    def prune(self, *, older_than_s: float = 7 * 86400.0) -> None:
+        """Forget replay keys and delivered notifications older than any replay can be
+        (a host gives up on an outbox row after two days)."""
+        with self.transaction() as cur:
+            cur.execute(
+                "DELETE FROM lw_applied WHERE at < now() - make_interval(secs => %s)",
+                (older_than_s,),
+            )
+            cur.execute(
+                "DELETE FROM lw_outbox WHERE status <> 'pending'"
+                " AND created < now() - make_interval(secs => %s)",
+                (older_than_s,),
+            )
 
     # -- the fleet outbox ---------------------------------------------------------------------
 
