@@ -5,6 +5,8 @@ redis-py app writing to every host's log."""
 from __future__ import annotations
 
 import contextlib
+import glob
+import signal
 import subprocess
 import sys
 import time
@@ -61,8 +63,13 @@ class Fleet:
         offset = self.offsets.get(host)
         if not offset:
             return []
-        # The agent's wall clock is off; its timers (monotonic) are not, as with NTP drift.
-        return ["env", "FAKETIME_DONT_FAKE_MONOTONIC=1", "faketime", "-f", f"{offset:+.0f}s"]
+        # libfaketime preloaded into the agent itself (the `faketime` wrapper would take
+        # the SIGTERM meant for it): its wall clock is off, its timers (monotonic) are
+        # not, as with a host whose NTP is broken.
+        found = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
+        assert found, "libfaketime is not installed (Debian: apt-get install faketime)"
+        return ["env", f"LD_PRELOAD={found[0]}", f"FAKETIME={offset:+.0f}s",
+                "FAKETIME_DONT_FAKE_MONOTONIC=1"]  # fmt: skip
 
     def start(self) -> None:
         for agent in self.agents.values():
@@ -89,11 +96,21 @@ class Fleet:
             if self.app.poll() is None:
                 self.app.kill()
                 self.app.wait(5)
-        for agent in self.agents.values():
-            if agent.proc is not None and agent.proc.poll() is None:
-                with contextlib.suppress(Exception):
-                    agent.stop()
-            agent.kill()
+        # SIGTERM to every agent first, then wait: they drain in parallel.
+        running = [a for a in self.agents.values() if a.proc is not None and a.proc.poll() is None]
+        for agent in running:
+            assert agent.proc is not None
+            agent.proc.send_signal(signal.SIGTERM)
+        codes = {}
+        for host, agent in self.agents.items():
+            if agent in running:
+                assert agent.proc is not None
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    codes[host] = agent.proc.wait(10)
+                agent.kill()
+        # A clean stop: drained, committed, exit 0 (a traceback at shutdown fails the test).
+        failed = {h: c for h, c in codes.items() if c != 0}
+        assert not failed, f"agents exited {failed}: {self.logs()}"
 
     def logs(self) -> str:
         return "\n".join(f"--- {h}\n{a.log()[-2500:]}" for h, a in self.agents.items())

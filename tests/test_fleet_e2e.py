@@ -208,6 +208,11 @@ def test_a_host_whose_clock_is_two_minutes_off_joins_the_same_incident(
     fleet.wait(lambda: "RESOLVED" in fleet.root_text(root_ts(fleet)), 40, "the resolve")
     assert len(fleet.roots()) == 1, fleet.summary()
     assert contributions(database_url) == {"web-1": "resolved", "web-2": "resolved"}
+    with psycopg.connect(database_url) as conn:  # web-2 really ran 2 minutes ahead
+        (skew,) = conn.execute(
+            "SELECT extract(epoch FROM max(last_commit) - min(last_commit)) FROM lw_agents"
+        ).fetchone()  # type: ignore[misc]
+    assert 100 < skew < 140
 
 
 def test_a_host_that_dies_mid_incident_does_not_hold_it_open(

@@ -57,6 +57,7 @@ class FleetDelivery:
         reach: Reachability,
         health: Callable[[], AgentHealth],
         redact: Redactor,
+        on_exit: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -64,6 +65,7 @@ class FleetDelivery:
         self._reach = reach
         self._health = health
         self._redact = redact
+        self._on_exit = on_exit  # releases what `health` opened, on this thread
         longest = max((float(getattr(n, "timeout_s", 0.0)) for n in notifiers), default=0.0)
         # A live agent's request has always been answered or given up before its lease ends.
         self.lease_s = max(settings.lease_s, longest + 2.0)
@@ -98,6 +100,12 @@ class FleetDelivery:
             logger.log(NOTICE if ok else logging.WARNING, "%s", self._redact(line))
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._on_exit()
+
+    def _loop(self) -> None:
         s = self._settings
         next_beat = next_sweep = 0.0
         next_prune = time.monotonic() + PRUNE_S

@@ -51,7 +51,13 @@ class FleetRuntime:
         self._senders = build_notifiers(config.notify) if notify else []
         self._alone = build_notifiers(config.notify, host=alone) if notify else []
         self.delivery = FleetDelivery(
-            self.store, s, self._senders, reach=reach, health=self._health, redact=redact
+            self.store,
+            s,
+            self._senders,
+            reach=reach,
+            health=self._health,
+            redact=redact,
+            on_exit=self._close_health,
         )
         self.link = FleetLink(
             self.store,
@@ -77,10 +83,14 @@ class FleetRuntime:
     def stop(self) -> None:
         """Stop the thread, close the pool and the notifiers."""
         self.delivery.stop()
-        if self._health_store is not None:
-            self._health_store.close()
         self.store.close()
         close_notifiers([*self._senders, *self._alone])
+
+    def _close_health(self) -> None:
+        """On the fleet thread, as it ends: sqlite connections belong to their thread."""
+        if self._health_store is not None:
+            self._health_store.close()
+            self._health_store = None
 
     def _health(self) -> AgentHealth:
         """Called on the fleet thread: its own connection to the local state."""
