@@ -56,6 +56,7 @@ MODULES: dict[str, Target] = {
     "fleet_merge": Target("logwatch/fleet/merge.py", ("tests/test_fleet_merge.py",)),
     "fleet_link": Target("logwatch/fleet/link.py", ("tests/test_fleet_merge.py",)),
     "store_postgres": Target("logwatch/store/postgres.py", ("tests/test_fleet_store.py",)),
+    "store_pg_outbox": Target("logwatch/store/pg_outbox.py", ("tests/test_fleet_store.py",)),
     "redact": Target("logwatch/redact.py", ("tests/test_redact.py",)),
     "timestamps": Target("logwatch/timestamps.py", ("tests/test_timestamps.py",)),
     "records": Target("logwatch/records.py", ("tests/test_records.py", "tests/test_time_only.py")),
