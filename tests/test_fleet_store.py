@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -209,3 +210,25 @@ def test_a_host_without_a_heartbeat_yet_counts_from_its_last_report(
         conn.execute("UPDATE lw_contributions SET updated = now() - interval '2 min'")
     assert store.sweep(deadline_s=60, min_hosts=1, notifiers=["slack"]) == 1
     assert store.hosts_of(fid) == [("web-1", "lost")]
+
+
+def test_a_host_joining_while_the_update_is_being_claimed_gets_its_own_update(
+    store: PostgresStore, database_url: str
+) -> None:
+    apply(store, change("web-1", 1))
+    opened = store.claim("web-1", ["slack"], lease_s=5)
+    assert opened is not None and store.delivered(opened, "web-1", None)
+    apply(store, change("web-2", 1))  # an "updated" row, not yet claimed
+    joined: list[str] = []
+    with psycopg.connect(database_url) as claimer:
+        # Another agent's claim of that row, in flight: it has read the hosts (web-1, web-2)
+        # and not committed yet.
+        claimer.execute("UPDATE lw_outbox SET attempts = attempts + 1 WHERE kind = 'updated'")
+        worker = threading.Thread(target=lambda: joined.append(apply(store, change("web-3", 1))))
+        worker.start()
+        worker.join(1.0)
+        claimer.commit()
+    worker.join(10)
+    assert joined
+    # web-3's join is not folded into the update that was already being rendered.
+    assert [k for _, k, _ in outbox(database_url)] == ["opened", "updated", "updated"]

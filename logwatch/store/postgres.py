@@ -281,10 +281,14 @@ class PostgresStore(FleetOutboxQueries):
     ) -> None:
         for notifier in notifiers:
             if kind == "updated":
-                # An update nobody has picked up yet says the same as this one will.
+                # An update nobody has picked up yet says the same as this one will (it is
+                # rendered when claimed). FOR UPDATE waits for a claim of it in flight and
+                # then sees its attempt: that one read the hosts before this change, so
+                # this change gets its own row.
                 cur.execute(
                     "SELECT 1 FROM lw_outbox WHERE incident_id = %s AND notifier = %s"
-                    " AND kind = 'updated' AND status = 'pending' AND attempts = 0",
+                    " AND kind = 'updated' AND status = 'pending' AND attempts = 0"
+                    " FOR UPDATE",
                     (fleet_id, notifier),
                 )
                 if cur.fetchone() is not None:
