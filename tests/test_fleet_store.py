@@ -128,8 +128,11 @@ def test_a_claim_is_held_by_one_agent_until_its_lease_expires(store: PostgresSto
 
 def test_a_root_posted_alone_is_adopted_not_posted_again(store: PostgresStore) -> None:
     alone = {"slack": ThreadRef(channel="C123", ts="9.9")}
-    apply(store, change("web-1", 1, fallback=alone))
-    apply(store, change("web-2", 1, fallback={"slack": ThreadRef(channel="C123", ts="8.8")}))
+    first = store.apply(change("web-1", 1, fallback=alone), min_hosts=1, reopen_window_s=900)
+    other = {"slack": ThreadRef(channel="C123", ts="8.8")}
+    second = store.apply(change("web-2", 1, fallback=other), min_hosts=1, reopen_window_s=900)
+    again = store.apply(change("web-1", 2, fallback=alone), min_hosts=1, reopen_window_s=900)
+    assert (first.adopted, second.adopted, again.adopted) == (True, False, False)
     claim = store.claim("web-2", ["slack"], lease_s=5)
     assert claim is not None and claim.kind == "opened"
     assert claim.thread == ThreadRef(channel="C123", ts="9.9")  # the first host's root

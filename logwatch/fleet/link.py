@@ -126,7 +126,7 @@ class FleetLink:
                 self._send_alone(n, local)
             return Retry(after_s=RETRY_S, reason=str(exc))
         self._reach.ok()
-        if fallback and not applied.replay:
+        if applied.adopted:
             logger.log(NOTICE, "fleet incident %s: adopting this host's root", applied.incident_id)
         if applied.queued:
             self._on_queued()

@@ -17,6 +17,7 @@ never a host's: a host whose clock is off still joins the same incident.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,10 @@ from logwatch.redact import redact
 from logwatch.report import incident_dict
 from logwatch.store.pg_outbox import AgentRow, Claim, FleetOutboxQueries
 from logwatch.store.pg_schema import MIGRATION_LOCK, MIGRATIONS
+
+# The pool says "error connecting" at every reconnection attempt while the database is down;
+# the agent says it once (fleet/link.py, Reachability) and again when it is back.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 __all__ = [
     "MIGRATIONS",
@@ -71,6 +76,7 @@ class Applied:
     incident_id: str
     queued: bool
     replay: bool
+    adopted: bool = False  # the host's own root became the fleet incident's
 
 
 class PostgresStore(FleetOutboxQueries):
@@ -171,6 +177,7 @@ class PostgresStore(FleetOutboxQueries):
                 " updated = now()",
                 (fleet_id, change.host, inc.id, status, json.dumps(incident_dict(inc))),
             )
+            adopted = False
             for notifier, thread in change.fallback.items():
                 # The host's own root, posted while the store was away, becomes the fleet
                 # incident's: no second root.
@@ -179,10 +186,13 @@ class PostgresStore(FleetOutboxQueries):
                     " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                     (fleet_id, notifier, thread.channel, thread.ts, change.host),
                 )
+                adopted = adopted or cur.rowcount == 1
             kind = self._settle(cur, fleet_id, min_hosts=min_hosts)
             if kind is not None:
                 self._queue(cur, fleet_id, kind, change.notifiers)
-            return Applied(incident_id=fleet_id, queued=kind is not None, replay=False)
+            return Applied(
+                incident_id=fleet_id, queued=kind is not None, replay=False, adopted=adopted
+            )
 
     def _incident_for(
         self, cur: psycopg.Cursor[Any], change: HostChange, *, reopen_window_s: float
