@@ -345,7 +345,7 @@ class Agent:
             last_commit=lambda: self._committed_at,
             notify=bool(self._remote),  # none: `watch --dry-run`, or nothing configured
         )
-        self._remote = [fleet.link]  # the only remote notifier: the fleet's own deliver
+        self._remote = [fleet.link]  # the one remote notifier: the fleet store; it notifies
         return fleet
 
     def _make_watching(self, config: Config) -> Watching:
