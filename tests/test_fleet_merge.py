@@ -150,28 +150,29 @@ def test_without_the_store_the_link_waits_then_alerts_alone_once(
 
 def test_merged_takes_the_worst_and_the_first_and_drops_what_is_per_host() -> None:
     from logwatch.model import Severity
-    from logwatch.oncall import Ack
+    from logwatch.oncall import Ack, Silence
 
     resolved_at = T0 + timedelta(minutes=3)
-    a = part("web-1", severity=Severity.WARNING, first_seen=T0 + timedelta(seconds=1),
-             samples=("a1", "a2", "a3"), rules={"r1": 2}, diagnosis="",
-             recovery="", outage="inc-other", linked=("inc-x",),
-             ack=Ack(by="alice", at=T0))  # fmt: skip
-    b = part("web-2", severity=Severity.CRITICAL, first_seen=T0, samples=("b1", "a1"),
-             rules={"r1": 1, "r2": 5}, diagnosis="confirmed: refused",
+    # The earliest host carries what is its own alone (its thread, links, ack, open time).
+    a = part("web-1", severity=Severity.WARNING, first_seen=T0, samples=("a1", "a2", "a3"),
+             rules={"r1": 2}, diagnosis="", recovery="", outage="inc-other",
+             linked=("inc-x",), ack=Ack(by="alice", at=T0), active_s=5.0,
+             silence=Silence(id="sil-1", by="bob", reason="resize", starts=T0, ends=None))  # fmt: skip
+    b = part("web-2", severity=Severity.CRITICAL, first_seen=T0 + timedelta(seconds=1),
+             samples=("b1", "a1"), rules={"r1": 1, "r2": 5}, diagnosis="confirmed: refused",
              recovery="recovery confirmed")  # fmt: skip
-    inc = merged("fleet-9", [a, b], status="resolved", resolved_at=resolved_at, reopened=2)
-    assert inc.severity == Severity.CRITICAL
+    inc = merged("fleet-9", [b, a], status="resolved", resolved_at=resolved_at, reopened=2)
+    assert (inc.severity, inc.status) == (Severity.CRITICAL, "resolved")
     assert inc.rules == {"r1": 3, "r2": 5}
-    assert inc.samples == ("b1", "a1", "a2")  # the earliest host's first, two each, no repeats
+    assert inc.samples == ("a1", "a2", "b1")  # the earliest host's first, two each, no repeats
     assert (inc.resolved_at, inc.reopened) == (resolved_at, 2)
     assert (inc.diagnosis, inc.recovery) == ("confirmed: refused", "recovery confirmed")
     assert (inc.outage, inc.linked, inc.ack, inc.silence, inc.active_s) == ("", (), None, None, None)
-    assert inc.hint == b.incident.hint and inc.category == "connection"
+    assert inc.hint == a.incident.hint and inc.category == "connection"
     still_open = merged("fleet-9", [a], status="open", resolved_at=resolved_at, reopened=0)
-    assert still_open.resolved_at is None
+    assert still_open.resolved_at is None and still_open.status == "open"
     assert (still_open.diagnosis, still_open.recovery) == ("", "")
-    with pytest.raises(ValueError, match="at least one contribution"):
+    with pytest.raises(ValueError, match=r"^a fleet incident has at least one contribution$"):
         merged("fleet-9", [], status="open", resolved_at=None, reopened=0)
 
 
@@ -187,6 +188,7 @@ def test_settle_names_the_hosts_sorted() -> None:
         pytest.param(["web-2", "db", "api"], "api, db, web-2", id="plain-names"),
         pytest.param(["b-1", "a-7", "a-8", "a-9"], "a-7..a-9, b-1", id="by-prefix"),
         pytest.param(["web-1", "web-2"], "web-1, web-2", id="two-is-not-a-run"),
+        pytest.param(["db0", "db"], "db, db0", id="bare-name-before-its-numbers"),
     ],
 )
 def test_compress_order(names: list[str], shown: str) -> None:
