@@ -48,8 +48,15 @@ MODULES: dict[str, Target] = {
     "tail": Target(
         "logwatch/sources/tail.py", ("tests/test_tail.py", "tests/test_tail_line_numbers.py")
     ),
-    "store": Target("logwatch/store.py", ("tests/test_store.py", "tests/test_outbox.py")),
+    "store": Target(
+        "logwatch/store/sqlite.py", ("tests/test_store.py", "tests/test_outbox.py")
+    ),
     "slack": Target("logwatch/notify/slack.py", ("tests/test_notify_slack.py",)),
+    # The fleet: its pure merge, and the PostgreSQL store (its tests start their own server).
+    "fleet_merge": Target("logwatch/fleet/merge.py", ("tests/test_fleet_merge.py",)),
+    "fleet_link": Target("logwatch/fleet/link.py", ("tests/test_fleet_merge.py",)),
+    "store_postgres": Target("logwatch/store/postgres.py", ("tests/test_fleet_store.py",)),
+    "store_pg_outbox": Target("logwatch/store/pg_outbox.py", ("tests/test_fleet_store.py",)),
     "redact": Target("logwatch/redact.py", ("tests/test_redact.py",)),
     "timestamps": Target("logwatch/timestamps.py", ("tests/test_timestamps.py",)),
     "records": Target("logwatch/records.py", ("tests/test_records.py", "tests/test_time_only.py")),

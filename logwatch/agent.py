@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from logwatch.clock import Clock, SystemClock
 from logwatch.config import Config
@@ -42,9 +42,12 @@ from logwatch.sources.seek import since_from_lookback
 from logwatch.sources.streams import WAKE, Sources, StreamFactory
 from logwatch.sources.tail import Tailer
 from logwatch.sources.watch import DirectoryWatcher
-from logwatch.store import StateStore
+from logwatch.store import AgentStore, StateStore
 from logwatch.verdicts import Verdicts
 from logwatch.watching import Watching, check_rules
+
+if TYPE_CHECKING:
+    from logwatch.fleet.runtime import FleetRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +102,10 @@ class Agent:
         self._remote = list(remote)
         self._stop_requested = 0
         self._reload_requested = False
-        self.store = StateStore(options.state)
+        # The loop commits through the one interface every backend offers; the outbox and
+        # the on-call desk use the sqlite state's own parts (outbox rows, silences).
+        self._state = StateStore(options.state)
+        self.store: AgentStore = self._state
         self.engine = Engine(config, pack, state=self.store.grouper_state(), checks=check_rules())
         raise_open_file_limit()  # before the tailer sizes its descriptor budget on it
         self.tailer = Tailer(
@@ -123,8 +129,10 @@ class Agent:
         self.files = Sources(files, [make(config, wake) for make in options.streams])
         self.log_clock = LogClock()
         self._last_commit = self.store.last_commit()  # the previous run's, for its backlog
+        self._committed_at = self._last_commit  # this run's latest (the fleet heartbeat)
+        self.fleet = self._make_fleet(config)  # None: one host, sqlite only
         self._outbox = Outbox(
-            self.store, self._local, clock=self._clock.now, redact=self.engine.redact
+            self._state, self._local, clock=self._clock.now, redact=self.engine.redact
         )
         self._delivery: DeliveryThread | None = None
         self.prober = Prober(config.redis_url if config.probe else None, clock=self._clock)
@@ -134,7 +142,7 @@ class Agent:
         # resolves on a confirmed recovery, silences, acknowledgements, reminders.
         self.verdicts = Verdicts(self.prober, wait_s=config.oncall.probe_wait_s)
         self.desk = OnCallDesk(
-            self.store,
+            self._state,
             config.oncall,
             local=[n.name for n in self._local if not _remote_like(n)],
             remote=[n.name for n in (*self._remote, *filter(_remote_like, self._local))],
@@ -183,6 +191,8 @@ class Agent:
                     )
                 )
                 self._delivery.start()
+            if self.fleet is not None:
+                self.fleet.start()
             self._deliver()  # rows left pending by a previous run
             last_rescan = last_commit = time.monotonic()
             while not self._stop_requested:
@@ -213,7 +223,7 @@ class Agent:
                         keys |= set(self.tailer.busy())
                     self._process(self.files.read(keys))
                     self._held += self._oncall()
-                    self._held += self.watching.tick(self.engine.grouper, self.store)
+                    self._held += self.watching.tick(self.engine.grouper, self._state)
                     if not self.tailer.busy() and not self.tailer.backlog():
                         # Behind (a backlog read in chunks): log time moves the incidents;
                         # the clock waits until what was written has been read.
@@ -241,12 +251,14 @@ class Agent:
             return 0
         finally:
             self.files.stop()
-            self.watching.stop(self.store)
+            self.watching.stop(self._state)
             self.watcher.stop()
             if self._buttons is not None:
                 self._buttons.stop()
             if self._delivery is not None:
                 self._delivery.stop()
+            if self.fleet is not None:
+                self.fleet.stop()
             self.prober.stop()
             self.tailer.close()
             self.store.close()
@@ -317,6 +329,7 @@ class Agent:
             deliver_to=self.desk.deliver_to,
         )
         self.files.committed()
+        self._committed_at = now
         self._held.clear()
         self._dirty = False
         self.watching.committed(
@@ -327,6 +340,23 @@ class Agent:
         self.verdicts.committed(changes)
         if changes:
             self._deliver()
+
+    def _make_fleet(self, config: Config) -> FleetRuntime | None:
+        """With `[fleet] database_url`: the fleet store takes this host's outbox rows and
+        delivers the fleet's notifications; Slack is no longer called from here."""
+        if not config.fleet.enabled:
+            return None
+        from logwatch.fleet.runtime import FleetRuntime
+
+        fleet = FleetRuntime(
+            config,
+            state=self.options.state,
+            redact=self.engine.redact,
+            last_commit=lambda: self._committed_at,
+            notify=bool(self._remote),  # none: `watch --dry-run`, or nothing configured
+        )
+        self._remote = [fleet.link]  # the one remote notifier: the fleet store; it notifies
+        return fleet
 
     def _make_watching(self, config: Config) -> Watching:
         """Metrics, the active Redis check, quiet logs, the heartbeat (watching.py)."""

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from logwatch.clock import parse_timezone
 from logwatch.errors import ConfigError
+from logwatch.fleet.settings import KNOWN as FLEET_KNOWN
+from logwatch.fleet.settings import FleetSettings, parse_fleet_settings
 from logwatch.grouping import GroupingPolicy
 from logwatch.notify.settings import NotifySettings, parse_notify_settings
 from logwatch.oncall_config import OnCallSettings, parse_inhibit, parse_windows
@@ -41,6 +43,7 @@ _KNOWN: dict[str, set[str]] = {
         "probe_failures",
     },
     **WATCH_KNOWN,
+    **FLEET_KNOWN,
     "incidents": {
         "quiet_period",
         "reopen_window",
@@ -97,6 +100,7 @@ class Config:
     notify: NotifySettings = field(default_factory=NotifySettings, repr=False)
     oncall: OnCallSettings = field(default_factory=OnCallSettings)
     watching: WatchSettings = field(default_factory=WatchSettings)
+    fleet: FleetSettings = field(default_factory=FleetSettings)
 
 
 def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
@@ -177,6 +181,7 @@ def build_config(
         raise ConfigError(f"{inc.where('probe_wait')}: at most 2s (the root waits no longer)")
     notify = parse_notify_settings(data, env, source=source, base=base)
     watching = parse_watch_settings(data, env, source=source)
+    fleet = parse_fleet_settings(data, env, source=source)
     secrets = [
         *watching.secrets,
         *url_secrets(redis_url or ""),
@@ -187,6 +192,7 @@ def build_config(
             if env.get(k)
         ),
         *notify.secrets,
+        *url_secrets(fleet.database_url or ""),
     ]
     return Config(
         source=source,
@@ -206,6 +212,7 @@ def build_config(
         notify=notify,
         oncall=oncall,
         watching=watching,
+        fleet=fleet,
     )
 
 

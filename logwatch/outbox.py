@@ -27,10 +27,14 @@ MAX_AGE = timedelta(days=2)  # give up on a notification this old (ElastAlert's 
 
 
 def backoff_s(
-    attempts: int, *, base_s: float = 1.0, rng: Callable[[], float] = random.random
+    attempts: int,
+    *,
+    base_s: float = 1.0,
+    rng: Callable[[], float] = random.random,
+    cap_s: float = MAX_BACKOFF_S,
 ) -> float:
-    """Exponential backoff with full jitter: 1, 2, 4 ... capped at MAX_BACKOFF_S."""
-    ceiling = min(MAX_BACKOFF_S, base_s * 2.0 ** min(attempts, 20))
+    """Exponential backoff with full jitter: 1, 2, 4 ... capped at `cap_s` (MAX_BACKOFF_S)."""
+    ceiling = min(cap_s, base_s * 2.0 ** min(attempts, 20))
     return ceiling / 2 + ceiling / 2 * rng()
 
 
@@ -170,7 +174,9 @@ class Outbox:
                         " (as before)" if again else "",
                     )
                 else:
-                    wait = max(outcome.after_s, backoff_s(row.attempts))
+                    # A notifier may cap its backoff (the fleet link: reconnecting is cheap).
+                    cap = getattr(notifier, "max_backoff_s", MAX_BACKOFF_S)
+                    wait = max(outcome.after_s, backoff_s(row.attempts, cap_s=float(cap)))
                     next_attempt = now + timedelta(seconds=wait)
                     if outcome.uncertain:
                         # Sent, no answer (a timeout): Slack may still be taking it. Asking

@@ -172,3 +172,7 @@ def no_thread_leaks() -> Iterator[None]:
     if alive:
         names = ", ".join(f"{t.name} (daemon={t.daemon})" for t in alive)
         pytest.fail(f"test leaked {len(alive)} thread(s): {names}", pytrace=False)
+
+
+# The fleet tests' PostgreSQL (initdb + pg_ctl on a free port): its fixtures, shared.
+from pg_rig import database_url, own_postgres, postgres_server  # noqa: E402, F401

@@ -105,6 +105,17 @@ WRONG: list[tuple[str, str, str, str]] = [
     ("command", "events", "{}", "got {}"),
     ("command", "retries", "'3'", "got '3'"),
     ("command", "retries", "true", "got true"),
+    ("fleet", "database_url", "5", "got an integer"),
+    ("fleet", "database_url", "'mysql://u:pw-in-url@h/db'", "not a postgresql://"),
+    ("fleet", "host", "5", "got 5"),
+    ("fleet", "host", "'web 1'", "without spaces"),
+    ("fleet", "fallback_after", "true", "got true"),
+    ("fleet", "host_deadline", "0", "must be more than 0"),
+    ("fleet", "reopen_window", "'soon'", "'soon'"),
+    ("fleet", "min_hosts", "0", "got 0"),
+    ("fleet", "lease", "inf", "got inf"),
+    ("fleet", "heartbeat", "[]", "got []"),
+    ("fleet", "poll", "false", "got false"),
 ]
 SECRET_KEYS = {
     ("logwatch", "redis_url"),
@@ -113,6 +124,7 @@ SECRET_KEYS = {
     ("webhook", "url"),
     ("heartbeat", "url"),
     ("heartbeat", "fail_url"),
+    ("fleet", "database_url"),
 }
 
 

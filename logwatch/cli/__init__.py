@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from logwatch.cli.app import main
 from logwatch.cli.checks import check, test_cmd
+from logwatch.cli.fleet import fleet
 from logwatch.cli.init import init
 from logwatch.cli.oncall import routes, silence
 from logwatch.cli.probe import notify_test, probe
@@ -18,5 +19,5 @@ from logwatch.cli.watch import watch
 __all__ = ["main"]
 
 for _command in (scan, check, test_cmd, watch, incidents, status, report, notify_test, probe,
-                 silence, routes, init):  # fmt: skip
+                 silence, routes, init, fleet):  # fmt: skip
     main.add_command(_command)

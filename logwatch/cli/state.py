@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from logwatch.cli.app import FORMAT, AppContext, CliError, pass_app
+from logwatch.cli.fleet import show_incidents
 from logwatch.cli.output import emit, render, styler
 from logwatch.clock import SystemClock, parse_when
 from logwatch.errors import LogwatchError
@@ -22,7 +23,9 @@ from logwatch.errors import LogwatchError
 def incidents(
     app: AppContext, state: Path | None, status: str | None, limit: int, fmt: str
 ) -> None:
-    """List the incidents in the agent's state database, newest first."""
+    """List the incidents in the agent's state database (or the fleet store), newest first."""
+    if app.config.fleet.enabled:  # the fleet's incidents, not this host's (cli/fleet.py)
+        return show_incidents(app, status, limit, fmt)
     from logwatch.cli.oncall import oncall_lines
     from logwatch.store import StateStore, default_state_path
 

@@ -1,4 +1,4 @@
-"""The agent's state in sqlite (WAL): file cursors, incidents, grouper state and the outbox.
+"""The sqlite backend (WAL): file cursors, incidents, grouper state and the outbox.
 
 Everything a batch changes commits in one transaction, after complete records only: a
 crash re-reads at most the uncommitted batch and never loses or repeats an incident or a
@@ -272,6 +272,11 @@ class StateStore(OutboxQueries, OnCallQueries):
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def meta(self, key: str) -> str | None:
+        """One value of the meta table (None: never saved)."""
+        rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
 
     def grouper_state(self) -> dict[str, Any] | None:
         """The grouper snapshot of the last commit, if any."""
