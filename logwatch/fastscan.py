@@ -381,7 +381,6 @@ class _RangeScanner:
                 cut = block.rfind(b"\n") + 1 or cut
                 end = pos + cut
             self.count_at, self.count_line = pos, newlines
-            newlines += block.count(b"\n", 0, cut)
             eof = pos + cut >= data.size
             prev = -1
             for hit in self.finder(memoryview(block)[:cut]):
@@ -390,6 +389,7 @@ class _RangeScanner:
                     if not self._lean(block, pos, cut, line, eof):
                         self._candidate(line)
                     prev = line
+            newlines = self._number(pos + cut)  # counted on from the last candidate
             pos = end
         self._finish_run()
         result.events = self.events

@@ -63,6 +63,7 @@ class LeanRecords:
         # RecordAssembler keeps a record's lines whole while they fit its head budget.
         self.head_lines = max(1, max_lines - min(_TAIL_LINES, max_lines // 2))
         self.head_chars = max(1, max_bytes - max_bytes // 4)
+        self._clock: RecordAssembler | None = None  # times the records' first lines
 
     def record(
         self,
@@ -84,14 +85,18 @@ class LeanRecords:
         start = self._start(block, base, at)
         if start is None:
             return None
-        clock = RecordAssembler(
-            source=self.source,
-            file_time=self.file_time(),
-            tz=self.tz,
-            max_lines=self.max_lines,
-            max_bytes=self.max_bytes,
-            shape=self.shape,
-        )
+        clock = self._clock
+        if clock is None or base + start == 0:
+            # A dated line sets every time the next records take; the file's first line
+            # (dated or not) needs an assembler that has seen nothing.
+            clock = self._clock = RecordAssembler(
+                source=self.source,
+                file_time=self.file_time(),
+                tz=self.tz,
+                max_lines=self.max_lines,
+                max_bytes=self.max_bytes,
+                shape=self.shape,
+            )
         opener = start
         while True:
             found = self._record(block, base, limit, opener, eof, clock)
