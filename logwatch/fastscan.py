@@ -29,7 +29,7 @@ from logwatch.dating import Dating
 from logwatch.leanrecords import LeanRecords
 from logwatch.model import Event, LogLine, Record
 from logwatch.pipeline import Engine
-from logwatch.prefilter import Finder, make_finder, needles
+from logwatch.prefilter import AHO_CORASICK, Finder, make_finder, needles
 from logwatch.records import RecordAssembler, starts_dated_record
 from logwatch.rules import RulePack
 from logwatch.sources.reader import compression_of, file_mtime, is_binary, make_line, open_log
@@ -95,6 +95,7 @@ class FileScan:
     records: int
     binary: bool
     side: list[Any] = field(default_factory=list)  # what `look` kept of its records
+    filter: str = AHO_CORASICK  # the engine that found the candidate lines
 
 
 # Set in the parent before the pool forks, so workers inherit the compiled pack.
@@ -208,6 +209,7 @@ def _collect(tasks: list[_Task], results: Iterator[_Result]) -> Iterator[FileSca
             records=sum(part.records for _, part in current),
             binary=any(part.binary for _, part in current),
             side=[item for _, part in current for item in part.side],
+            filter=_STATE[2].name if _STATE is not None else AHO_CORASICK,
         )
         current = []
 
@@ -529,7 +531,7 @@ class _RangeScanner:
                 continue
             self.checked = record.end
             hits = self.finder(self.data.read(record.offset, record.end))
-            if not hits or not self.lo <= record.offset + hits[0] < self.hi:
+            if not hits or not self.lo <= record.offset + min(hits) < self.hi:
                 continue  # no needle, or the range of its first needle owns it
             self._take(record)
 
