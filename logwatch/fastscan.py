@@ -410,8 +410,12 @@ class _RangeScanner:
     def _lean(self, block: bytes, base: int, limit: int, line: int, eof: bool) -> bool:
         """Match the record holding the candidate line, built from the block's bytes;
         False when that is not for the lean path (the assembler takes the line)."""
-        if line < self.checked or (self.assembler is not None and line < self.fed):
-            return False  # inside a record already matched, or the current run's
+        if line < self.checked:
+            # Candidates come in file order, and every record from the last candidate's on
+            # was matched up to `checked`: this line's record was, nothing to do.
+            return True
+        if self.assembler is not None and line < self.fed:
+            return False  # inside the current run of the assembler
         record = self.lean.record(block, base, limit, line, eof=eof, number=self._number)
         if record is None:
             return False
