@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -94,7 +95,7 @@ class _Hyperscan:
             elements=len(words),
             flags=[0] * len(words),
         )
-        self._scratch = hyperscan.Scratch(self._db)
+        self._local = threading.local()  # a scratch space serves one thread at a time
 
     def __call__(self, data: bytes | memoryview) -> list[int]:
         found: list[int] = []
@@ -104,11 +105,10 @@ class _Hyperscan:
         def on_match(id_: int, _start: int, end: int, _flags: int, _context: object) -> None:
             add(end - lengths[id_])
 
-        self._db.scan(
-            data,
-            match_event_handler=on_match,
-            scratch=self._scratch,
-        )
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._hs.Scratch(self._db)
+        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
         return found
 
 
