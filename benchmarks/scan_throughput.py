@@ -14,6 +14,12 @@ not installed is skipped with a note. Not part of the test suite.
     python benchmarks/scan_throughput.py --size 200M --runs 7
     python benchmarks/scan_throughput.py --corpus /tmp/corpus --jobs 1   # make_corpus.py --flat
     python benchmarks/scan_throughput.py --reference      # the slow path, for comparison
+    python benchmarks/scan_throughput.py --filters --baseline /tmp/old --no-grep
+        # also logwatch with LOGWATCH_FILTER=aho-corasick, and the logwatch checked out in
+        # /tmp/old (git archive REV | tar -x -C /tmp/old), in the same interleaved rounds
+
+Each tool's CPU seconds (user + system of it and its children) are printed too: on a
+shared machine they move less with the load than wall time does.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,14 +54,21 @@ def counted_lines(output: str) -> int:
     return sum(int(line.rsplit(":", 1)[-1]) for line in output.splitlines() if line.strip())
 
 
-def run_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Wall seconds and stdout of one run (exit 0 or 1: grep and logwatch use both)."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds and stdout of one run (exit 0 or 1: grep and logwatch use
+    both)."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
     wall = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
-    return wall, proc.stdout.decode()
+    return wall, _children_cpu() - cpu, proc.stdout.decode()
 
 
 # Runs cmd in a fresh interpreter whose only children are cmd and its descendants, so
@@ -109,6 +123,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs of each tool (default 5)")
     parser.add_argument("--jobs", type=int, help="logwatch worker processes (--jobs)")
     parser.add_argument("--reference", action="store_true", help="time the slow path")
+    parser.add_argument(
+        "--filters", action="store_true", help="also logwatch with LOGWATCH_FILTER=aho-corasick"
+    )
+    parser.add_argument("--baseline", type=Path, help="also the logwatch checked out there")
+    parser.add_argument("--no-grep", action="store_true", help="leave GNU grep out")
     args = parser.parse_args()
     corpus = args.corpus or corpus_dir(args.size, args.seed)
     truth = json.loads((corpus / "truth.json").read_text())
@@ -118,13 +137,27 @@ def main() -> int:
     size_mb = sum(os.path.getsize(f) for f in files) / 1e6
     env = dict(os.environ, LC_ALL="C", PYTHONPATH=str(ROOT))
     options = scan_options(env, args.jobs, args.reference)
-    tools: dict[str, list[str]] = {
-        "logwatch": [sys.executable, "-m", "logwatch", "scan", "--format", "json", *options, *files]
-    }
+    scan_cmd = [sys.executable, "-m", "logwatch", "scan", "--format", "json", *options, *files]
+    tools: dict[str, list[str]] = {"logwatch": scan_cmd}
+    envs: dict[str, dict[str, str]] = {}
+    if args.filters:
+        tools["logwatch (aho-corasick)"] = scan_cmd
+        envs["logwatch (aho-corasick)"] = dict(env, LOGWATCH_FILTER="aho-corasick")
+    if args.baseline is not None:  # first on sys.path: before an editable install's finder
+        tools["logwatch (baseline)"] = [
+            sys.executable,
+            "-c",
+            "import runpy, sys; sys.path.insert(0, sys.argv.pop(1));"
+            " runpy.run_module('logwatch', run_name='__main__', alter_sys=True)",
+            str(args.baseline.resolve()),
+            *scan_cmd[3:],
+        ]
     for name, cmd in (
         ("rg -j1", ["rg", "-j1", "-c", "-f", str(PATTERNS), *files]),
         ("grep -E", ["grep", "-E", "-c", "-f", str(PATTERNS), *files]),
     ):
+        if name == "grep -E" and args.no_grep:
+            continue
         if shutil.which(cmd[0]) is None:
             print(f"note: {cmd[0]} is not installed; skipped")
         else:
@@ -134,24 +167,39 @@ def main() -> int:
             while fh.read(1 << 24):
                 pass
     times: dict[str, list[float]] = {name: [] for name in tools}
+    cpus: dict[str, list[float]] = {name: [] for name in tools}
+    ratios: dict[str, list[float]] = {name: [] for name in tools}  # to rg, round by round
     report: dict[str, object] = {}
     counted: dict[str, int] = {}
     for n in range(args.runs):
         for name, cmd in tools.items():
-            wall, out = run_timed(cmd, env)
+            wall, cpu, out = run_timed(cmd, envs.get(name, env))
             times[name].append(wall)
+            cpus[name].append(cpu)
             if name == "logwatch" and n == 0:
                 report = json.loads(out)
-            elif n == 0:
+            elif n == 0 and not name.startswith("logwatch"):
                 counted[name] = counted_lines(out)
+        if "rg -j1" in tools:
+            for name in tools:
+                ratios[name].append(times[name][-1] / times["rg -j1"][-1])
     print(f"corpus {corpus}: {size_mb:.0f} MB, {args.runs} runs each, median wall time")
     medians = {name: statistics.median(t) for name, t in times.items()}
     for name, median in medians.items():
-        print(f"  {name:10s} {median:7.3f} s  {size_mb / median:7.1f} MB/s")
+        cpu = statistics.median(cpus[name])
+        print(f"  {name:24s} {median:7.3f} s  {size_mb / median:7.1f} MB/s  {cpu:6.2f} CPU-s")
     if "rg -j1" in medians:
-        print(f"  ratio logwatch / rg -j1: {medians['logwatch'] / medians['rg -j1']:.2f}")
-    rss = peak_rss_kib(tools["logwatch"], env)
-    print(f"  logwatch peak RSS (largest process): {rss / 1024:.0f} MiB")
+        for name in tools:
+            if name.startswith("logwatch"):
+                print(
+                    f"  ratio {name} / rg -j1: {medians[name] / medians['rg -j1']:.2f}"
+                    f" (median of rounds {statistics.median(ratios[name]):.2f},"
+                    f" best {min(ratios[name]):.2f})"
+                )
+    for name in tools:
+        if name.startswith("logwatch"):
+            rss = peak_rss_kib(tools[name], envs.get(name, env))
+            print(f"  {name} peak RSS (largest process): {rss / 1024:.0f} MiB")
     stats = report.get("stats", {}) if isinstance(report, dict) else {}
     incidents = report.get("incidents", []) if isinstance(report, dict) else []
     print(f"  logwatch found {len(incidents)} incidents; stats {stats}")

@@ -26,9 +26,10 @@ from typing import Any, BinaryIO
 
 from logwatch.config import Config
 from logwatch.dating import Dating
+from logwatch.leanrecords import LeanRecords
 from logwatch.model import Event, LogLine, Record
 from logwatch.pipeline import Engine
-from logwatch.prefilter import Finder, make_finder, needles
+from logwatch.prefilter import AHO_CORASICK, Finder, make_finder, needles
 from logwatch.records import RecordAssembler, starts_dated_record
 from logwatch.rules import RulePack
 from logwatch.sources.reader import compression_of, file_mtime, is_binary, make_line, open_log
@@ -94,6 +95,7 @@ class FileScan:
     records: int
     binary: bool
     side: list[Any] = field(default_factory=list)  # what `look` kept of its records
+    filter: str = AHO_CORASICK  # the engine that found the candidate lines
 
 
 # Set in the parent before the pool forks, so workers inherit the compiled pack.
@@ -207,6 +209,7 @@ def _collect(tasks: list[_Task], results: Iterator[_Result]) -> Iterator[FileSca
             records=sum(part.records for _, part in current),
             binary=any(part.binary for _, part in current),
             side=[item for _, part in current for item in part.side],
+            filter=_STATE[2].name if _STATE is not None else AHO_CORASICK,
         )
         current = []
 
@@ -258,6 +261,11 @@ class _FileBytes:
         block = os.pread(self.fd, end - start, start)
         self._block = (start, block)
         return block
+
+    @property
+    def block(self) -> tuple[int, bytes]:
+        """The current block and the offset it starts at."""
+        return self._block
 
     def _window(self, off: int) -> tuple[int, bytes]:
         start, block = self._block
@@ -343,6 +351,17 @@ class _RangeScanner:
         self.records = 0
         self.look = _LOOK
         self.side: list[Any] = []
+        self.count_at = self.lo  # an offset in the current block and its line number
+        self.count_line = 0
+        self.lean = LeanRecords(
+            source=task.label,
+            file_time=self._file_time,
+            tz=self.tz,
+            shape=self.shape,
+            max_lines=config.max_record_lines,
+            max_bytes=config.max_record_bytes,
+            max_line=self.max_line,
+        )
 
     def _align(self, off: int) -> int:
         return 0 if off <= 0 else self.data.line_end(off - 1)
@@ -363,13 +382,16 @@ class _RangeScanner:
             if end < self.hi:  # cut at the last newline; the rest starts the next block
                 cut = block.rfind(b"\n") + 1 or cut
                 end = pos + cut
-            newlines += block.count(b"\n", 0, cut)
+            self.count_at, self.count_line = pos, newlines
+            eof = pos + cut >= data.size
             prev = -1
             for hit in self.finder(memoryview(block)[:cut]):
-                line = data.line_start(pos + hit)
+                line = pos + block.rfind(b"\n", 0, hit) + 1
                 if line != prev:
-                    self._candidate(line)
+                    if not self._lean(block, pos, cut, line, eof):
+                        self._candidate(line)
                     prev = line
+            newlines = self._number(pos + cut)  # counted on from the last candidate
             pos = end
         self._finish_run()
         result.events = self.events
@@ -382,6 +404,35 @@ class _RangeScanner:
                 data.size > 0 and data.read(data.size - 1, data.size) != b"\n"
             )
             result.last_time = self._last_time()
+
+    # -- records from the block's bytes (logwatch.leanrecords) ------------------------
+
+    def _lean(self, block: bytes, base: int, limit: int, line: int, eof: bool) -> bool:
+        """Match the record holding the candidate line, built from the block's bytes;
+        False when that is not for the lean path (the assembler takes the line)."""
+        if line < self.checked:
+            # Candidates come in file order, and every record from the last candidate's on
+            # was matched up to `checked`: this line's record was, nothing to do.
+            return True
+        if self.assembler is not None and line < self.fed:
+            return False  # inside the current run of the assembler
+        record = self.lean.record(block, base, limit, line, eof=eof, number=self._number)
+        if record is None:
+            return False
+        self._take(record)
+        return True
+
+    def _number(self, offset: int) -> int:
+        """The line number (relative to lo) of the line starting at `offset` in the current
+        block, counted from the last one asked for."""
+        base, block = self.data.block
+        at = self.count_at
+        if offset >= at:
+            self.count_line += block.count(b"\n", at - base, offset - base)
+        else:
+            self.count_line -= block.count(b"\n", offset - base, at - base)
+        self.count_at = offset
+        return self.count_line
 
     # -- runs of assembly ------------------------------------------------------------
 
@@ -483,17 +534,23 @@ class _RangeScanner:
             if record.offset < self.checked:
                 continue
             self.checked = record.end
-            self.records += 1
             hits = self.finder(self.data.read(record.offset, record.end))
-            if not hits or not self.lo <= record.offset + hits[0] < self.hi:
+            if not hits or not self.lo <= record.offset + min(hits) < self.hi:
                 continue  # no needle, or the range of its first needle owns it
-            event = self.engine.match(record)
-            if event is not None:
-                self.events.append(event)
-            if self.look is not None:
-                seen = self.look(record, event)
-                if seen is not None:
-                    self.side.append(seen)
+            self._take(record)
+
+    def _take(self, record: Record) -> None:
+        """Match a record that holds a needle and this range owns (stats.records counts
+        these: the records the rules ran on, whichever path built them)."""
+        self.checked = record.end
+        self.records += 1
+        event = self.engine.match(record)
+        if event is not None:
+            self.events.append(event)
+        if self.look is not None:
+            seen = self.look(record, event)
+            if seen is not None:
+                self.side.append(seen)
 
     # -- the file's last record ---------------------------------------------------------
 

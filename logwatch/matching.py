@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -9,6 +11,7 @@ from typing import NamedTuple
 from logwatch.model import Event, Record
 from logwatch.redact import Redactor
 from logwatch.rules import RuleMatch, RulePack, target_of
+from logwatch.shapes import shape_of, shape_safe
 from logwatch.stampshape import LEVEL_WORDS, prefixed_stamp
 from logwatch.timestamps import Stamp, parse_line_start
 
@@ -38,6 +41,9 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![\w<])-?\d+(?:\.\d+)?"), "<int>"),
     (re.compile(r"\s+"), " "),
 )
+# The shape cache is sound only while every mask tells digits and hex letters apart by
+# class alone (logwatch.shapes); a mask that does not switches it off.
+_BY_SHAPE = shape_safe(pattern for pattern, _ in _MASKS)
 _GAP = frozenset({" ", "\t"})  # what follows a stamp that the rest of the line can be cut at
 # A log line's prefix before its message: level words, [logger] or pid:role tags, and
 # redis-server's role marks. Only level words: "WORKER TIMEOUT (pid:60)" keeps its words.
@@ -95,7 +101,13 @@ class Matcher:
         self._redact = redact
         # An outage repeats the same final line thousands of times: redaction and
         # normalisation are done once per distinct (rule, line).
-        self._seen: dict[tuple[str, str, bool], _Derived] = {}
+        # Keyed by a keyed digest of the line, not the line: a secret in it (the redaction
+        # has not run yet) stays out of the cache's keys.
+        self._seen: dict[tuple[str, bytes, bool], _Derived] = {}
+        self._salt = os.urandom(16)
+        # Signatures by (rule, the redacted message's shape): JSON lines' request ids and
+        # durations make every line distinct, but not their shapes (logwatch.shapes).
+        self._signatures: dict[tuple[str, str], str] = {}
 
     def match(self, record: Record) -> Event | None:
         """The event for a record, or None when no rule matches."""
@@ -122,7 +134,8 @@ class Matcher:
                 head, rest = "", line
             elif prefixed:  # words before the stamp: redacted like the rest, uncached
                 head = self._redact(head)
-        key = (rule.id, rest, bool(head))
+        digest = hashlib.blake2b(rest.encode("utf-8", "surrogatepass"), key=self._salt).digest()
+        key = (rule.id, digest, bool(head))
         derived = self._seen.get(key)
         if derived is None:
             derived = self._derive(found, head, rest)
@@ -142,6 +155,19 @@ class Matcher:
             fields=derived.fields,
         )
 
+    def _signature(self, rule: str, message: str) -> str:
+        """The rule's signature of a redacted message, computed once per shape."""
+        if not _BY_SHAPE:
+            return f"{rule}: {normalise(message)}"
+        key = (rule, shape_of(message))
+        signature = self._signatures.get(key)
+        if signature is None:
+            signature = f"{rule}: {normalise(message)}"
+            if len(self._signatures) >= SEEN_MAX:
+                self._signatures.clear()
+            self._signatures[key] = signature
+        return signature
+
     def _derive(self, found: RuleMatch, head: str, rest: str) -> _Derived:
         """What an event takes from its line, every part of it from the redacted text."""
         # Redact before anything derives from the line: signatures and targets leave the
@@ -149,7 +175,7 @@ class Matcher:
         # log's host and user, or a compose service's name): no secret pattern matches
         # there (tests/test_matching.py holds them to that), so the rest is redacted alone.
         redacted = self._redact(rest.strip() if not head else rest.rstrip())
-        signature = f"{found.rule.id}: {normalise(message_of(head + redacted))}"
+        signature = self._signature(found.rule.id, message_of(head + redacted))
         # The fields and the target come from the rule run again over the redacted line, so
         # `redis://:pw@host:port` or `AUTH pw failed` cannot carry the password into them.
         # When redaction broke the match (or it spanned lines), each field is redacted.

@@ -35,8 +35,11 @@ class Stats:
     events: int = 0
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)  # one-line reasons, for warnings
+    # What found the records the rules ran on: "hyperscan" or "aho-corasick" (the fast
+    # scan's literal search), "none" (every record read).
+    filter: str = "none"
 
-    def as_dict(self) -> dict[str, int | float]:
+    def as_dict(self) -> dict[str, int | float | str]:
         """The contract's stats object."""
         return {
             "files": self.files,
@@ -45,6 +48,7 @@ class Stats:
             "records": self.records,
             "events": self.events,
             "seconds": round(self.seconds, 3),
+            "filter": self.filter,
         }
 
 

@@ -407,13 +407,18 @@ def starts_dated_record(
         if fields is not None:
             for name in time_fields:
                 value = fields.get(name)
-                if isinstance(value, str | int | float) and parse_value(value) is not None:
-                    return True
+                if isinstance(value, str | int | float):
+                    parsed = parse_value(value)
+                    if parsed is not None:  # the first time field read is the record's
+                        return _MIN_YEAR <= parsed.year <= _MAX_YEAR
             return False
     stamp = parse_line_start(text, tz)
     if stamp is None and shape.prefix_tokens:
         stamp = prefixed_stamp(text, tz, shape.prefix_tokens)
-    return stamp is not None and stamp.when is not None
+    # A year no log holds (0001) gives the record no time of its own (_plausible).
+    return (
+        stamp is not None and stamp.when is not None and _MIN_YEAR <= stamp.when.year <= _MAX_YEAR
+    )
 
 
 def json_object(text: str) -> dict[str, Any] | None:

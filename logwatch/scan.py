@@ -237,6 +237,7 @@ def _fast(
         stats.bytes += found.size
         stats.lines += found.lines
         stats.records += found.records
+        stats.filter = found.filter
         if run.undated_file(found.label):
             run.undated += found.events
             stats.events += len(found.events)

@@ -1,0 +1,209 @@
+"""The lean record path against RecordAssembler: the same records, times and line numbers.
+
+Hypothesis writes mixed logs (dated, time-only, year-less and prefixed stamps, JSON lines
+with and without times and tracebacks, chained tracebacks, blank lines, "\\r", invalid
+UTF-8, over-long lines, small record budgets); for every line, the record LeanRecords
+builds from the bytes (from the file's start, and from a block cut out of its middle) is
+either None or exactly the record the assembler, fed the whole file, gives that line.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logwatch.leanrecords import LeanRecords
+from logwatch.model import LogLine, Record
+from logwatch.records import RecordAssembler
+from logwatch.sources.reader import make_line
+from logwatch.stampshape import START, StampShape
+
+FILE_TIME = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+REFUSED = (
+    "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused."
+)
+
+_TIMES = st.builds(
+    lambda h, m, s: f"{h:02d}:{m:02d}:{s:02d}",
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.integers(0, 59),
+)
+_DAYS = st.sampled_from(["2026-03-01", "2026-03-02", "2026-02-28", "0001-01-01"])
+_TEXT = st.sampled_from(
+    [REFUSED, "INFO [api] 200 GET /feed", "job done é", "Connection closed by server.", ""]
+)
+
+
+@st.composite
+def _line(draw: st.DrawFn) -> bytes:
+    kind = draw(st.integers(0, 17))
+    text = draw(_TEXT)
+    if kind <= 2:
+        return f"{draw(_DAYS)} {draw(_TIMES)},123 ERROR [app] {text}".encode()
+    if kind == 3:
+        return f"{draw(_TIMES)} default: {text}".encode()  # RQ, time-only
+    if kind == 4:
+        return f"Mar  1 {draw(_TIMES)} host app[1]: {text}".encode()  # syslog, year-less
+    if kind == 5:
+        return f"ERROR {draw(_DAYS)} {draw(_TIMES)},5 {text}".encode()  # Django's prefix
+    if kind == 6:
+        fields: dict[str, object] = {"message": text}
+        if draw(st.booleans()):
+            fields["asctime"] = f"{draw(_DAYS)} {draw(_TIMES)},000"
+        if draw(st.booleans()):
+            fields["exc_info"] = f"Traceback (most recent call last):\n  File x\n{REFUSED}"
+        return json.dumps(fields).encode()
+    if kind == 7:
+        return b'{"message": "not json' + text.encode() + b"}"
+    if kind == 8:
+        return draw(
+            st.sampled_from(
+                [
+                    b"Traceback (most recent call last):",
+                    b"During handling of the above exception, another exception occurred:",
+                    b"The above exception was the direct cause of the following exception:",
+                ]
+            )
+        )
+    if kind in (9, 10):
+        return draw(
+            st.sampled_from([b'  File "/app/x.py", line 3, in f', b"    raise err", b"\tx"])
+        )
+    if kind == 11:
+        return REFUSED.encode()
+    if kind == 12:
+        return b""
+    if kind == 13:
+        return draw(st.sampled_from([b"\r", b"x\r", b"\xe2\x82", b"\xff\xfe bad", b"\x00"]))
+    if kind == 14:
+        return b"2026-03-01 10:00:00 " + b"y" * draw(st.integers(20, 200))  # over max_line
+    if kind == 15:
+        return text.encode()  # untimed
+    if kind == 16:
+        return f"{draw(_DAYS)}T{draw(_TIMES)}Z {text}".encode()
+    return draw(st.binary(max_size=12))
+
+
+@st.composite
+def _log(draw: st.DrawFn) -> bytes:
+    lines = draw(st.lists(_line(), min_size=1, max_size=40))
+    end = draw(st.sampled_from([b"\n", b""]))
+    return b"\n".join(line.replace(b"\n", b" ") for line in lines) + end
+
+
+def _assembled(
+    data: bytes, shape: StampShape, max_lines: int, max_bytes: int, max_line: int
+) -> list[Record]:
+    """The records of the whole file, as the reference path builds them (0-based lines)."""
+    assembler = RecordAssembler(
+        source="log",
+        file_time=FILE_TIME,
+        max_lines=max_lines,
+        max_bytes=max_bytes,
+        shape=shape,
+    )
+    records: list[Record] = []
+    pos = 0
+    for number, raw in enumerate(data.split(b"\n")):
+        if pos >= len(data):
+            break
+        end = min(pos + len(raw) + 1, len(data))
+        line: LogLine = make_line(raw, number, pos, end, max_line)
+        records += assembler.feed(line)
+        pos = end
+    return records + assembler.flush()
+
+
+def _lean(shape: StampShape, max_lines: int, max_bytes: int, max_line: int) -> LeanRecords:
+    return LeanRecords(
+        source="log",
+        file_time=lambda: FILE_TIME,
+        tz=UTC,
+        shape=shape,
+        max_lines=max_lines,
+        max_bytes=max_bytes,
+        max_line=max_line,
+    )
+
+
+def _starts(data: bytes) -> list[int]:
+    starts = [0]
+    at = data.find(b"\n")
+    while 0 <= at < len(data) - 1:
+        starts.append(at + 1)
+        at = data.find(b"\n", at + 1)
+    return starts
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=_log(),
+    prefixed=st.booleans(),
+    max_lines=st.sampled_from([3, 6, 200]),
+    max_bytes=st.sampled_from([60, 200, 64 * 1024]),
+    cut=st.integers(0, 39),
+)
+def test_lean_records_are_the_assemblers(
+    data: bytes, prefixed: bool, max_lines: int, max_bytes: int, cut: int
+) -> None:
+    max_line = 120
+    shape = StampShape(1) if prefixed else START
+    records = _assembled(data, shape, max_lines, max_bytes, max_line)
+    lean = _lean(shape, max_lines, max_bytes, max_line)
+    starts = _starts(data)
+    # A block cut out of the middle: from a line start to the end of a later line.
+    lo = starts[min(cut, len(starts) - 1)]
+    hi_line = min(len(starts) - 1, cut + 1 + cut % 7)
+    hi = len(data) if hi_line == len(starts) - 1 else starts[hi_line + 1]
+    for line in starts:
+        if data[line : line + 1] in (b"\n", b""):
+            continue  # a blank line holds no needle: never a candidate
+        holding = [r for r in records if r.offset <= line < r.end]
+        for base, limit, eof in ((0, len(data), True), (lo, hi - lo, hi == len(data))):
+            if not base <= line < base + limit:
+                continue
+            got = lean.record(
+                data[base:],
+                base,
+                limit,
+                line,
+                eof=eof,
+                number=lambda offset: data.count(b"\n", 0, offset),
+            )
+            if got is not None:
+                assert holding == [got], (line, base, limit)
+
+
+def _app_log() -> bytes:
+    lines = [
+        "2026-03-01 12:00:00,000 INFO [api] 200 GET /feed",
+        f"2026-03-01 12:00:01,000 ERROR [api] {REFUSED}",
+        "2026-03-01 12:00:02,000 ERROR [app] Exception on /feed [GET]",
+        "Traceback (most recent call last):",
+        '  File "/app/views.py", line 57, in get_feed',
+        "    raise ConnectionError(self._error_message(e))",
+        REFUSED,
+        "12:00:03 default: Job OK (abc)",
+        f"12:00:04 Could not connect to Redis instance: {REFUSED}",
+        json.dumps({"asctime": "2026-03-01 12:00:05,000", "message": REFUSED}),
+        "2026-03-01 12:00:06,000 INFO [api] 200 GET /feed",
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("index", [1, 6, 8, 9], ids=["dated", "traceback", "time-only", "json"])
+def test_common_shapes_take_the_lean_path(index: int) -> None:
+    """The shapes the fast scan meets most are built lean (not handed back), and right."""
+    data = _app_log()
+    line = _starts(data)[index]
+    records = _assembled(data, START, 200, 64 * 1024, 64 * 1024)
+    got = _lean(START, 200, 64 * 1024, 64 * 1024).record(
+        data, 0, len(data), line, eof=True, number=lambda offset: data.count(b"\n", 0, offset)
+    )
+    assert got is not None
+    assert [r for r in records if r.offset <= line < r.end] == [got]
