@@ -429,3 +429,196 @@ def test_slack_answering_after_the_client_timeout_gets_exactly_one_root(
     assert roots[0]["metadata"]["event_payload"]["id"] == row
     methods = [r.api_method for r in slack.requests]
     assert methods.count("chat.postMessage") == 1 and "conversations.history" in methods
+
+
+# -- the start-up check, the lookup of an unanswered root, errors as values ------------------
+
+
+def test_check_says_who_posts_where(slack: SlackStandin) -> None:
+    assert notifier(slack).check() == (
+        True, "slack: ok as bot logwatch in workspace Standin, posting to #alerts (C123)"
+    )  # fmt: skip
+    # A channel given by its id needs no lookup.
+    assert notifier(slack, channel="C456").check() == (
+        True, "slack: ok as bot logwatch in workspace Standin, posting to C456 (C456)"
+    )  # fmt: skip
+    assert "conversations.list" not in [r.api_method for r in slack.requests[-2:]]
+
+
+@pytest.mark.parametrize(
+    ("setup", "channel", "expected"),
+    [
+        pytest.param(
+            {"token": "xoxb-9999-wrong-SECRETTOKEN"},
+            "#alerts",
+            "slack: slack: auth.test to #alerts: invalid_auth (the bot token is not valid"
+            " (check SLACK_BOT_TOKEN or [slack] token_file))",
+            id="bad-token",
+        ),
+        pytest.param(
+            {},
+            "#nowhere",
+            "slack: channel #nowhere not found: no such channel, or the bot cannot see it"
+            " (check LOGWATCH_SLACK_CHANNEL or [slack] channel)",
+            id="no-channel",
+        ),
+        pytest.param(
+            {"not_member": "C123"},
+            "#alerts",
+            "slack: the bot is not in #alerts (C123): /invite @logwatch there (or add the"
+            " chat:write.public scope)",
+            id="not-member",
+        ),
+        pytest.param(
+            {"archived": "C123"}, "#alerts", "slack: channel #alerts is archived", id="archived"
+        ),
+        pytest.param(
+            {"refuse": "conversations.info"},
+            "#alerts",
+            "slack: slack: conversations.info to #alerts: no_permission (the token may not"
+            " post there)",
+            id="info-refused",
+        ),
+    ],
+)
+def test_check_fails_with_one_line_saying_why(
+    slack: SlackStandin, setup: dict[str, str], channel: str, expected: str
+) -> None:
+    if "not_member" in setup:
+        slack.not_member.add(setup["not_member"])
+    if "archived" in setup:
+        slack.archived.add(setup["archived"])
+    if "refuse" in setup:
+        slack.refuse[setup["refuse"]] = "no_permission"
+    token = setup.get("token", slack.token)
+    ok, line = notifier(slack, token=token, channel=channel).check()
+    assert (ok, line) == (False, expected)
+    assert "SECRETTOKEN" not in line
+
+
+def test_check_passes_when_only_the_channel_lookup_is_not_allowed(slack: SlackStandin) -> None:
+    """Without channels:read the channel cannot be checked, but posting may still work."""
+    slack.refuse["conversations.list"] = "missing_scope"
+    assert notifier(slack).check() == (
+        True,
+        "slack: ok as bot logwatch in workspace Standin; cannot check #alerts: slack:"
+        " conversations.list to #alerts: missing_scope (the Slack app lacks the chat:write"
+        " scope)",
+    )
+
+
+def test_an_uncertain_root_that_landed_is_not_posted_again(slack: SlackStandin) -> None:
+    """The first attempt's answer was lost: the retry finds the root by its outbox id."""
+    from dataclasses import replace
+
+    slack_notifier = notifier(slack)
+    slack_notifier.send(make_notification("opened", id=7))  # an earlier root of another row
+    first = slack_notifier.send(make_notification("opened", id=8))
+    assert isinstance(first, Delivered)
+    again = slack_notifier.send(replace(make_notification("opened", id=8), uncertain=True))
+    assert again == first
+    methods = [r.api_method for r in slack.requests]
+    assert methods.count("chat.postMessage") == 2  # the two roots, no third
+    [history] = slack.calls("conversations.history")
+    assert history.body["channel"] == "C123"
+
+    # An update whose root landed unanswered replies in that thread, no new root.
+    before = len(slack.calls("chat.postMessage"))
+    update = replace(make_notification("updated", id=8), uncertain=True)
+    assert slack_notifier.send(update) == first
+    posts = slack.calls("chat.postMessage")
+    assert len(posts) == before + 1 and posts[-1].body["thread_ts"] == first.thread.ts  # type: ignore[union-attr]
+    # The channel's id was looked up once.
+    assert len(slack.calls("conversations.list")) == 1
+
+
+def test_an_uncertain_root_that_did_not_land_is_posted(slack: SlackStandin) -> None:
+    from dataclasses import replace
+
+    slack_notifier = notifier(slack)
+    slack_notifier.send(make_notification("opened", id=7))
+    outcome = slack_notifier.send(replace(make_notification("opened", id=9), uncertain=True))
+    assert isinstance(outcome, Delivered) and outcome.thread is not None
+    roots = [r for r in slack.calls("chat.postMessage") if "thread_ts" not in r.body]
+    assert len(roots) == 2 and roots[1].body["metadata"]["event_payload"]["id"] == 9
+
+
+def test_an_uncertain_root_is_posted_when_it_cannot_be_looked_up_and_that_is_said_once(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At least once, never lost: without channels:history the root may be posted twice."""
+    from dataclasses import replace
+
+    slack.refuse["conversations.history"] = "missing_scope"
+    slack_notifier = notifier(slack)
+    with caplog.at_level(logging.WARNING, logger="logwatch.notify.slack"):
+        for row in (1, 2):
+            n = replace(make_notification("opened", id=row), uncertain=True)
+            assert isinstance(slack_notifier.send(n), Delivered)
+    assert len(slack.calls("chat.postMessage")) == 2
+    warned = [r.getMessage() for r in caplog.records if "cannot check" in r.getMessage()]
+    assert len(warned) == 1 and "missing_scope" in warned[0]
+
+
+def test_an_uncertain_root_whose_channel_is_unknown_is_posted_and_fails_there(
+    slack: SlackStandin,
+) -> None:
+    from dataclasses import replace
+
+    n = replace(make_notification("opened"), uncertain=True)
+    outcome = notifier(slack, channel="#nowhere").send(n)
+    assert isinstance(outcome, Failed) and "channel_not_found" in outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"Retry-After": "7"}, 7.0),
+        ({"retry-after": ["12"]}, 12.0),
+        ({"RETRY-AFTER": " 3 "}, 3.0),
+        ({"Retry-After": "soon"}, 30.0),
+        ({"Retry-After": "-1"}, 30.0),
+        ({"Retry-After": "inf"}, 30.0),
+        ({"Retry-After": []}, 30.0),
+        ({"Content-Type": "text/plain"}, 30.0),
+        (None, 30.0),
+    ],
+)
+def test_retry_after_reads_seconds_or_falls_back(
+    headers: dict[str, object] | None, seconds: float
+) -> None:
+    from logwatch.notify.slack import retry_after
+
+    assert retry_after(headers) == seconds
+
+
+def test_unreachable_is_uncertain_unless_the_connection_was_refused() -> None:
+    """Refused: nothing was sent, a plain retry. Timed out or cut: it may have landed."""
+    from urllib.error import URLError
+
+    from logwatch.notify.slack import _unreachable
+
+    refused = _unreachable("slack: x", URLError(ConnectionRefusedError(111, "refused")))
+    assert not refused.uncertain and refused.after_s == 1.0
+    assert refused.reason.startswith("slack: x: Slack unreachable: ")
+    timed_out = _unreachable("slack: x", URLError(TimeoutError()))
+    assert timed_out == Retry(after_s=1.0, reason="slack: x: Slack timed out", uncertain=True)
+    assert _unreachable("slack: x", OSError("read timed out")).uncertain
+    reset = _unreachable("slack: x", ConnectionResetError(104, "reset by peer"))
+    assert (
+        reset.uncertain and reset.reason == "slack: x: Slack unreachable: [Errno 104] reset by peer"
+    )
+    blank = _unreachable("slack: x", OSError())
+    assert blank.reason == "slack: x: Slack unreachable: OSError"
+
+
+def test_the_sdk_log_filter_masks_the_token() -> None:
+    from logwatch.notify.slack import _MaskSecrets
+
+    record = logging.LogRecord(
+        "sdk", logging.ERROR, __file__, 1, "sent %s to %s", ("xoxb-SECRET-1", "C1"), None
+    )
+    assert _MaskSecrets(["xoxb-SECRET-1", ""]).filter(record)
+    assert record.getMessage() == "sent *** to C1"
+    plain = logging.LogRecord("sdk", logging.ERROR, __file__, 1, "sent %s", ("ok",), None)
+    assert _MaskSecrets(["xoxb-SECRET-1"]).filter(plain) and plain.args == ("ok",)

@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from logwatch import timestamps
 from logwatch.timestamps import Stamp, parse_line_start, parse_value
+
+
+@pytest.fixture(autouse=True)
+def _parsed_afresh() -> None:
+    """Each test parses with empty caches: a zone or access-log stamp cached by an earlier
+    test (or run) would hide how this one is parsed."""
+    timestamps._ZONES.clear()
+    timestamps._CLF_CACHE.clear()
 
 
 def _utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0, us: int = 0) -> datetime:
