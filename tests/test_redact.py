@@ -127,6 +127,7 @@ def test_configured_secrets_each_covered_stretch_becomes_one_mask(
         (["abcdef", "defghi"], "<abcdefghi>", "<***>"),
         (["abcd", "efgh"], "abcdefgh abcd", "*** ***"),
         (["aaaa"], "aaaaa", "***"),
+        (["abcd"], "abcd.abcd.abcd!", "***.***.***!"),  # every occurrence, each stretch kept apart
         (["abc"], "abc abcd", "abc abcd"),
         (["abcd"], "abc abcd", "abc ***"),
         (["", "wxyz"], "wxyz", "***"),
