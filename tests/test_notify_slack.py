@@ -470,7 +470,14 @@ def test_check_says_who_posts_where(slack: SlackStandin) -> None:
             id="not-member",
         ),
         pytest.param(
-            {"archived": "C123"}, "#alerts", "slack: channel #alerts is archived", id="archived"
+            {"archived": "C123"}, "C123", "slack: channel C123 is archived", id="archived"
+        ),
+        pytest.param(
+            {"archived": "C123"},
+            "#alerts",
+            "slack: channel #alerts not found: no such channel, or the bot cannot see it"
+            " (check LOGWATCH_SLACK_CHANNEL or [slack] channel)",
+            id="archived-by-name",
         ),
         pytest.param(
             {"refuse": "conversations.info"},
@@ -601,12 +608,16 @@ def test_unreachable_is_uncertain_unless_the_connection_was_refused() -> None:
     refused = _unreachable("slack: x", URLError(ConnectionRefusedError(111, "refused")))
     assert not refused.uncertain and refused.after_s == 1.0
     assert refused.reason.startswith("slack: x: Slack unreachable: ")
+    # Told by its type or by its text alone (a proxy's message).
+    assert not _unreachable("slack: x", ConnectionRefusedError(111, "denied")).uncertain
+    assert not _unreachable("slack: x", URLError(OSError("Connection refused"))).uncertain
     timed_out = _unreachable("slack: x", URLError(TimeoutError()))
     assert timed_out == Retry(after_s=1.0, reason="slack: x: Slack timed out", uncertain=True)
-    assert _unreachable("slack: x", OSError("read timed out")).uncertain
+    by_text = _unreachable("slack: x", OSError("read timed out"))
+    assert by_text == Retry(after_s=1.0, reason="slack: x: Slack timed out", uncertain=True)
     reset = _unreachable("slack: x", ConnectionResetError(104, "reset by peer"))
-    assert (
-        reset.uncertain and reset.reason == "slack: x: Slack unreachable: [Errno 104] reset by peer"
+    assert reset == Retry(
+        after_s=1.0, reason="slack: x: Slack unreachable: [Errno 104] reset by peer", uncertain=True
     )
     blank = _unreachable("slack: x", OSError())
     assert blank.reason == "slack: x: Slack unreachable: OSError"
@@ -622,3 +633,127 @@ def test_the_sdk_log_filter_masks_the_token() -> None:
     assert record.getMessage() == "sent *** to C1"
     plain = logging.LogRecord("sdk", logging.ERROR, __file__, 1, "sent %s", ("ok",), None)
     assert _MaskSecrets(["xoxb-SECRET-1"]).filter(plain) and plain.args == ("ok",)
+
+
+def test_check_names_the_bot_to_invite_and_finds_channels_by_any_name(
+    slack: SlackStandin,
+) -> None:
+    slack.bot_user = "lw-bot"
+    slack.not_member.add("C123")
+    assert (
+        notifier(slack)
+        .check()[1]
+        .endswith("/invite @lw-bot there (or add the chat:write.public scope)")
+    )
+    # A name without "#", a private channel, and private or DM ids.
+    slack.channels.update({"#priv": "G777", "#dm": "D888"})
+    assert notifier(slack, channel="ops-alerts").check()[1].endswith("posting to ops-alerts (C999)")
+    assert notifier(slack, channel="#priv").check()[1].endswith("posting to #priv (G777)")
+    before = len(slack.calls("conversations.list"))
+    for channel_id in ("G777", "D888"):
+        assert (
+            notifier(slack, channel=channel_id)
+            .check()[1]
+            .endswith(f"posting to {channel_id} ({channel_id})")
+        )
+    assert len(slack.calls("conversations.list")) == before  # ids need no lookup
+
+
+def test_check_finds_a_channel_past_the_first_hundred(slack: SlackStandin) -> None:
+    slack.channels.update({f"#team-{n:03d}": f"C9{n:03d}" for n in range(150)})
+    assert notifier(slack, channel="#team-140").check()[1].endswith("(C9140)")
+
+
+def test_check_does_not_warn_about_unanswered_roots(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.refuse["conversations.list"] = "missing_scope"
+    with caplog.at_level(logging.WARNING, logger="logwatch.notify.slack"):
+        assert notifier(slack).check()[0]
+    assert "unanswered" not in caplog.text
+
+
+def test_a_root_that_cannot_be_looked_up_says_why_once(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dataclasses import replace
+
+    for refused, method in (
+        ("conversations.list", "#alerts"),
+        ("conversations.history", "#alerts"),
+    ):
+        slack.refuse = {refused: "missing_scope"}
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="logwatch.notify.slack"):
+            slack_notifier = notifier(slack)
+            for row in (1, 2):
+                slack_notifier.send(replace(make_notification("opened", id=row), uncertain=True))
+        [warning] = [r.getMessage() for r in caplog.records]
+        assert warning == (
+            f"cannot check whether an unanswered root reached Slack (slack: {refused} to"
+            f" {method}: missing_scope (the Slack app lacks the chat:write scope)); it may be"
+            " posted twice. Add the channels:read and channels:history scopes to avoid that."
+        )
+
+
+def test_an_unanswered_root_is_found_among_the_channels_last_two_hundred(
+    slack: SlackStandin,
+) -> None:
+    """Slack answers 100 messages unless asked for more: a busy channel hides the root."""
+    from dataclasses import replace
+
+    slack_notifier = notifier(slack)
+    first = slack_notifier.send(make_notification("opened", id=5))
+    assert isinstance(first, Delivered)
+    for n in range(150):  # other roots posted since (newest first in the history)
+        slack.messages[("C123", f"1800000000.{n:06d}")] = {
+            "type": "message",
+            "ts": f"1800000000.{n:06d}",
+        }
+    again = slack_notifier.send(replace(make_notification("opened", id=5), uncertain=True))
+    assert again == first and len(slack.calls("chat.postMessage")) == 1
+
+
+def test_root_metadata_and_the_test_message(slack: SlackStandin) -> None:
+    """Slack keeps metadata only with an event_type; a test message is no broadcast."""
+    from logwatch.notify import make_test_notification
+
+    slack_notifier = notifier(slack)
+    slack_notifier.send(make_notification("opened"))
+    assert slack.requests[0].body["metadata"]["event_type"] == "logwatch_incident"
+    slack_notifier.send(make_test_notification(make_incident().first_seen))
+    assert "reply_broadcast" not in slack.requests[-1].body
+
+
+def test_an_answer_without_a_ts_is_failed(slack: SlackStandin) -> None:
+    from slack_sdk.web import SlackResponse
+
+    slack_notifier = notifier(slack)
+
+    def answer(**kwargs: object) -> SlackResponse:
+        return SlackResponse(client=None, http_verb="POST", api_url="", req_args={},
+                             data={"ok": True}, headers={}, status_code=200)  # fmt: skip
+
+    slack_notifier._client.chat_postMessage = answer  # type: ignore[method-assign]
+    outcome = slack_notifier.send(make_notification("opened"))
+    assert outcome == Failed(reason="slack: chat.postMessage to #alerts: answer without a ts")
+
+
+def test_check_without_user_team_or_membership_fields(slack: SlackStandin) -> None:
+    """Slack may leave fields out: `?` stands for a missing name, membership is assumed."""
+    from slack_sdk.web import SlackResponse
+
+    slack_notifier = notifier(slack, channel="C123")
+
+    def response(data: dict[str, object]) -> SlackResponse:
+        return SlackResponse(client=None, http_verb="POST", api_url="", req_args={},
+                             data=data, headers={}, status_code=200)  # fmt: skip
+
+    slack_notifier._client.auth_test = lambda **kw: response({"ok": True})  # type: ignore[method-assign]
+    slack_notifier._client.conversations_info = lambda **kw: response(  # type: ignore[method-assign]
+        {"ok": True, "channel": {"id": "C123"}}
+    )
+    assert slack_notifier.check() == (
+        True,
+        "slack: ok as bot ? in workspace ?, posting to C123 (C123)",
+    )
