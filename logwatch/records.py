@@ -407,13 +407,16 @@ def starts_dated_record(
         if fields is not None:
             for name in time_fields:
                 value = fields.get(name)
-                if isinstance(value, str | int | float) and parse_value(value) is not None:
-                    return True
+                if isinstance(value, str | int | float):
+                    parsed = parse_value(value)
+                    if parsed is not None:  # the field feed() takes: a year no log holds is no time
+                        return _MIN_YEAR <= parsed.year <= _MAX_YEAR
             return False
     stamp = parse_line_start(text, tz)
     if stamp is None and shape.prefix_tokens:
         stamp = prefixed_stamp(text, tz, shape.prefix_tokens)
-    return stamp is not None and stamp.when is not None
+    when = None if stamp is None else stamp.when
+    return when is not None and _MIN_YEAR <= when.year <= _MAX_YEAR  # as feed()'s _plausible
 
 
 def json_object(text: str) -> dict[str, Any] | None:
