@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from benchmarks.make_corpus import write_corpus
 from logwatch.model import LogLine, Record
-from logwatch.records import RecordAssembler, assemble
+from logwatch.records import RecordAssembler, assemble, starts_dated_record
 from logwatch.sources.reader import open_log, read_lines
+from logwatch.stampshape import StampShape
 from logwatch.timestamps import parse_line_start
 
 FILE_TIME = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -455,3 +456,70 @@ def test_zone_and_file_time_defaults() -> None:
     [record] = assemble(_lines("no stamp\n"), source="s", file_time=naive_file_time, tz=zone)
     assert record.time == naive_file_time.replace(tzinfo=zone).astimezone(UTC)
     assert record.time.utcoffset() == timedelta(0)
+
+
+# -- starts_dated_record: what the fast scan and the skimmer restart assembly at ----------
+
+_DATED_LINES = [
+    "2026-03-01 12:00:00,123 ERROR x",
+    "2026-03-01T12:00:00Z x",
+    "0001-01-01 00:00:00 year one",
+    "9999-12-31 23:59:59 year 9999",
+    "1899-12-31 23:59:59 too early",
+    "08:23:06 default: Job OK",
+    "Mar  1 12:00:00 host app[1]: x",
+    "[01/Mar/2026:12:00:00 +0000] x",
+    "1234:M 01 Mar 2026 12:00:00.123 # x",
+    "ERROR 2026-03-01 12:00:00,123 django.request x",
+    "ERROR job for 2026-03-01 12:00:00 failed",
+    '{"time": "2026-03-01T12:00:00Z", "msg": "x"}',
+    '{"time": "9999-12-31T23:59:59", "msg": "x"}',
+    '{"time": "0001-01-01T00:00:00Z", "msg": "x"}',
+    '{"time": "soon", "ts": 1709294400, "msg": "x"}',
+    '{"time": "soon", "msg": "x"}',
+    '{"ts": true, "msg": "x"}',
+    '{"msg": "no time"}',
+    "[1, 2]",
+    "{not json}",
+    "Traceback (most recent call last):",
+    "During handling of the above exception, another exception occurred:",
+    "The above exception was the direct cause of the following exception:",
+    '  File "app.py", line 3',
+    "\tat Foo.bar",
+    "redis.exceptions.ConnectionError: x",
+    "plain words",
+]
+
+
+def _dated_by_feeding(text: str, tz: tzinfo, shape: StampShape) -> bool:
+    """The promise's oracle: a line starts a record with a full date of its own when the
+    record it starts is timed and its time owes nothing to the file's time."""
+    times = []
+    for year in (2001, 2031):
+        assembler = RecordAssembler(source="x", file_time=datetime(year, 6, 1, tzinfo=UTC),
+                                    tz=tz, shape=shape)  # fmt: skip
+        records = assembler.feed(LogLine(text=text, number=1, offset=0, end=len(text) + 1))
+        records += assembler.flush()
+        if len(records) != 1 or not records[0].timed:
+            return False
+        times.append(records[0].time)
+    return times[0] == times[1]
+
+
+@given(
+    text=st.sampled_from(_DATED_LINES),
+    tokens=st.sampled_from([0, 1]),
+    zone=st.sampled_from(["UTC", "Europe/Paris", "Asia/Kolkata"]),
+)
+def test_starts_dated_record_agrees_with_feeding_the_line(
+    text: str, tokens: int, zone: str
+) -> None:
+    tz, shape = ZoneInfo(zone), StampShape(tokens)
+    assert starts_dated_record(text, tz, shape=shape) == _dated_by_feeding(text, tz, shape), text
+
+
+def test_starts_dated_record_reads_the_given_time_fields() -> None:
+    line = '{"when": "2026-03-01T12:00:00Z", "msg": "x"}'
+    assert not starts_dated_record(line, UTC)
+    assert starts_dated_record(line, UTC, time_fields=("when",))
+    assert not starts_dated_record("", UTC)
