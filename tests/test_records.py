@@ -523,3 +523,147 @@ def test_starts_dated_record_reads_the_given_time_fields() -> None:
     assert not starts_dated_record(line, UTC)
     assert starts_dated_record(line, UTC, time_fields=("when",))
     assert not starts_dated_record("", UTC)
+
+
+# -- a huge record: its first lines and the tail that fits, as many as fit -----------------
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=40),
+    max_lines=st.integers(min_value=2, max_value=24),
+    max_bytes=st.integers(min_value=40, max_value=600),
+)
+def test_a_huge_record_keeps_its_head_and_as_much_tail_as_fits(
+    sizes: list[int], max_lines: int, max_bytes: int
+) -> None:
+    """The bounds as the docstrings give them: the first lines within max_lines - tail
+    lines and three quarters of max_bytes, then the last lines (ten at most, half of
+    max_lines) within the last quarter, as many as fit, the very last always (cut to fit);
+    truncated exactly when something was left out."""
+    first = "2026-03-01 12:00:00 E start"
+    lines = [first] + [f"  {n:02d}" + "x" * size for n, size in enumerate(sizes)]
+    [record] = _records("\n".join(lines) + "\n", max_lines=max_lines, max_bytes=max_bytes)
+    kept = record.text.split("\n")
+    tail_n = min(10, max_lines // 2)
+    head_n, tail_chars = max(1, max_lines - tail_n), max_bytes // 4
+    head_chars = max(1, max_bytes - tail_chars)
+
+    h = 0  # the head: the longest prefix of the lines that the record starts with
+    while h < min(len(kept), len(lines)) and kept[h] == lines[h]:
+        h += 1
+    assert h >= 1
+    tail = kept[h:]
+    if not tail and h == len(lines):
+        assert not record.truncated  # whole (its head and tail meet)
+        return
+    # The head is as long as the line and character budgets allow.
+    assert h <= head_n and sum(len(x) + 1 for x in lines[:h]) <= head_chars
+    assert h == head_n or sum(len(x) + 1 for x in lines[: h + 1]) > head_chars
+    assert record.truncated == (h + len(tail) < len(lines) or tail[-1] != lines[-1])
+    if tail[-1] != lines[-1]:  # the last line alone is longer than the tail's share
+        assert tail == [lines[-1][: max(0, tail_chars - 1)]]
+        assert len(lines[-1]) + 1 > tail_chars
+        return
+    # The tail: the last lines, as many as fit in its share and its line count.
+    k = len(tail)
+    assert tail == lines[len(lines) - k :] and k <= tail_n
+    assert sum(len(x) + 1 for x in tail) <= tail_chars
+    earlier = len(lines) - k - 1
+    assert k == tail_n or earlier < h or sum(len(x) + 1 for x in lines[earlier:]) > tail_chars
+
+
+def test_a_json_message_is_bounded_line_by_line_and_kept_whole_when_it_fits() -> None:
+    message = "\n".join(f"line {n:02d}" for n in range(30))
+    [record] = _records(json.dumps({"ts": 1709294400, "msg": message}) + "\n", max_lines=20)
+    kept, sent = record.text.split("\n"), message.split("\n")
+    assert kept[:10] == ["1709294400 line 00", *sent[1:10]] and kept[-10:] == sent[-10:]
+    assert record.truncated and len(kept) == 20
+    # 150 + 148 characters and their newlines fill the head's 300 exactly: kept whole.
+    fits = "a" * 149 + "\n" + "b" * 148
+    [whole] = _records(json.dumps({"msg": fits}) + "\n", max_bytes=400)
+    assert whole.text == fits and not whole.truncated
+
+
+@pytest.mark.parametrize(
+    ("value", "lines"),
+    [
+        ("Traceback (most recent call last):\n  File 'a.py'\nValueError: x  \n",
+         ["Traceback (most recent call last):", "  File 'a.py'", "ValueError: x  "]),
+        ("\nValueError: x", ["", "ValueError: x"]),
+        (["Traceback (most recent call last):\n", "  File 'a.py'\nValueError: x \n"],
+         ["Traceback (most recent call last):", "  File 'a.py'", "ValueError: x "]),
+        (["\nKeyError: k", 3], ["", "KeyError: k"]),
+    ],
+)  # fmt: skip
+def test_json_traceback_fields_keep_their_lines(value: object, lines: list[str]) -> None:
+    [record] = _records(json.dumps({"msg": "failed", "exc_info": value}) + "\n")
+    assert record.text.split("\n") == ["failed", *lines]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "zone", "expected"),
+    [
+        ("2026-03-01T13:00:00", "Europe/Paris", _utc(2026, 3, 1, 12)),
+        ("2026-03-01T12:00:00", "UTC", _utc(2026, 3, 1, 12)),
+        ("2026-03-01T13:00:00+01:00", "UTC", _utc(2026, 3, 1, 12)),
+        ("2026-03-01T17:30:00+05:30", "Europe/Paris", _utc(2026, 3, 1, 12)),
+    ],
+)
+def test_json_times_naive_in_the_configured_zone_aware_as_written(
+    stamp: str, zone: str, expected: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the machine's own zone (here Asia/Kolkata): only the configured one counts."""
+    import time as systime
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    systime.tzset()
+    try:
+        [record] = _records(json.dumps({"time": stamp, "msg": "x"}) + "\n", tz=ZoneInfo(zone))
+    finally:
+        monkeypatch.undo()
+        systime.tzset()
+    assert record.time == expected and record.timed
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The year of the dated record above, not the file's (2026).
+        ("2024-06-01 12:00:00 a\nJun  2 12:00:00 host b\n", _utc(2024, 6, 2, 12)),
+        # Past new year, and a late line from before it.
+        ("2026-12-31 23:00:00 a\nJan  1 00:10:00 host b\n", _utc(2027, 1, 1, 0, 10)),
+        ("2026-01-01 00:10:00 a\nDec 31 23:50:00 host b\n", _utc(2025, 12, 31, 23, 50)),
+    ],
+)
+def test_yearless_stamps_take_the_year_nearest_the_record_above(
+    text: str, expected: datetime
+) -> None:
+    assert _records(text)[-1].time == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # FILE_TIME is 2026-03-02 06:00 UTC: up to a minute after it is this year's.
+        ("Mar  2 06:00:00 host x", _utc(2026, 3, 2, 6)),
+        ("Mar  2 06:01:00 host x", _utc(2026, 3, 2, 6, 1)),
+        ("Mar  2 06:01:01 host x", _utc(2025, 3, 2, 6, 1, 1)),
+    ],
+)
+def test_yearless_stamp_after_the_file_time_is_last_years(line: str, expected: datetime) -> None:
+    assert _records(line + "\n")[0].time == expected
+
+
+def test_yearless_year_is_the_configured_zones_not_the_machines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time as systime
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    systime.tzset()
+    try:
+        [record] = _records("Jan  1 00:10:00 host x\n", file_time=_utc(2027, 1, 1, 0, 30))
+    finally:
+        monkeypatch.undo()
+        systime.tzset()
+    assert record.time == _utc(2027, 1, 1, 0, 10)
