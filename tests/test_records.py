@@ -667,3 +667,57 @@ def test_yearless_year_is_the_configured_zones_not_the_machines(
         monkeypatch.undo()
         systime.tzset()
     assert record.time == _utc(2027, 1, 1, 0, 10)
+
+
+def _in_machine_zone(
+    zone: str, monkeypatch: pytest.MonkeyPatch, text: str, **kw: object
+) -> list[Record]:
+    """Records assembled while the machine's own zone is `zone` (it must not matter)."""
+    import time as systime
+
+    monkeypatch.setenv("TZ", zone)
+    systime.tzset()
+    try:
+        return _records(text, **kw)
+    finally:
+        monkeypatch.undo()
+        systime.tzset()
+
+
+def test_record_times_are_utc_whatever_the_machines_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "plain first line\n2026-03-01T13:00:00+01:00 x\n08:00:00 rq line\n"
+    for tz in (UTC, ZoneInfo("UTC"), ZoneInfo("Etc/UTC")):
+        records = _in_machine_zone("Asia/Kolkata", monkeypatch, text, tz=tz)
+        assert [r.time for r in records] == [FILE_TIME, _utc(2026, 3, 1, 12), _utc(2026, 3, 1, 8)]
+        assert all(r.time.utcoffset() == timedelta(0) for r in records)
+        assert [r.source for r in records] == ["app.log"] * 3
+
+
+@pytest.mark.parametrize(
+    ("stamp", "timed"),
+    [("1900-01-01 00:00:00", True), ("1899-12-31 23:59:59", False),
+     ("9000-12-31 12:00:00", True), ("9001-01-01 00:00:00", False)],
+)  # fmt: skip
+def test_years_a_log_can_hold(stamp: str, timed: bool) -> None:
+    [record] = _records(f"{stamp} x\n")
+    assert record.timed == timed
+
+
+def test_json_nested_values_numbers_in_booleans_and_lists_out() -> None:
+    line = json.dumps({"msg": "m", "ctx": {"attempt": 3, "ratio": 0.5, "ok": True, "ids": [1]}})
+    [record] = _records(line + "\n")
+    assert record.text == "m 3 0.5"
+
+
+def test_assemble_passes_on_its_options() -> None:
+    text = (
+        '{"when": "2026-03-01T12:00:00Z", "msg": "m", "trace": "Traceback\\nKeyError: k"}\n'
+        "ERROR 2026-03-01 12:00:05,000 django.request x\n"
+    )
+    records = list(assemble(_lines(text), source="s", file_time=FILE_TIME, time_fields=("when",),
+                            traceback_fields=("trace",), shape=StampShape(1)))  # fmt: skip
+    assert (
+        records[0].time == _utc(2026, 3, 1, 12)
+        and records[0].text == "2026-03-01T12:00:00Z m\nTraceback\nKeyError: k"
+    )
+    assert records[1].time == _utc(2026, 3, 1, 12, 0, 5) and records[1].timed
