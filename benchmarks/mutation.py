@@ -72,7 +72,7 @@ KILLED = {1, 3}
 TIMEOUT = {36, 24, -24, 152, 255}
 SURVIVED = {0}
 NO_TESTS = {5, 33}
-LINKED = ("logwatch", "tests", "scripts", "config", "benchmarks")
+LINKED = ("logwatch", "tests", "scripts", "config", "benchmarks", "examples")
 
 
 class Score(NamedTuple):
@@ -100,7 +100,7 @@ def mutmut_table(target: Target) -> str:
             f"only_mutate = {json.dumps([target.path])}",
             f"pytest_add_cli_args_test_selection = {json.dumps(selection)}",
             f"pytest_add_cli_args = {json.dumps(every_run)}",
-            'also_copy = ["scripts", "config", "benchmarks"]',
+            'also_copy = ["scripts", "config", "benchmarks", "examples"]',
             "use_git_change_detection = false",
             "",
         ]
