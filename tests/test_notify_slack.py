@@ -514,16 +514,22 @@ def test_check_passes_when_only_the_channel_lookup_is_not_allowed(slack: SlackSt
     )
 
 
-def test_an_uncertain_root_that_landed_is_not_posted_again(slack: SlackStandin) -> None:
+def test_an_uncertain_root_that_landed_is_not_posted_again(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
     """The first attempt's answer was lost: the retry finds the root by its outbox id."""
     from dataclasses import replace
 
     slack_notifier = notifier(slack)
     slack_notifier.send(make_notification("opened", id=7))  # an earlier root of another row
     first = slack_notifier.send(make_notification("opened", id=8))
-    assert isinstance(first, Delivered)
-    again = slack_notifier.send(replace(make_notification("opened", id=8), uncertain=True))
+    assert isinstance(first, Delivered) and first.thread is not None
+    with caplog.at_level(logging.INFO, logger="logwatch.notify.slack"):
+        again = slack_notifier.send(replace(make_notification("opened", id=8), uncertain=True))
     assert again == first
+    assert [r.getMessage() for r in caplog.records] == [
+        f"slack root already posted incident=inc-3f2a9c01d4 ts={first.thread.ts}"
+    ]
     methods = [r.api_method for r in slack.requests]
     assert methods.count("chat.postMessage") == 2  # the two roots, no third
     [history] = slack.calls("conversations.history")
@@ -757,3 +763,69 @@ def test_check_without_user_team_or_membership_fields(slack: SlackStandin) -> No
         True,
         "slack: ok as bot ? in workspace ?, posting to C123 (C123)",
     )
+
+
+def test_defaults_no_mention_no_buttons_and_a_reply_keeps_its_root(slack: SlackStandin) -> None:
+    slack_notifier = notifier(slack)
+    root = slack_notifier.send(make_notification("opened"))
+    assert isinstance(root, Delivered) and root.thread is not None
+    notifier(slack, mention="", buttons=False).send(make_notification("opened"))
+    default, explicit = slack.requests[0].body, slack.requests[1].body
+    assert texts(default) == texts(explicit)
+    assert not any(block.get("type") == "actions" for block in default["blocks"])
+    # An update replies in the thread: the outcome names the same root.
+    assert slack_notifier.send(make_notification("updated", id=2, thread=root.thread)) == root
+
+
+def test_the_all_clear_stays_in_the_thread_when_broadcasts_are_off(slack: SlackStandin) -> None:
+    slack_notifier = notifier(slack, broadcast_resolved=False)
+    root = slack_notifier.send(make_notification("opened"))
+    assert isinstance(root, Delivered)
+    slack_notifier.send(make_notification("resolved", id=3, thread=root.thread))
+    reply = slack.requests[-1].body
+    assert reply["thread_ts"] == root.thread.ts and "reply_broadcast" not in reply  # type: ignore[union-attr]
+
+
+def test_the_test_message_names_the_host_and_says_when_it_failed(slack: SlackStandin) -> None:
+    from logwatch.notify import make_test_notification
+
+    test = make_test_notification(make_incident().first_seen)
+    notifier(slack, host="app-7").send(test)
+    assert "app-7" in texts(slack.requests[0].body)
+    slack.fail_next(1, 500)
+    assert isinstance(notifier(slack).send(test), Retry)
+
+
+def test_a_channel_name_without_its_hash_is_looked_up(slack: SlackStandin) -> None:
+    assert notifier(slack, channel="alerts").check()[1].endswith("posting to alerts (C123)")
+
+
+def test_an_answer_without_a_channel_keeps_the_channel_asked(slack: SlackStandin) -> None:
+    from slack_sdk.web import SlackResponse
+
+    slack_notifier = notifier(slack)
+    for data in ({"ok": True, "ts": "1.2"}, {"ok": True, "ts": "1.2", "channel": ""}):
+
+        def answer(data: dict[str, object] = data, **kwargs: object) -> SlackResponse:
+            return SlackResponse(client=None, http_verb="POST", api_url="", req_args={},
+                                 data=data, headers={}, status_code=200)  # fmt: skip
+
+        slack_notifier._client.chat_postMessage = answer  # type: ignore[method-assign]
+        outcome = slack_notifier.send(make_notification("opened"))
+        assert outcome == Delivered(thread=ThreadRef(channel="#alerts", ts="1.2"))
+
+
+def test_check_invites_logwatch_when_slack_names_no_bot_user(slack: SlackStandin) -> None:
+    from slack_sdk.web import SlackResponse
+
+    slack_notifier = notifier(slack, channel="C123")
+
+    def response(data: dict[str, object]) -> SlackResponse:
+        return SlackResponse(client=None, http_verb="POST", api_url="", req_args={},
+                             data=data, headers={}, status_code=200)  # fmt: skip
+
+    slack_notifier._client.auth_test = lambda **kw: response({"ok": True})  # type: ignore[method-assign]
+    slack_notifier._client.conversations_info = lambda **kw: response(  # type: ignore[method-assign]
+        {"ok": True, "channel": {"id": "C123", "is_member": False}}
+    )
+    assert "/invite @logwatch there" in slack_notifier.check()[1]
