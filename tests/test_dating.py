@@ -285,3 +285,66 @@ def test_stdin_twice_is_refused() -> None:
     result = CliRunner().invoke(main, ["scan", "-", "-"], input=b"x\n", env={})
     assert result.exit_code == 2
     assert "only once" in result.stderr
+
+
+# -- plan_dating directly: references past the head, the report's names ---------------------
+
+
+def _reference_past_its_head(path: Path, prefix: str = "ERROR ") -> None:
+    """A dated file longer than the head read (64 KB), from 03-01 00:00 to 03-03 12:00,
+    its last stamp only in its tail and on a last line without a newline."""
+    start, step = datetime(2026, 3, 1), timedelta(seconds=60)
+    rows = [
+        f"{prefix}{(start + n * step):%Y-%m-%d %H:%M:%S},000 app: {'x' * 40}" for n in range(1500)
+    ]
+    rows.append(f"{prefix}2026-03-03 12:00:00,000 app: the last")
+    path.write_text("\n".join(rows))
+    assert path.stat().st_size > 64 << 10
+
+
+@pytest.mark.parametrize("prefix", ["", "ERROR "])
+def test_a_reference_longer_than_its_head_spans_to_its_last_stamp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefix: str
+) -> None:
+    """10:00 falls inside app.log's span on 03-01, 03-02 and 03-03 (its last stamp, past
+    the head): the worker's mtime picks 03-03. Read in the configured zone, whatever the
+    machine's (here UTC+14)."""
+    import time as systime
+
+    from logwatch.dating import plan_dating
+
+    _reference_past_its_head(tmp_path / "app.log", prefix)
+    worker = tmp_path / "worker.log"
+    worker.write_text("10:00:00 default: Job failed\n")
+    set_mtime(worker, datetime(2026, 3, 3, 11, tzinfo=UTC))
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    systime.tzset()
+    try:
+        plan = plan_dating([[tmp_path / "app.log"], [worker]], UTC)
+    finally:
+        monkeypatch.undo()
+        systime.tzset()
+    assert plan[worker].file_time == datetime(2026, 3, 3, 10, tzinfo=UTC)
+    assert plan[worker].how == "time-only stamps dated from app.log"
+
+
+@pytest.mark.parametrize(
+    ("count", "named"),
+    [
+        (3, "a0.log, a1.log, a2.log"),
+        (4, "a0.log, a1.log, a2.log and 1 more"),
+        (5, "a0.log, a1.log, a2.log and 2 more"),
+    ],
+)
+def test_the_report_names_three_reference_files_at_most(
+    tmp_path: Path, count: int, named: str
+) -> None:
+    from logwatch.dating import plan_dating
+
+    for n in range(count):
+        (tmp_path / f"a{n}.log").write_text(f"2026-03-01 0{n}:00:00 x\n")
+    worker = tmp_path / "worker.log"
+    worker.write_text("10:00:00 job\n")
+    families = [[tmp_path / f"a{n}.log"] for n in range(count)] + [[worker]]
+    plan = plan_dating(families, UTC)
+    assert plan[worker].how == f"time-only stamps dated from {named}"
