@@ -348,3 +348,48 @@ def test_the_report_names_three_reference_files_at_most(
     families = [[tmp_path / f"a{n}.log"] for n in range(count)] + [[worker]]
     plan = plan_dating(families, UTC)
     assert plan[worker].how == f"time-only stamps dated from {named}"
+
+
+def test_a_family_member_without_a_full_stamp_is_passed_over(tmp_path: Path) -> None:
+    """The rotation family answers first, past a member that has no full stamp of its own."""
+    from logwatch.dating import plan_dating
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (tmp_path / "w.log").write_text("10:00:00 job\n")
+    (tmp_path / "w.log.1").write_text("09:00:00 job\n")
+    (old / "w.log.2").write_text("2026-01-10 08:00:00 x\n")
+    (tmp_path / "other.log").write_text("2026-03-01 08:00:00 x\n")
+    families = [
+        [tmp_path / "w.log", tmp_path / "w.log.1", old / "w.log.2"],
+        [tmp_path / "other.log"],
+    ]
+    plan = plan_dating(families, UTC)
+    assert plan[tmp_path / "w.log"].file_time == datetime(2026, 1, 10, 10, tzinfo=UTC)
+    assert plan[tmp_path / "w.log.1"].file_time == datetime(2026, 1, 10, 9, tzinfo=UTC)
+
+
+def test_overlapping_references_cover_their_union_for_every_time_only_file(tmp_path: Path) -> None:
+    """a.log 03-01 00:00-20:00 and b.log 03-01 10:00-03-03 00:00 cover 03-01 05:00 as one
+    span; the mtimes (03-01 06:00) pick that day for both time-only files of the directory."""
+    from logwatch.dating import plan_dating
+
+    (tmp_path / "a.log").write_text("2026-03-01 00:00:00 x\n2026-03-01 20:00:00 y\n")
+    (tmp_path / "b.log").write_text("2026-03-01 10:00:00 x\n2026-03-03 00:00:00 y\n")
+    workers = [tmp_path / "w1.log", tmp_path / "w2.log"]
+    for worker in workers:
+        worker.write_text("05:00:00 job\n")
+        set_mtime(worker, datetime(2026, 3, 1, 6, tzinfo=UTC))
+    far = tmp_path / "far"  # a dated file elsewhere: the directory answers first
+    far.mkdir()
+    (far / "c.log").write_text("2020-01-01 00:00:00 x\n")
+    families = [
+        [tmp_path / "a.log"],
+        [tmp_path / "b.log"],
+        [far / "c.log"],
+        *([w] for w in workers),
+    ]
+    plan = plan_dating(families, UTC)
+    for worker in workers:
+        assert plan[worker].file_time == datetime(2026, 3, 1, 5, tzinfo=UTC)
+        assert plan[worker].how == "time-only stamps dated from a.log, b.log"
