@@ -829,3 +829,78 @@ def test_check_invites_logwatch_when_slack_names_no_bot_user(slack: SlackStandin
         {"ok": True, "channel": {"id": "C123", "is_member": False}}
     )
     assert "/invite @logwatch there" in slack_notifier.check()[1]
+
+
+def _api_error(status: int, data: object, headers: dict[str, object] | None = None) -> object:
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web import SlackResponse
+
+    response = SlackResponse(client=None, http_verb="POST", api_url="", req_args={},
+                             data=data, headers=headers or {}, status_code=status)  # type: ignore[arg-type]  # fmt: skip
+
+    def call() -> SlackResponse:
+        raise SlackApiError("error", response)
+
+    return call
+
+
+@pytest.mark.parametrize(
+    ("status", "data", "headers", "expected"),
+    [
+        (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": ["45"]},
+         Retry(after_s=45.0, reason="slack: m to #c: rate limited for 45s")),
+        (429, "rate_limited", {"Retry-After": ["7"]},
+         Retry(after_s=7.0, reason="slack: m to #c: rate limited for 7s")),
+        (200, {"ok": False, "error": "ratelimited"}, None,
+         Retry(after_s=30.0, reason="slack: m to #c: rate limited for 30s")),
+        (503, "<html>upstream</html>", None, Retry(after_s=1.0, reason="slack: m to #c: HTTP 503")),
+        (200, {"ok": False, "error": "internal_error"}, None,
+         Retry(after_s=1.0, reason="slack: m to #c: HTTP 200 internal_error")),
+        (200, {"ok": False, "error": "invalid_auth"}, None,
+         Failed(reason="slack: m to #c: invalid_auth (the bot token is not valid (check"
+                       " SLACK_BOT_TOKEN or [slack] token_file))")),
+        (200, {"ok": False, "error": "odd_thing"}, None,
+         Failed(reason="slack: m to #c: odd_thing (HTTP 200)")),
+        (400, {"ok": False}, None, Failed(reason="slack: m to #c: error (HTTP 400)")),
+        (400, "Bad Request", None, Failed(reason="slack: m to #c: error (HTTP 400)")),
+    ],
+)  # fmt: skip
+def test_slack_errors_are_sorted_into_retry_and_failed(
+    slack: SlackStandin,
+    status: int,
+    data: object,
+    headers: dict[str, object] | None,
+    expected: object,
+) -> None:
+    outcome = notifier(slack)._call("m", "#c", _api_error(status, data, headers))  # type: ignore[arg-type]
+    assert outcome == expected
+
+
+def test_a_tolerated_error_is_none(slack: SlackStandin) -> None:
+    call = _api_error(200, {"ok": False, "error": "message_not_found"})
+    tolerate = frozenset({"message_not_found"})
+    assert notifier(slack)._call("m", "#c", call, tolerate=tolerate) is None  # type: ignore[arg-type]
+
+
+def test_the_style_carries_host_and_buttons(slack: SlackStandin) -> None:
+    notifier(slack, host="app-7", buttons=True).send(make_notification("opened"))
+    body = slack.requests[0].body
+    assert "app-7" in texts(body)
+    assert any(block.get("type") == "actions" for block in body["blocks"])
+
+
+def test_the_timeout_is_whole_seconds_one_at_least() -> None:
+    assert SlackNotifier(token="xoxb-1", channel="#c", timeout_s=0.2).timeout_s == 1.0
+    assert SlackNotifier(token="xoxb-1", channel="#c", timeout_s=2.5).timeout_s == 3.0
+
+
+def test_slack_sdk_itself_stays_quiet(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The outcome is logged once by the outbox; the SDK must not log every attempt."""
+    with caplog.at_level(logging.DEBUG):
+        slack.fail_next(1, 500)
+        notifier(slack).send(make_notification("opened"))
+        notifier(slack).send(make_notification("opened"))
+    assert [r.name for r in caplog.records if r.name.startswith("slack_sdk")] == []
+    assert [r.name for r in caplog.records if r.name.endswith(".sdk")] == []
