@@ -10,8 +10,11 @@ import gzip
 import json
 import os
 import shutil
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -393,3 +396,123 @@ def test_overlapping_references_cover_their_union_for_every_time_only_file(tmp_p
     for worker in workers:
         assert plan[worker].file_time == datetime(2026, 3, 1, 5, tzinfo=UTC)
         assert plan[worker].how == "time-only stamps dated from a.log, b.log"
+
+
+@pytest.fixture(name="machine_zone")
+def machine_zone_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's own zone is UTC+14: dating must use the configured zone only."""
+    import time as systime
+
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    systime.tzset()
+    yield
+    monkeypatch.undo()
+    systime.tzset()
+
+
+PARIS = ZoneInfo("Europe/Paris")  # UTC+1 in March
+
+
+def test_read_head_says_what_a_files_first_and_last_lines_hold(
+    tmp_path: Path, machine_zone: None
+) -> None:
+    from logwatch.dating import FileHead, read_head
+    from logwatch.stampshape import START, StampShape
+
+    def head_of(name: str, text: str) -> FileHead:
+        path = tmp_path / name
+        path.write_text(text)
+        set_mtime(path, DAY)
+        return read_head(path, PARIS)
+
+    utc = partial(datetime, tzinfo=UTC)
+    dated = head_of(
+        "a.log", "08:00:00 a\n09:00:00 b\n2026-03-01 10:00:00 c\nmore\n2026-03-01 11:00:00 d\nend"
+    )
+    assert dated == FileHead(path=tmp_path / "a.log", shape=START, first=utc(2026, 3, 1, 9),
+                             last=utc(2026, 3, 1, 10), clock=time(8), mtime=DAY)  # fmt: skip
+    django = head_of("d.log", "ERROR 2026-03-01 10:00:00,000 x\nERROR 2026-03-01 12:00:00,000 y\n")
+    assert django == FileHead(path=tmp_path / "d.log", shape=StampShape(1), first=utc(2026, 3, 1, 9),
+                              last=utc(2026, 3, 1, 11), clock=None, mtime=DAY)  # fmt: skip
+    syslog = head_of("s.log", "Mar  2 08:00:00 host x\n")
+    assert syslog == FileHead(path=tmp_path / "s.log", shape=START, first=None, last=None,
+                              clock=time(8), month=3, day=2, mtime=DAY)  # fmt: skip
+    one = head_of("w.log", "08:00:00 job")  # one line, no newline
+    assert one.clock == time(8) and one.first is None
+    missing = read_head(tmp_path / "gone.log", PARIS)
+    assert missing == FileHead(path=tmp_path / "gone.log", shape=START, first=None, last=None,
+                               clock=None, mtime=None)  # fmt: skip
+    unreadable = read_head(tmp_path, PARIS)  # a directory: its mtime, nothing read
+    assert unreadable == FileHead(path=tmp_path, shape=START, first=None, last=None, clock=None,
+                                  mtime=datetime.fromtimestamp(tmp_path.stat().st_mtime, UTC))  # fmt: skip
+
+
+def test_time_only_lines_before_a_files_first_full_stamp_take_its_date(
+    tmp_path: Path, machine_zone: None
+) -> None:
+    from logwatch.dating import OWN, plan_dating
+
+    path = tmp_path / "w.log"
+    path.write_text("23:30:00 a\n2026-03-02 00:10:00 b\n")
+    plan = plan_dating([[path]], PARIS)
+    assert (
+        plan[path].file_time == datetime(2026, 3, 1, 22, 30, tzinfo=UTC) and plan[path].how == OWN
+    )
+
+
+def test_a_compressed_reference_spans_to_its_last_stamp(tmp_path: Path, machine_zone: None) -> None:
+    from logwatch.dating import plan_dating
+
+    ref = tmp_path / "app.log.1.gz"
+    ref.write_bytes(gzip.compress(b"2026-03-01 00:00:00 a\n2026-03-03 12:00:00 z\n"))
+    worker = tmp_path / "worker.log"
+    worker.write_text("10:00:00 job\n")
+    set_mtime(worker, datetime(2026, 3, 3, 11, tzinfo=UTC))
+    plan = plan_dating([[ref], [worker]], UTC)
+    assert plan[worker].file_time == datetime(2026, 3, 3, 10, tzinfo=UTC)
+
+
+def test_a_clock_just_past_midnight_after_the_last_record_is_the_next_day(tmp_path: Path) -> None:
+    from logwatch.dating import plan_dating
+
+    (tmp_path / "app.log").write_text("2026-03-03 23:00:00 a\n2026-03-03 23:50:00 b\n")
+    worker = tmp_path / "worker.log"
+    worker.write_text("00:05:00 job\n")
+    plan = plan_dating([[tmp_path / "app.log"], [worker]], UTC)
+    assert plan[worker].file_time == datetime(2026, 3, 4, 0, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("reference", "line", "expected"),
+    [
+        ("2025-03-01 00:00:00 a\n2025-03-03 00:00:00 b\n", "Mar  2 08:00:00 h x",
+         datetime(2025, 3, 2, 8, tzinfo=UTC)),
+        # 29 Feb exists in 2024 only: the common year among the candidates is passed over.
+        ("2023-12-31 23:00:00 a\n2024-01-01 01:00:00 b\n", "Feb 29 08:00:00 h x",
+         datetime(2024, 2, 29, 8, tzinfo=UTC)),
+        # No leap year near the references: the file's mtime dates it.
+        ("2025-03-01 00:00:00 a\n", "Feb 29 08:00:00 h x", None),
+    ],
+)  # fmt: skip
+def test_year_less_files_take_the_year_of_the_references(
+    tmp_path: Path, reference: str, line: str, expected: datetime | None
+) -> None:
+    from logwatch.dating import MTIME, plan_dating
+
+    (tmp_path / "app.log").write_text(reference)
+    syslog = tmp_path / "syslog"
+    syslog.write_text(line + "\n")
+    set_mtime(syslog, DAY)
+    plan = plan_dating([[tmp_path / "app.log"], [syslog]], UTC)
+    if expected is None:
+        assert plan[syslog].how == MTIME and plan[syslog].file_time == DAY
+    else:
+        assert plan[syslog].file_time == expected
+
+
+def test_a_missing_file_is_undated_with_an_aware_time(tmp_path: Path) -> None:
+    from logwatch.dating import NONE, plan_dating
+
+    plan = plan_dating([[tmp_path / "gone.log"]], UTC)
+    assert plan[tmp_path / "gone.log"].how == NONE and plan[tmp_path / "gone.log"].undated
+    assert plan[tmp_path / "gone.log"].file_time.tzinfo is not None
