@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from benchmarks.make_corpus import write_corpus
@@ -472,6 +472,12 @@ _DATED_LINES = [
     "1234:M 01 Mar 2026 12:00:00.123 # x",
     "ERROR 2026-03-01 12:00:00,123 django.request x",
     "ERROR job for 2026-03-01 12:00:00 failed",
+    "DEBUG 2026-03-01 12:00:00,000 app x",
+    "TRACE 2026-03-01 12:00:00,000 app x",
+    "1900-01-01 00:00:00 first year",
+    "9000-12-31 00:00:00 last year",
+    '{"time": "1900-01-01T00:00:00Z", "msg": "x"}',
+    '{"time": "9000-06-01T00:00:00Z", "msg": "x"}',
     '{"time": "2026-03-01T12:00:00Z", "msg": "x"}',
     '{"time": "9999-12-31T23:59:59", "msg": "x"}',
     '{"time": "0001-01-01T00:00:00Z", "msg": "x"}',
@@ -528,10 +534,11 @@ def test_starts_dated_record_reads_the_given_time_fields() -> None:
 # -- a huge record: its first lines and the tail that fits, as many as fit -----------------
 
 
+@example(sizes=[5] * 30, max_lines=20, max_bytes=400)  # ten 10-byte lines fill the tail's 100
 @given(
     sizes=st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=40),
     max_lines=st.integers(min_value=2, max_value=24),
-    max_bytes=st.integers(min_value=40, max_value=600),
+    max_bytes=st.integers(min_value=4, max_value=600),
 )
 def test_a_huge_record_keeps_its_head_and_as_much_tail_as_fits(
     sizes: list[int], max_lines: int, max_bytes: int
@@ -540,7 +547,7 @@ def test_a_huge_record_keeps_its_head_and_as_much_tail_as_fits(
     lines and three quarters of max_bytes, then the last lines (ten at most, half of
     max_lines) within the last quarter, as many as fit, the very last always (cut to fit);
     truncated exactly when something was left out."""
-    first = "2026-03-01 12:00:00 E start"
+    first = "E"  # starts the record (untimed), shorter than any head budget
     lines = [first] + [f"  {n:02d}" + "x" * size for n, size in enumerate(sizes)]
     [record] = _records("\n".join(lines) + "\n", max_lines=max_lines, max_bytes=max_bytes)
     kept = record.text.split("\n")
@@ -579,7 +586,7 @@ def test_a_json_message_is_bounded_line_by_line_and_kept_whole_when_it_fits() ->
     assert kept[:10] == ["1709294400 line 00", *sent[1:10]] and kept[-10:] == sent[-10:]
     assert record.truncated and len(kept) == 20
     # 150 + 148 characters and their newlines fill the head's 300 exactly: kept whole.
-    fits = "a" * 149 + "\n" + "b" * 148
+    fits = "a" * 150 + "\n" + "b" * 148
     [whole] = _records(json.dumps({"msg": fits}) + "\n", max_bytes=400)
     assert whole.text == fits and not whole.truncated
 
@@ -721,3 +728,23 @@ def test_assemble_passes_on_its_options() -> None:
         and records[0].text == "2026-03-01T12:00:00Z m\nTraceback\nKeyError: k"
     )
     assert records[1].time == _utc(2026, 3, 1, 12, 0, 5) and records[1].timed
+
+
+def test_a_first_line_longer_than_the_head_is_kept_to_max_bytes_and_the_record_goes_on() -> None:
+    first = "2026-03-01 12:00:00 E " + "y" * 500
+    [record] = _records(first + "\n  a\n  b\n", max_bytes=400)
+    assert record.text == first[:400] + "\n  a\n  b" and record.truncated
+
+
+@pytest.mark.parametrize("as_list", [False, True])
+def test_a_long_json_traceback_is_bounded_line_by_line(as_list: bool) -> None:
+    frames = [f"  frame {n:02d}" for n in range(30)] + ["ValueError: MAX"]
+    value: object = (
+        ["\n".join(frames[:15]) + "\n", "\n".join(frames[15:]) + "\n"]
+        if as_list
+        else "\n".join(frames) + "\n"
+    )
+    [record] = _records(json.dumps({"msg": "m", "exc_info": value}) + "\n", max_lines=20)
+    kept = record.text.split("\n")
+    assert len(kept) == 20 and record.truncated
+    assert kept[:10] == ["m", *frames[:9]] and kept[-10:] == frames[-10:]
