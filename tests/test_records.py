@@ -748,3 +748,33 @@ def test_a_long_json_traceback_is_bounded_line_by_line(as_list: bool) -> None:
     kept = record.text.split("\n")
     assert len(kept) == 20 and record.truncated
     assert kept[:10] == ["m", *frames[:9]] and kept[-10:] == frames[-10:]
+
+
+def test_assembler_state_does_not_leak_into_the_next_record() -> None:
+    """After a JSON record, a plain one is not taken for complete; after a huge record that
+    dropped lines, a large one that dropped nothing is not truncated."""
+    assembler = RecordAssembler(source="a", file_time=FILE_TIME, max_lines=20, max_bytes=400)
+    lines = _lines('{"msg": "json"}\n2026-03-01 12:00:00 plain\n')
+    assert assembler.feed(lines[0]) == []
+    assert assembler.pending_complete()
+    [json_record] = assembler.feed(lines[1])
+    assert json_record.text == "json" and not assembler.pending_complete()
+    huge = "E\n" + "".join(f"  {n:02d} {'x' * 20}\n" for n in range(60))
+    large = "F\n" + "".join(f"  {n:02d} {'y' * 40}\n" for n in range(8))  # 8 lines: head and tail
+    records = _records(huge + large, max_lines=20, max_bytes=400)
+    assert [r.truncated for r in records] == [True, False]
+    assert records[1].text == large.rstrip("\n")
+
+
+def test_tab_indented_lines_and_blank_lines_stay_in_the_record() -> None:
+    text = "2026-03-01 12:00:00 E boom\n\tat Foo.bar(Foo.java:1)\n\n\n  more\n"
+    [record] = _records(text)
+    assert record.text == text.rstrip("\n") and record.truncated is False
+
+
+def test_prefixed_naive_stamps_take_the_configured_zone() -> None:
+    records = _records("ERROR 2026-03-01 13:00:00,000 app x\n", tz=ZoneInfo("Europe/Paris"),
+                       shape=StampShape(1))  # fmt: skip
+    assert records[0].time == _utc(2026, 3, 1, 12)
+    assembler = RecordAssembler(source="a", file_time=FILE_TIME, shape=StampShape(2))
+    assert assembler.shape == StampShape(2)  # the tailer reads it to learn a young file's shape
