@@ -186,3 +186,27 @@ def test_the_shape_is_learned_from_the_first_400_lines() -> None:
     assert learn_shape(["plain"] * 400 + [prefixed]) == START
     # A line starting with any letter is looked at (a logger name before the level).
     assert learn_shape(["Xapp ERROR 2026-03-01 12:00:00,000 x"]) == StampShape(2)
+
+
+@pytest.mark.parametrize(
+    ("line", "tokens", "clock", "end"),
+    [
+        ("ERROR 2026-03-01 12:00:00,123 django x", None, None, 29),
+        ("INFO 08:23:06 default: Job OK", None, "08:23:06", 13),
+        ("ERROR [2026-03-01 12:00:00,123] x", None, None, 31),
+        ("ERROR app x 2026-03-01 12:00:00 y", 3, None, 31),
+    ],
+)
+def test_prefixed_stamps_and_where_they_end(
+    line: str, tokens: int | None, clock: str | None, end: int
+) -> None:
+    stamp = prefixed_stamp(line, None, tokens)
+    assert stamp is not None and stamp.end == end
+    assert (stamp.clock.isoformat() if stamp.clock else None) == clock
+
+
+def test_a_prefix_is_three_tokens_at_most_and_the_learned_count_exactly() -> None:
+    assert prefixed_stamp("ERROR a b c 2026-03-01 12:00:00 x", None) is None
+    assert prefixed_stamp("ERROR app x 2026-03-01 12:00:00 y", None, 2) is None
+    # A line starting with any letter can hold a prefix (a logger name before the level).
+    assert parse_stamp("Xapp ERROR 2026-03-01 12:00:00,000 x", None, StampShape(2)) is not None

@@ -153,6 +153,9 @@ def times(clock: LogClock, *stamps: datetime, live: bool = True, path: str = "ap
     ("by", "said"),
     [
         (timedelta(seconds=59), "0m59s"),
+        (timedelta(seconds=60), "1m00s"),
+        (timedelta(seconds=3660), "1h01m"),
+        (timedelta(days=1, hours=1), "1d1h"),
         (timedelta(seconds=61), "1m01s"),
         (timedelta(seconds=3599), "59m59s"),
         (H, "1h00m"),
