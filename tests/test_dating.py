@@ -516,3 +516,36 @@ def test_a_missing_file_is_undated_with_an_aware_time(tmp_path: Path) -> None:
     plan = plan_dating([[tmp_path / "gone.log"]], UTC)
     assert plan[tmp_path / "gone.log"].how == NONE and plan[tmp_path / "gone.log"].undated
     assert plan[tmp_path / "gone.log"].file_time.tzinfo is not None
+
+
+def test_the_date_option_is_read_in_the_configured_zone(tmp_path: Path, machine_zone: None) -> None:
+    from datetime import date
+
+    from logwatch.dating import GIVEN, plan_dating
+
+    worker = tmp_path / "worker.log"
+    worker.write_text("10:00:00 job\n")
+    plan = plan_dating([[worker]], PARIS, given=date(2026, 3, 5))
+    assert plan[worker].how == GIVEN
+    assert plan[worker].file_time == datetime(2026, 3, 5, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("content", "first"),
+    [
+        (b'{"ts": "2026-03-01T12:00:00Z", "msg": "x"}\n', datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        (b'{"ts": "2026-03-01T12:00:00Z", "msg": "x"}\r\n', datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        (b"2026-03-01 12:00:00 config {a: 1}\n", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        (b"\xff\xfe junk\n2026-03-01 12:00:00 \xe9t\xe9\n", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+    ],
+    ids=["json", "json-crlf", "brace-at-end", "not-utf8"],
+)
+def test_files_are_dated_by_their_own_stamps(
+    tmp_path: Path, content: bytes, first: datetime
+) -> None:
+    from logwatch.dating import OWN, plan_dating, read_head
+
+    path = tmp_path / "app.log"
+    path.write_bytes(content)
+    assert read_head(path, UTC).first == first
+    assert plan_dating([[path]], UTC)[path].how == OWN
