@@ -904,3 +904,73 @@ def test_slack_sdk_itself_stays_quiet(
         notifier(slack).send(make_notification("opened"))
     assert [r.name for r in caplog.records if r.name.startswith("slack_sdk")] == []
     assert [r.name for r in caplog.records if r.name.endswith(".sdk")] == []
+
+
+def test_a_short_429_is_retried_once_in_the_client_and_not_at_all_when_turned_off(
+    slack: SlackStandin,
+) -> None:
+    slack.fail_next(2, 429, retry_after=0)
+    assert isinstance(notifier(slack).send(make_notification("opened")), Retry)
+    assert len(slack.requests) == 2  # one retry in the client, then the outbox's turn
+    slack.fail_next(1, 429, retry_after=0)
+    outcome = notifier(slack, rate_limit_wait_s=0).send(make_notification("opened"))
+    assert isinstance(outcome, Retry) and len(slack.requests) == 3
+
+
+def test_a_429_waiting_exactly_the_bound_is_retried_in_the_client(slack: SlackStandin) -> None:
+    slack.fail_next(1, 429, retry_after=1)
+    outcome = notifier(slack, rate_limit_wait_s=1.0).send(make_notification("opened"))
+    assert isinstance(outcome, Delivered) and len(slack.requests) == 2
+
+
+def test_a_429_without_retry_after_is_not_retried_in_the_client() -> None:
+    from slack_sdk.http_retry.request import HttpRequest
+    from slack_sdk.http_retry.response import HttpResponse
+    from slack_sdk.http_retry.state import RetryState
+
+    from logwatch.notify.slack import ShortRateLimitRetryHandler
+
+    request = HttpRequest(method="POST", url="http://x/api/m", headers={}, body_params={})
+    handler = ShortRateLimitRetryHandler(max_wait_s=2.0)
+    for headers, retried in (
+        ({}, False),
+        ({"retry-after": ["1"]}, True),
+        ({"Retry-After": ["3"]}, False),
+    ):
+        response = HttpResponse(status_code=429, headers=headers, body={}, data=b"")
+        assert handler._can_retry(state=RetryState(), request=request, response=response) is retried
+
+
+def test_an_empty_secret_masks_nothing() -> None:
+    from logwatch.notify.slack import _mask
+
+    assert _mask("abc xoxb-1 def", ["", "xoxb-1"]) == "abc *** def"
+
+
+def test_errors_as_values_name_the_method_and_mask_the_token(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    from urllib.error import URLError
+
+    from slack_sdk.errors import SlackRequestError
+
+    slack_notifier = notifier(slack)
+
+    def refused() -> object:
+        raise URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    def bad_request() -> object:
+        raise SlackRequestError(f"cannot send with {slack.token}")
+
+    outcome = slack_notifier._call("chat.postMessage", "#a", refused)  # type: ignore[arg-type]
+    assert isinstance(outcome, Retry)
+    assert outcome.reason.startswith("slack: chat.postMessage to #a: Slack unreachable: ")
+    assert slack_notifier._call("m", "#a", bad_request) == Failed(  # type: ignore[arg-type]
+        reason="slack: m to #a: SlackRequestError: cannot send with ***"
+    )
+    with caplog.at_level(logging.WARNING, logger="logwatch.notify.slack"):
+        call = _api_error(200, {"ok": False, "error": "message_not_found"})
+        slack_notifier._call("chat.update", "C1", call, tolerate=frozenset({"message_not_found"}))  # type: ignore[arg-type]
+    assert [r.getMessage() for r in caplog.records] == [
+        "slack root not editable, replying only: slack: chat.update to C1: message_not_found"
+    ]
