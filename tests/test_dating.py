@@ -549,3 +549,19 @@ def test_files_are_dated_by_their_own_stamps(
     path.write_bytes(content)
     assert read_head(path, UTC).first == first
     assert plan_dating([[path]], UTC)[path].how == OWN
+
+
+def test_a_json_line_stamped_in_a_year_no_log_holds_is_no_stamp(tmp_path: Path) -> None:
+    """Found by mutation testing: dating took year 9999 from a JSON field for the file's
+    time, the untimed record took it, and the scan crashed with an OverflowError."""
+    from logwatch.dating import read_head
+
+    path = tmp_path / "app.log"
+    path.write_text(
+        '{"time": "9999-12-31T23:59:59Z", "msg": "' + REFUSED + '"}\n'
+        '{"time": "0001-01-01T00:00:00Z", "msg": "x"}\n'
+        f"2026-03-01 12:00:00,000 ERROR {REFUSED}\n"
+    )
+    assert read_head(path, UTC).first == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    report = both_paths(str(path))
+    assert report["incidents"]
