@@ -689,3 +689,83 @@ def test_stopping_a_delivery_thread_stuck_in_a_send_is_bounded(tmp_path: Path) -
         stopper.join(5.0)
         thread.stop(timeout_s=5.0)
         h.main.close()
+
+
+# -- start-up checks, and the delivery thread when the state is unusable --------------------
+
+
+@dataclass
+class CheckedNotifier:
+    name: str
+    answer: tuple[bool, str] | Exception
+
+    def check(self) -> tuple[bool, str]:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def test_each_notifier_is_checked_once_in_one_line(
+    store: StateStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    from logwatch.logs import NOTICE
+
+    token = "xoxb-1111-2222-checkSECRET"
+    notifiers = [
+        CheckedNotifier("slack", (True, f"slack: ok as bot lw with {token}")),
+        CheckedNotifier("hook", (False, "hook: unknown URL")),
+        CheckedNotifier("bad", RuntimeError(f"boom {token}")),
+        ScriptedNotifier("plain"),  # no check: nothing said
+    ]
+    box = Outbox(store, notifiers, clock=FakeClock(), redact=Redactor([token]))  # type: ignore[list-item]
+    with caplog.at_level(logging.DEBUG, logger="logwatch.outbox"):
+        box.check_notifiers()
+    said = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert said == [
+        (NOTICE, "slack: ok as bot lw with ***"),
+        (logging.WARNING, "hook: unknown URL"),
+        (logging.WARNING, "bad: start-up check failed: boom ***"),
+    ]
+
+
+class UnusableOutbox:
+    """An outbox whose state fails as scripted: a StateError message, or None for a pass."""
+
+    def __init__(self, script: list[str | None]) -> None:
+        self.script = script
+        self.checked = 0
+        self.passes = 0
+        self.closed = False
+        self.done = threading.Event()
+
+    def check_notifiers(self) -> None:
+        self.checked += 1
+
+    def deliver_due(self) -> None:
+        from logwatch.errors import StateError
+
+        step = self.script[self.passes] if self.passes < len(self.script) else None
+        self.passes += 1
+        if self.passes >= len(self.script):
+            self.done.set()
+        if step is not None:
+            raise StateError(step)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_an_unusable_state_is_said_once_until_it_recovers(caplog: pytest.LogCaptureFixture) -> None:
+    box = UnusableOutbox(["read-only", "read-only", "read-only", None, "read-only", "locked", None])
+    thread = DeliveryThread(lambda: box, idle_s=0.001)  # type: ignore[arg-type,return-value]
+    with caplog.at_level(logging.DEBUG, logger="logwatch.outbox"):
+        thread.start()
+        assert box.done.wait(10)
+        thread.stop()
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert said == [
+        "delivery paused, will retry: read-only",
+        "delivery paused, will retry: read-only",
+        "delivery paused, will retry: locked",
+    ]
+    assert box.checked == 1 and box.closed
