@@ -103,7 +103,7 @@ class Score(NamedTuple):
 
 def mutmut_table(target: Target) -> str:
     selection = [*target.tests, "-m", "not slow", *(f"--deselect={t}" for t in target.deselect)]
-    every_run = ["-p", "no:cacheprovider", "-q", *target.args]
+    every_run = ["-p", "no:cacheprovider", "-q", "--hypothesis-profile=mutation", *target.args]
     return "\n".join(
         [
             "",
