@@ -712,10 +712,10 @@ def test_each_notifier_is_checked_once_in_one_line(
 
     token = "xoxb-1111-2222-checkSECRET"
     notifiers = [
+        ScriptedNotifier(FakeClock(), name="plain"),  # no check: nothing said, the rest go on
         CheckedNotifier("slack", (True, f"slack: ok as bot lw with {token}")),
-        CheckedNotifier("hook", (False, "hook: unknown URL")),
+        CheckedNotifier("hook", (False, "hook: unknown URL %s (100%)")),
         CheckedNotifier("bad", RuntimeError(f"boom {token}")),
-        ScriptedNotifier("plain"),  # no check: nothing said
     ]
     box = Outbox(store, notifiers, clock=FakeClock(), redact=Redactor([token]))  # type: ignore[list-item]
     with caplog.at_level(logging.DEBUG, logger="logwatch.outbox"):
@@ -723,7 +723,7 @@ def test_each_notifier_is_checked_once_in_one_line(
     said = [(r.levelno, r.getMessage()) for r in caplog.records]
     assert said == [
         (NOTICE, "slack: ok as bot lw with ***"),
-        (logging.WARNING, "hook: unknown URL"),
+        (logging.WARNING, "hook: unknown URL %s (100%)"),
         (logging.WARNING, "bad: start-up check failed: boom ***"),
     ]
 
@@ -769,3 +769,35 @@ def test_an_unusable_state_is_said_once_until_it_recovers(caplog: pytest.LogCapt
         "delivery paused, will retry: locked",
     ]
     assert box.checked == 1 and box.closed
+
+
+class Killed(BaseException):
+    """The agent killed mid-request: nothing below the outbox records an answer."""
+
+
+@dataclass
+class SlowNotifier(ScriptedNotifier):
+    timeout_s: float = 10.0
+    killed: bool = False
+
+    def send(self, n: Notification) -> Outcome:
+        if self.killed:
+            raise Killed
+        return super().send(n)
+
+
+def test_a_request_killed_mid_send_waits_for_the_notifiers_timeout_too(store: StateStore) -> None:
+    """A notifier that waits 10 s for an answer: its request may land until 10 s plus the
+    in-flight time after it began, so the restarted agent sends it again only then."""
+    clock = FakeClock()
+    commit(store, [("inc-a", "opened")])
+    dying = SlowNotifier(clock, killed=True)
+    with pytest.raises(Killed):
+        outbox(store, clock, dying).deliver_due()
+    notifier = SlowNotifier(clock)
+    box = outbox(store, clock, notifier)  # the restarted agent
+    clock.advance(10.0 + IN_FLIGHT_S - 0.5)
+    assert box.deliver_due() == 0
+    clock.advance(0.5)
+    assert box.deliver_due() == 1
+    assert [a.uncertain for a in notifier.attempts] == [True]
