@@ -565,3 +565,28 @@ def test_a_json_line_stamped_in_a_year_no_log_holds_is_no_stamp(tmp_path: Path) 
     assert read_head(path, UTC).first == datetime(2026, 3, 1, 12, tzinfo=UTC)
     report = both_paths(str(path))
     assert report["incidents"]
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ('{"ts": "2026-03-01T13:00:00", "msg": "x"}\n', datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("1900-01-01 01:00:00 x\n", datetime(1900, 1, 1, 0, 50, 39, tzinfo=UTC)),
+        ("9000-12-31 01:00:00 x\n", datetime(9000, 12, 31, tzinfo=UTC)),
+        ("1899-12-31 23:00:00 x\n", None),
+        ("9001-01-01 01:00:00 x\n", None),
+        ('{"ts": "1900-01-01T00:00:00Z"}\n', datetime(1900, 1, 1, tzinfo=UTC)),
+        ('{"ts": "9000-12-31T00:00:00Z"}\n', datetime(9000, 12, 31, tzinfo=UTC)),
+        ('{"ts": "1899-12-31T00:00:00Z"}\n', None),
+        ('{"ts": "9001-01-01T00:00:00Z"}\n', None),
+        ("Xapp ERROR 2026-03-01 13:00:00,000 x\n", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+    ],
+)
+def test_first_stamps_in_the_configured_zone_and_the_years_a_log_can_hold(
+    tmp_path: Path, machine_zone: None, text: str, first: datetime | None
+) -> None:
+    from logwatch.dating import read_head
+
+    path = tmp_path / "app.log"
+    path.write_text(text)
+    assert read_head(path, PARIS).first == first
