@@ -521,3 +521,18 @@ def test_the_all_clear_waits_for_the_recovery_verdict_and_stays_an_all_clear() -
     assert change.kind == "resolved" and change.incident.recovery.startswith("recovery confirmed")
     verdicts.committed([change])
     assert [c.kind for c in prober.asked] == ["resolved"]  # not probed a second time
+
+
+def test_a_confirmed_recovery_resolves_only_its_incident_at_exactly_confirmed_quiet() -> None:
+    g = grouper(confirmed_quiet_s=30)
+    for event in (ev(0), ev(1), ev(0, target="other:6379"), ev(1, target="other:6379")):
+        g.add(event)
+    first, second = sorted(g.incidents(), key=lambda i: i.target)
+    at = T0 + timedelta(seconds=31)  # exactly 30 s after the last error of each
+    assert {i.id for i in g.quiet_open(at)} == {first.id, second.id}
+    healthy = Finding(summary="recovery confirmed", recovery=True, healthy=True)
+    [change] = g.confirm_recovery(first.id, healthy, at)  # the one opened second
+    assert change.kind == "resolved" and change.at == at
+    assert change.incident.id == first.id and change.incident.status == "resolved"
+    assert g.is_open(second.id) and not g.is_open(first.id)
+    assert [i.id for i in g.quiet_open(at)] == [second.id]
