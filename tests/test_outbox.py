@@ -801,3 +801,60 @@ def test_a_request_killed_mid_send_waits_for_the_notifiers_timeout_too(store: St
     clock.advance(0.5)
     assert box.deliver_due() == 1
     assert [a.uncertain for a in notifier.attempts] == [True]
+
+
+@dataclass
+class RecordingNotifier(ScriptedNotifier):
+    notifications: list[Notification] = field(default_factory=list)
+
+    def send(self, n: Notification) -> Outcome:
+        self.notifications.append(n)
+        return super().send(n)
+
+
+def _commit_outage(store: StateStore, changes: list[tuple[Incident, str]], at: datetime) -> None:
+    store.commit_batch(
+        cursors=[],
+        changes=[Change(kind=kind, at=at, incident=inc) for inc, kind in changes],  # type: ignore[arg-type]
+        incidents=[inc for inc, _ in changes],
+        grouper_state=None,
+        notifiers=("scripted",),
+        now=at,
+    )
+
+
+def test_a_linked_incident_waits_for_its_outages_root_then_goes_to_its_thread(
+    store: StateStore,
+) -> None:
+    """inc-b shares inc-a's thread: it waits while inc-a's root is owed, then goes to that
+    thread, told of the outage's other incident and of itself as last delivered."""
+    from dataclasses import replace
+
+    clock = FakeClock()
+    root = incident("inc-a")
+    linked = replace(incident("inc-b"), target="other:6379", outage="inc-a")
+    _commit_outage(store, [(root, "opened"), (linked, "opened")], T0)
+    posted = ThreadRef(channel="C1", ts="1.1")
+    notifier = RecordingNotifier(
+        clock, [Answer(Retry(after_s=5.0, reason="429")), Answer(Delivered(thread=posted))]
+    )
+    box = outbox(store, clock, notifier)
+    box.deliver_due()
+    assert sent_kinds(notifier) == [("inc-a", "opened")]  # inc-b waits for its root
+    clock.advance(2.0)
+    box.deliver_due()  # inc-a not due yet: inc-b still waits
+    assert sent_kinds(notifier) == [("inc-a", "opened")]
+    clock.advance(3.0)
+    box.deliver_due()
+    assert sent_kinds(notifier) == [("inc-a", "opened")] * 2 + [("inc-b", "opened")]
+    first_b = notifier.notifications[2]
+    assert first_b.thread == posted and first_b.before is None
+    assert [i.id for i in first_b.outage] == ["inc-a"]
+    assert [i.id for i in notifier.notifications[0].outage] == ["inc-b"]
+    more = replace(linked, events=9)
+    _commit_outage(store, [(more, "updated")], T0 + timedelta(seconds=6))
+    clock.advance(1.0)
+    box.deliver_due()
+    update = notifier.notifications[-1]
+    assert update.incident.id == "inc-b" and update.thread == posted
+    assert update.before == linked  # as last delivered
