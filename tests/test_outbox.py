@@ -858,3 +858,46 @@ def test_a_linked_incident_waits_for_its_outages_root_then_goes_to_its_thread(
     update = notifier.notifications[-1]
     assert update.incident.id == "inc-b" and update.thread == posted
     assert update.before == linked  # as last delivered
+
+
+def test_a_permanent_failure_is_said_once_as_an_error_then_as_before(
+    store: StateStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    commit(store, [("inc-a", "opened"), ("inc-b", "opened")])
+    notifier = ScriptedNotifier(clock, [Answer(Failed(reason="channel_not_found"))] * 2)
+    with caplog.at_level(logging.INFO, logger="logwatch.outbox"):
+        outbox(store, clock, notifier).deliver_due()
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if "failed" in r.getMessage()]
+    assert said == [
+        (logging.ERROR, "notification failed notifier=scripted incident=inc-a: channel_not_found"),
+        (logging.INFO,
+         "notification failed notifier=scripted incident=inc-b: channel_not_found (as before)"),
+    ]  # fmt: skip
+
+
+def test_each_delivery_reports_its_time_from_commit(store: StateStore) -> None:
+    clock = FakeClock()
+    commit(store, [("inc-a", "opened")])
+    seen: list[tuple[str, float]] = []
+    notifier = ScriptedNotifier(clock, [Answer(Delivered(), after_s=3.0)])
+    clock.advance(2.0)
+    Outbox(
+        store, [notifier], clock=clock, redact=Redactor(), observe=lambda n, s: seen.append((n, s))
+    ).deliver_due()
+    assert seen == [("scripted", 5.0)]  # committed at T0, answered at T0 + 5 s
+
+
+def test_an_unanswered_request_is_asked_about_only_once_it_has_settled(store: StateStore) -> None:
+    """A timeout answered at once with a short Retry-After: the uncertain retry still waits
+    for the notifier's timeout plus the in-flight time after the request began."""
+    clock = FakeClock()
+    commit(store, [("inc-a", "opened")])
+    notifier = SlowNotifier(clock, [Answer(Retry(after_s=1.0, reason="timeout", uncertain=True))])
+    box = outbox(store, clock, notifier)
+    box.deliver_due()
+    clock.advance(10.0 + IN_FLIGHT_S - 0.5)
+    assert box.deliver_due() == 0
+    clock.advance(0.5)
+    assert box.deliver_due() == 1
+    assert [a.uncertain for a in notifier.attempts] == [False, True]
