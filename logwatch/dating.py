@@ -267,6 +267,8 @@ def _stamp_of(
                     parsed = parse_value(value)
                     if parsed is not None:
                         aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+                        if not 1900 <= aware.year <= 9000:  # no log's year (records: untimed)
+                            return None, None, 0, 0
                         return aware.astimezone(UTC), None, 0, 0
         return None, None, 0, 0
     stamp = parse_stamp(line, tz, shape)

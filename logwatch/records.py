@@ -409,16 +409,14 @@ def starts_dated_record(
                 value = fields.get(name)
                 if isinstance(value, str | int | float):
                     parsed = parse_value(value)
-                    if parsed is not None:  # the first time field read is the record's
+                    if parsed is not None:  # the field feed() takes: a year no log holds is no time
                         return _MIN_YEAR <= parsed.year <= _MAX_YEAR
             return False
     stamp = parse_line_start(text, tz)
     if stamp is None and shape.prefix_tokens:
         stamp = prefixed_stamp(text, tz, shape.prefix_tokens)
-    # A year no log holds (0001) gives the record no time of its own (_plausible).
-    return (
-        stamp is not None and stamp.when is not None and _MIN_YEAR <= stamp.when.year <= _MAX_YEAR
-    )
+    when = None if stamp is None else stamp.when
+    return when is not None and _MIN_YEAR <= when.year <= _MAX_YEAR  # as feed()'s _plausible
 
 
 def json_object(text: str) -> dict[str, Any] | None:

@@ -24,8 +24,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
+# benchmarks/mutation.py runs the tests with --hypothesis-profile=mutation: on a machine
+# loaded by a mutation run, a per-example deadline fails whatever the mutant.
+settings.register_profile("mutation", deadline=None)
 SKIP_ENV = "LOGWATCH_SKIP_REDIS_TESTS"
 INSTALL = (
     "redis-server is not on PATH; these tests start a real one. Install it (Debian/Ubuntu:"

@@ -88,6 +88,9 @@ class SlackStandin:
     _release: threading.Event = field(default_factory=threading.Event)
     app_token: str = APP_TOKEN
     not_member: set[str] = field(default_factory=set)  # channel ids the bot is not in
+    archived: set[str] = field(default_factory=set)  # channel ids archived
+    refuse: dict[str, str] = field(default_factory=dict)  # API method -> the error it answers
+    bot_user: str = "logwatch"  # the user name auth.test answers
     _ws: Any = None
     _ws_thread: threading.Thread | None = None
     _sockets: list[Any] = field(default_factory=list)
@@ -280,8 +283,10 @@ class SlackStandin:
         if headers.get("authorization") != f"Bearer {self.token}":
             error = "not_authed" if "authorization" not in headers else "invalid_auth"
             return {"ok": False, "error": error}
+        if method in self.refuse:
+            return {"ok": False, "error": self.refuse[method]}
         if method == "auth.test":
-            return {"ok": True, "team": "Standin", "user": "logwatch", "team_id": "T000",
+            return {"ok": True, "team": "Standin", "user": self.bot_user, "team_id": "T000",
                     "user_id": "U000", "bot_id": "B000"}  # fmt: skip
         channel = str(body.get("channel", ""))
         channel_id = self.channels.get(
@@ -320,10 +325,20 @@ class SlackStandin:
                 return {"ok": False, "error": "channel_not_found"}
             name = next(n for n, cid in self.channels.items() if cid == channel_id)
             return {"ok": True, "channel": {"id": channel_id, "name": name.lstrip("#"),
-                                            "is_member": channel_id not in self.not_member}}  # fmt: skip
+                                            "is_member": channel_id not in self.not_member,
+                                            "is_archived": channel_id in self.archived}}  # fmt: skip
         if method == "conversations.list":
-            listed = [{"id": cid, "name": name.lstrip("#")} for name, cid in self.channels.items()]
-            return {"ok": True, "channels": listed}
+            # Like Slack: public channels only unless asked (private ids start with G here),
+            # archived ones unless excluded, 100 per page unless a limit is given.
+            types = str(body.get("types") or "public_channel").split(",")
+            exclude = str(body.get("exclude_archived", "")).lower() in ("1", "true")
+            listed = [
+                {"id": cid, "name": name.lstrip("#")}
+                for name, cid in self.channels.items()
+                if ("private_channel" if cid.startswith("G") else "public_channel") in types
+                and not (exclude and cid in self.archived)
+            ]
+            return {"ok": True, "channels": listed[: int(body.get("limit") or 100)]}
         if method == "conversations.history":
             if channel not in self.channels.values():  # ids only, like Slack
                 return {"ok": False, "error": "channel_not_found"}

@@ -10,8 +10,11 @@ import gzip
 import json
 import os
 import shutil
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -285,3 +288,305 @@ def test_stdin_twice_is_refused() -> None:
     result = CliRunner().invoke(main, ["scan", "-", "-"], input=b"x\n", env={})
     assert result.exit_code == 2
     assert "only once" in result.stderr
+
+
+# -- plan_dating directly: references past the head, the report's names ---------------------
+
+
+def _reference_past_its_head(path: Path, prefix: str = "ERROR ") -> None:
+    """A dated file longer than the head read (64 KB), from 03-01 00:00 to 03-03 12:00,
+    its last stamp only in its tail and on a last line without a newline."""
+    start, step = datetime(2026, 3, 1), timedelta(seconds=60)
+    rows = [
+        f"{prefix}{(start + n * step):%Y-%m-%d %H:%M:%S},000 app: {'x' * 40}" for n in range(1500)
+    ]
+    rows.append(f"{prefix}2026-03-03 12:00:00,000 app: the last")
+    path.write_text("\n".join(rows))
+    assert path.stat().st_size > 64 << 10
+
+
+@pytest.mark.parametrize("prefix", ["", "ERROR "])
+def test_a_reference_longer_than_its_head_spans_to_its_last_stamp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefix: str
+) -> None:
+    """10:00 falls inside app.log's span on 03-01, 03-02 and 03-03 (its last stamp, past
+    the head): the worker's mtime picks 03-03. Read in the configured zone, whatever the
+    machine's (here UTC+14)."""
+    import time as systime
+
+    from logwatch.dating import plan_dating
+
+    _reference_past_its_head(tmp_path / "app.log", prefix)
+    worker = tmp_path / "worker.log"
+    worker.write_text("10:00:00 default: Job failed\n")
+    set_mtime(worker, datetime(2026, 3, 3, 11, tzinfo=UTC))
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    systime.tzset()
+    try:
+        plan = plan_dating([[tmp_path / "app.log"], [worker]], UTC)
+    finally:
+        monkeypatch.undo()
+        systime.tzset()
+    assert plan[worker].file_time == datetime(2026, 3, 3, 10, tzinfo=UTC)
+    assert plan[worker].how == "time-only stamps dated from app.log"
+
+
+@pytest.mark.parametrize(
+    ("count", "named"),
+    [
+        (3, "a0.log, a1.log, a2.log"),
+        (4, "a0.log, a1.log, a2.log and 1 more"),
+        (5, "a0.log, a1.log, a2.log and 2 more"),
+    ],
+)
+def test_the_report_names_three_reference_files_at_most(
+    tmp_path: Path, count: int, named: str
+) -> None:
+    from logwatch.dating import plan_dating
+
+    for n in range(count):
+        (tmp_path / f"a{n}.log").write_text(f"2026-03-01 0{n}:00:00 x\n")
+    worker = tmp_path / "worker.log"
+    worker.write_text("10:00:00 job\n")
+    families = [[tmp_path / f"a{n}.log"] for n in range(count)] + [[worker]]
+    plan = plan_dating(families, UTC)
+    assert plan[worker].how == f"time-only stamps dated from {named}"
+
+
+def test_a_family_member_without_a_full_stamp_is_passed_over(tmp_path: Path) -> None:
+    """The rotation family answers first, past a member that has no full stamp of its own."""
+    from logwatch.dating import plan_dating
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (tmp_path / "w.log").write_text("10:00:00 job\n")
+    (tmp_path / "w.log.1").write_text("09:00:00 job\n")
+    (old / "w.log.2").write_text("2026-01-10 08:00:00 x\n")
+    (tmp_path / "other.log").write_text("2026-03-01 08:00:00 x\n")
+    families = [
+        [tmp_path / "w.log", tmp_path / "w.log.1", old / "w.log.2"],
+        [tmp_path / "other.log"],
+    ]
+    plan = plan_dating(families, UTC)
+    assert plan[tmp_path / "w.log"].file_time == datetime(2026, 1, 10, 10, tzinfo=UTC)
+    assert plan[tmp_path / "w.log.1"].file_time == datetime(2026, 1, 10, 9, tzinfo=UTC)
+
+
+def test_overlapping_references_cover_their_union_for_every_time_only_file(tmp_path: Path) -> None:
+    """a.log 03-01 00:00-20:00 and b.log 03-01 10:00-03-03 00:00 cover 03-01 05:00 as one
+    span; the mtimes (03-01 06:00) pick that day for both time-only files of the directory."""
+    from logwatch.dating import plan_dating
+
+    (tmp_path / "a.log").write_text("2026-03-01 00:00:00 x\n2026-03-01 20:00:00 y\n")
+    (tmp_path / "b.log").write_text("2026-03-01 10:00:00 x\n2026-03-03 00:00:00 y\n")
+    workers = [tmp_path / "w1.log", tmp_path / "w2.log"]
+    for worker in workers:
+        worker.write_text("05:00:00 job\n")
+        set_mtime(worker, datetime(2026, 3, 1, 6, tzinfo=UTC))
+    far = tmp_path / "far"  # a dated file elsewhere: the directory answers first
+    far.mkdir()
+    (far / "c.log").write_text("2020-01-01 00:00:00 x\n")
+    families = [
+        [tmp_path / "a.log"],
+        [tmp_path / "b.log"],
+        [far / "c.log"],
+        *([w] for w in workers),
+    ]
+    plan = plan_dating(families, UTC)
+    for worker in workers:
+        assert plan[worker].file_time == datetime(2026, 3, 1, 5, tzinfo=UTC)
+        assert plan[worker].how == "time-only stamps dated from a.log, b.log"
+
+
+@pytest.fixture(name="machine_zone")
+def machine_zone_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's own zone is UTC+14: dating must use the configured zone only."""
+    import time as systime
+
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    systime.tzset()
+    yield
+    monkeypatch.undo()
+    systime.tzset()
+
+
+PARIS = ZoneInfo("Europe/Paris")  # UTC+1 in March
+
+
+def test_read_head_says_what_a_files_first_and_last_lines_hold(
+    tmp_path: Path, machine_zone: None
+) -> None:
+    from logwatch.dating import FileHead, read_head
+    from logwatch.stampshape import START, StampShape
+
+    def head_of(name: str, text: str) -> FileHead:
+        path = tmp_path / name
+        path.write_text(text)
+        set_mtime(path, DAY)
+        return read_head(path, PARIS)
+
+    utc = partial(datetime, tzinfo=UTC)
+    dated = head_of(
+        "a.log", "08:00:00 a\n09:00:00 b\n2026-03-01 10:00:00 c\nmore\n2026-03-01 11:00:00 d\nend"
+    )
+    assert dated == FileHead(path=tmp_path / "a.log", shape=START, first=utc(2026, 3, 1, 9),
+                             last=utc(2026, 3, 1, 10), clock=time(8), mtime=DAY)  # fmt: skip
+    django = head_of("d.log", "ERROR 2026-03-01 10:00:00,000 x\nERROR 2026-03-01 12:00:00,000 y\n")
+    assert django == FileHead(path=tmp_path / "d.log", shape=StampShape(1), first=utc(2026, 3, 1, 9),
+                              last=utc(2026, 3, 1, 11), clock=None, mtime=DAY)  # fmt: skip
+    syslog = head_of("s.log", "Mar  2 08:00:00 host x\n")
+    assert syslog == FileHead(path=tmp_path / "s.log", shape=START, first=None, last=None,
+                              clock=time(8), month=3, day=2, mtime=DAY)  # fmt: skip
+    one = head_of("w.log", "08:00:00 job")  # one line, no newline
+    assert one.clock == time(8) and one.first is None
+    missing = read_head(tmp_path / "gone.log", PARIS)
+    assert missing == FileHead(path=tmp_path / "gone.log", shape=START, first=None, last=None,
+                               clock=None, mtime=None)  # fmt: skip
+    unreadable = read_head(tmp_path, PARIS)  # a directory: its mtime, nothing read
+    assert unreadable == FileHead(path=tmp_path, shape=START, first=None, last=None, clock=None,
+                                  mtime=datetime.fromtimestamp(tmp_path.stat().st_mtime, UTC))  # fmt: skip
+
+
+def test_time_only_lines_before_a_files_first_full_stamp_take_its_date(
+    tmp_path: Path, machine_zone: None
+) -> None:
+    from logwatch.dating import OWN, plan_dating
+
+    path = tmp_path / "w.log"
+    path.write_text("23:30:00 a\n2026-03-02 00:10:00 b\n")
+    plan = plan_dating([[path]], PARIS)
+    assert (
+        plan[path].file_time == datetime(2026, 3, 1, 22, 30, tzinfo=UTC) and plan[path].how == OWN
+    )
+
+
+def test_a_compressed_reference_spans_to_its_last_stamp(tmp_path: Path, machine_zone: None) -> None:
+    from logwatch.dating import plan_dating
+
+    ref = tmp_path / "app.log.1.gz"
+    ref.write_bytes(gzip.compress(b"2026-03-01 00:00:00 a\n2026-03-03 12:00:00 z\n"))
+    worker = tmp_path / "worker.log"
+    worker.write_text("10:00:00 job\n")
+    set_mtime(worker, datetime(2026, 3, 3, 11, tzinfo=UTC))
+    plan = plan_dating([[ref], [worker]], UTC)
+    assert plan[worker].file_time == datetime(2026, 3, 3, 10, tzinfo=UTC)
+
+
+def test_a_clock_just_past_midnight_after_the_last_record_is_the_next_day(tmp_path: Path) -> None:
+    from logwatch.dating import plan_dating
+
+    (tmp_path / "app.log").write_text("2026-03-03 23:00:00 a\n2026-03-03 23:50:00 b\n")
+    worker = tmp_path / "worker.log"
+    worker.write_text("00:05:00 job\n")
+    plan = plan_dating([[tmp_path / "app.log"], [worker]], UTC)
+    assert plan[worker].file_time == datetime(2026, 3, 4, 0, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("reference", "line", "expected"),
+    [
+        ("2025-03-01 00:00:00 a\n2025-03-03 00:00:00 b\n", "Mar  2 08:00:00 h x",
+         datetime(2025, 3, 2, 8, tzinfo=UTC)),
+        # 29 Feb exists in 2024 only: the common year among the candidates is passed over.
+        ("2023-12-31 23:00:00 a\n2024-01-01 01:00:00 b\n", "Feb 29 08:00:00 h x",
+         datetime(2024, 2, 29, 8, tzinfo=UTC)),
+        # No leap year near the references: the file's mtime dates it.
+        ("2025-03-01 00:00:00 a\n", "Feb 29 08:00:00 h x", None),
+    ],
+)  # fmt: skip
+def test_year_less_files_take_the_year_of_the_references(
+    tmp_path: Path, reference: str, line: str, expected: datetime | None
+) -> None:
+    from logwatch.dating import MTIME, plan_dating
+
+    (tmp_path / "app.log").write_text(reference)
+    syslog = tmp_path / "syslog"
+    syslog.write_text(line + "\n")
+    set_mtime(syslog, DAY)
+    plan = plan_dating([[tmp_path / "app.log"], [syslog]], UTC)
+    if expected is None:
+        assert plan[syslog].how == MTIME and plan[syslog].file_time == DAY
+    else:
+        assert plan[syslog].file_time == expected
+
+
+def test_a_missing_file_is_undated_with_an_aware_time(tmp_path: Path) -> None:
+    from logwatch.dating import NONE, plan_dating
+
+    plan = plan_dating([[tmp_path / "gone.log"]], UTC)
+    assert plan[tmp_path / "gone.log"].how == NONE and plan[tmp_path / "gone.log"].undated
+    assert plan[tmp_path / "gone.log"].file_time.tzinfo is not None
+
+
+def test_the_date_option_is_read_in_the_configured_zone(tmp_path: Path, machine_zone: None) -> None:
+    from datetime import date
+
+    from logwatch.dating import GIVEN, plan_dating
+
+    worker = tmp_path / "worker.log"
+    worker.write_text("10:00:00 job\n")
+    plan = plan_dating([[worker]], PARIS, given=date(2026, 3, 5))
+    assert plan[worker].how == GIVEN
+    assert plan[worker].file_time == datetime(2026, 3, 5, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("content", "first"),
+    [
+        (b'{"ts": "2026-03-01T12:00:00Z", "msg": "x"}\n', datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        (b'{"ts": "2026-03-01T12:00:00Z", "msg": "x"}\r\n', datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        (b"2026-03-01 12:00:00 config {a: 1}\n", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        (b"\xff\xfe junk\n2026-03-01 12:00:00 \xe9t\xe9\n", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+    ],
+    ids=["json", "json-crlf", "brace-at-end", "not-utf8"],
+)
+def test_files_are_dated_by_their_own_stamps(
+    tmp_path: Path, content: bytes, first: datetime
+) -> None:
+    from logwatch.dating import OWN, plan_dating, read_head
+
+    path = tmp_path / "app.log"
+    path.write_bytes(content)
+    assert read_head(path, UTC).first == first
+    assert plan_dating([[path]], UTC)[path].how == OWN
+
+
+def test_a_json_line_stamped_in_a_year_no_log_holds_is_no_stamp(tmp_path: Path) -> None:
+    """Found by mutation testing: dating took year 9999 from a JSON field for the file's
+    time, the untimed record took it, and the scan crashed with an OverflowError."""
+    from logwatch.dating import read_head
+
+    path = tmp_path / "app.log"
+    path.write_text(
+        '{"time": "9999-12-31T23:59:59Z", "msg": "' + REFUSED + '"}\n'
+        '{"time": "0001-01-01T00:00:00Z", "msg": "x"}\n'
+        f"2026-03-01 12:00:00,000 ERROR {REFUSED}\n"
+    )
+    assert read_head(path, UTC).first == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    report = both_paths(str(path))
+    assert report["incidents"]
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ('{"ts": "2026-03-01T13:00:00", "msg": "x"}\n', datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("1900-01-01 01:00:00 x\n", datetime(1900, 1, 1, 0, 50, 39, tzinfo=UTC)),
+        ("9000-12-31 01:00:00 x\n", datetime(9000, 12, 31, tzinfo=UTC)),
+        ("1899-12-31 23:00:00 x\n", None),
+        ("9001-01-01 01:00:00 x\n", None),
+        ('{"ts": "1900-01-01T00:00:00Z"}\n', datetime(1900, 1, 1, tzinfo=UTC)),
+        ('{"ts": "9000-12-31T00:00:00Z"}\n', datetime(9000, 12, 31, tzinfo=UTC)),
+        ('{"ts": "1899-12-31T00:00:00Z"}\n', None),
+        ('{"ts": "9001-01-01T00:00:00Z"}\n', None),
+        ("Xapp ERROR 2026-03-01 13:00:00,000 x\n", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+    ],
+)
+def test_first_stamps_in_the_configured_zone_and_the_years_a_log_can_hold(
+    tmp_path: Path, machine_zone: None, text: str, first: datetime | None
+) -> None:
+    from logwatch.dating import read_head
+
+    path = tmp_path / "app.log"
+    path.write_text(text)
+    assert read_head(path, PARIS).first == first

@@ -490,3 +490,21 @@ def test_an_event_after_the_resolution_still_needs_its_threshold_to_reopen() -> 
     assert grouper.add(ev(130)) == []  # after the resolution (122 s): a new burst, pending
     (incident,) = grouper.incidents()
     assert (incident.events, incident.reopened) == (3, 0)
+
+
+def test_an_open_incident_resolved_early_resolves_once_and_not_before_its_last_event() -> None:
+    """A check that holds an incident open found the problem gone: resolved now, not after
+    the quiet period; never before its last event; an unknown or resolved id changes nothing."""
+    grouper, _ = run([ev(0), ev(5)])
+    [inc] = grouper.incidents()
+    assert grouper.resolve("inc-unknown", T0 + timedelta(seconds=30)) == []
+    [change] = grouper.resolve(inc.id, T0 + timedelta(seconds=30))
+    assert change.kind == "resolved" and change.at == T0 + timedelta(seconds=30)
+    assert change.incident.status == "resolved" and change.incident.id == inc.id
+    assert change.incident.resolved_at == T0 + timedelta(seconds=30)
+    assert not grouper.is_open(inc.id)
+    assert grouper.resolve(inc.id, T0 + timedelta(seconds=40)) == []
+    assert grouper.tick(T0 + timedelta(seconds=500)) == []  # nothing left to resolve
+    early, _ = run([ev(0), ev(5)])
+    [change] = early.resolve(inc.id, T0 + timedelta(seconds=2))  # a clock behind the log
+    assert change.at == T0 + timedelta(seconds=5)

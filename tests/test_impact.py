@@ -336,3 +336,22 @@ def test_grouper_takes_the_rq_finding_once() -> None:
     changes = g.diagnose(inc.id, Finding(summary="recovery confirmed", rq=rq, recovery=True), T0)
     assert changes and changes[0].incident.jobs is not None and changes[0].incident.jobs.rq == rq
     assert g.diagnose(inc.id, Finding(summary="recovery confirmed", rq=rq, recovery=True), T0) == []
+
+
+def test_signals_join_from_two_seconds_before_the_first_error_to_the_end_of_the_quiet() -> None:
+    g = _grouper()  # quiet period 30 s; the incident's errors at 0, 1, 2 s
+    for s in (0, 1, 2):
+        g.add(_event(T0 + timedelta(seconds=s)))
+    # Read after the incident opened (another file, read later), stamped before it.
+    g.note(_sig("enqueue_failed", -2.5, "too early"))
+    g.note(_sig("enqueue_failed", -2, "at the slack's edge"))
+    g.note(_sig("enqueue_failed", -1, "within the slack"))
+    g.note(_sig("worker_start", 31.9, "in the quiet"))
+    g.note(_sig("worker_start", 32, "quiet over"))
+    jobs = g.tick(T0 + timedelta(seconds=40))[-1].incident.jobs
+    assert jobs is not None
+    assert sorted(s.detail for s in jobs.of("enqueue_failed")) == [
+        "at the slack's edge",
+        "within the slack",
+    ]
+    assert [s.detail for s in jobs.of("worker_start")] == ["in the quiet"]

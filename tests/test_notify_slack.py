@@ -429,3 +429,548 @@ def test_slack_answering_after_the_client_timeout_gets_exactly_one_root(
     assert roots[0]["metadata"]["event_payload"]["id"] == row
     methods = [r.api_method for r in slack.requests]
     assert methods.count("chat.postMessage") == 1 and "conversations.history" in methods
+
+
+# -- the start-up check, the lookup of an unanswered root, errors as values ------------------
+
+
+def test_check_says_who_posts_where(slack: SlackStandin) -> None:
+    assert notifier(slack).check() == (
+        True, "slack: ok as bot logwatch in workspace Standin, posting to #alerts (C123)"
+    )  # fmt: skip
+    # A channel given by its id needs no lookup.
+    assert notifier(slack, channel="C456").check() == (
+        True, "slack: ok as bot logwatch in workspace Standin, posting to C456 (C456)"
+    )  # fmt: skip
+    assert "conversations.list" not in [r.api_method for r in slack.requests[-2:]]
+
+
+@pytest.mark.parametrize(
+    ("setup", "channel", "expected"),
+    [
+        pytest.param(
+            {"token": "xoxb-9999-wrong-SECRETTOKEN"},
+            "#alerts",
+            "slack: slack: auth.test to #alerts: invalid_auth (the bot token is not valid"
+            " (check SLACK_BOT_TOKEN or [slack] token_file))",
+            id="bad-token",
+        ),
+        pytest.param(
+            {},
+            "#nowhere",
+            "slack: channel #nowhere not found: no such channel, or the bot cannot see it"
+            " (check LOGWATCH_SLACK_CHANNEL or [slack] channel)",
+            id="no-channel",
+        ),
+        pytest.param(
+            {"not_member": "C123"},
+            "#alerts",
+            "slack: the bot is not in #alerts (C123): /invite @logwatch there (or add the"
+            " chat:write.public scope)",
+            id="not-member",
+        ),
+        pytest.param(
+            {"archived": "C123"}, "C123", "slack: channel C123 is archived", id="archived"
+        ),
+        pytest.param(
+            {"archived": "C123"},
+            "#alerts",
+            "slack: channel #alerts not found: no such channel, or the bot cannot see it"
+            " (check LOGWATCH_SLACK_CHANNEL or [slack] channel)",
+            id="archived-by-name",
+        ),
+        pytest.param(
+            {"refuse": "conversations.info"},
+            "#alerts",
+            "slack: slack: conversations.info to #alerts: no_permission (the token may not"
+            " post there)",
+            id="info-refused",
+        ),
+    ],
+)
+def test_check_fails_with_one_line_saying_why(
+    slack: SlackStandin, setup: dict[str, str], channel: str, expected: str
+) -> None:
+    if "not_member" in setup:
+        slack.not_member.add(setup["not_member"])
+    if "archived" in setup:
+        slack.archived.add(setup["archived"])
+    if "refuse" in setup:
+        slack.refuse[setup["refuse"]] = "no_permission"
+    token = setup.get("token", slack.token)
+    ok, line = notifier(slack, token=token, channel=channel).check()
+    assert (ok, line) == (False, expected)
+    assert "SECRETTOKEN" not in line
+
+
+def test_check_passes_when_only_the_channel_lookup_is_not_allowed(slack: SlackStandin) -> None:
+    """Without channels:read the channel cannot be checked, but posting may still work."""
+    slack.refuse["conversations.list"] = "missing_scope"
+    assert notifier(slack).check() == (
+        True,
+        "slack: ok as bot logwatch in workspace Standin; cannot check #alerts: slack:"
+        " conversations.list to #alerts: missing_scope (the Slack app lacks the chat:write"
+        " scope)",
+    )
+
+
+def test_an_uncertain_root_that_landed_is_not_posted_again(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first attempt's answer was lost: the retry finds the root by its outbox id."""
+    from dataclasses import replace
+
+    slack_notifier = notifier(slack)
+    slack_notifier.send(make_notification("opened", id=7))  # an earlier root of another row
+    first = slack_notifier.send(make_notification("opened", id=8))
+    assert isinstance(first, Delivered) and first.thread is not None
+    with caplog.at_level(logging.INFO, logger="logwatch.notify.slack"):
+        again = slack_notifier.send(replace(make_notification("opened", id=8), uncertain=True))
+    assert again == first
+    assert [r.getMessage() for r in caplog.records] == [
+        f"slack root already posted incident=inc-3f2a9c01d4 ts={first.thread.ts}"
+    ]
+    methods = [r.api_method for r in slack.requests]
+    assert methods.count("chat.postMessage") == 2  # the two roots, no third
+    [history] = slack.calls("conversations.history")
+    assert history.body["channel"] == "C123"
+
+    # An update whose root landed unanswered replies in that thread, no new root.
+    before = len(slack.calls("chat.postMessage"))
+    update = replace(make_notification("updated", id=8), uncertain=True)
+    assert slack_notifier.send(update) == first
+    posts = slack.calls("chat.postMessage")
+    assert len(posts) == before + 1 and posts[-1].body["thread_ts"] == first.thread.ts  # type: ignore[union-attr]
+    # The channel's id was looked up once.
+    assert len(slack.calls("conversations.list")) == 1
+
+
+def test_an_uncertain_root_that_did_not_land_is_posted(slack: SlackStandin) -> None:
+    from dataclasses import replace
+
+    slack_notifier = notifier(slack)
+    slack_notifier.send(make_notification("opened", id=7))
+    outcome = slack_notifier.send(replace(make_notification("opened", id=9), uncertain=True))
+    assert isinstance(outcome, Delivered) and outcome.thread is not None
+    roots = [r for r in slack.calls("chat.postMessage") if "thread_ts" not in r.body]
+    assert len(roots) == 2 and roots[1].body["metadata"]["event_payload"]["id"] == 9
+
+
+def test_an_uncertain_root_is_posted_when_it_cannot_be_looked_up_and_that_is_said_once(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At least once, never lost: without channels:history the root may be posted twice."""
+    from dataclasses import replace
+
+    slack.refuse["conversations.history"] = "missing_scope"
+    slack_notifier = notifier(slack)
+    with caplog.at_level(logging.WARNING, logger="logwatch.notify.slack"):
+        for row in (1, 2):
+            n = replace(make_notification("opened", id=row), uncertain=True)
+            assert isinstance(slack_notifier.send(n), Delivered)
+    assert len(slack.calls("chat.postMessage")) == 2
+    warned = [r.getMessage() for r in caplog.records if "cannot check" in r.getMessage()]
+    assert len(warned) == 1 and "missing_scope" in warned[0]
+
+
+def test_an_uncertain_root_whose_channel_is_unknown_is_posted_and_fails_there(
+    slack: SlackStandin,
+) -> None:
+    from dataclasses import replace
+
+    n = replace(make_notification("opened"), uncertain=True)
+    outcome = notifier(slack, channel="#nowhere").send(n)
+    assert isinstance(outcome, Failed) and "channel_not_found" in outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"Retry-After": "7"}, 7.0),
+        ({"retry-after": ["12"]}, 12.0),
+        ({"RETRY-AFTER": " 3 "}, 3.0),
+        ({"Retry-After": "soon"}, 30.0),
+        ({"Retry-After": "-1"}, 30.0),
+        ({"Retry-After": "inf"}, 30.0),
+        ({"Retry-After": []}, 30.0),
+        ({"Content-Type": "text/plain"}, 30.0),
+        (None, 30.0),
+    ],
+)
+def test_retry_after_reads_seconds_or_falls_back(
+    headers: dict[str, object] | None, seconds: float
+) -> None:
+    from logwatch.notify.slack import retry_after
+
+    assert retry_after(headers) == seconds
+
+
+def test_unreachable_is_uncertain_unless_the_connection_was_refused() -> None:
+    """Refused: nothing was sent, a plain retry. Timed out or cut: it may have landed."""
+    from urllib.error import URLError
+
+    from logwatch.notify.slack import _unreachable
+
+    refused = _unreachable("slack: x", URLError(ConnectionRefusedError(111, "refused")))
+    assert not refused.uncertain and refused.after_s == 1.0
+    assert refused.reason.startswith("slack: x: Slack unreachable: ")
+    # Told by its type or by its text alone (a proxy's message).
+    assert not _unreachable("slack: x", ConnectionRefusedError(111, "denied")).uncertain
+    assert not _unreachable("slack: x", URLError(OSError("Connection refused"))).uncertain
+    timed_out = _unreachable("slack: x", URLError(TimeoutError()))
+    assert timed_out == Retry(after_s=1.0, reason="slack: x: Slack timed out", uncertain=True)
+    by_text = _unreachable("slack: x", OSError("read timed out"))
+    assert by_text == Retry(after_s=1.0, reason="slack: x: Slack timed out", uncertain=True)
+    reset = _unreachable("slack: x", ConnectionResetError(104, "reset by peer"))
+    assert reset == Retry(
+        after_s=1.0, reason="slack: x: Slack unreachable: [Errno 104] reset by peer", uncertain=True
+    )
+    blank = _unreachable("slack: x", OSError())
+    assert blank.reason == "slack: x: Slack unreachable: OSError"
+
+
+def test_the_sdk_log_filter_masks_the_token() -> None:
+    from logwatch.notify.slack import _MaskSecrets
+
+    record = logging.LogRecord(
+        "sdk", logging.ERROR, __file__, 1, "sent %s to %s", ("xoxb-SECRET-1", "C1"), None
+    )
+    assert _MaskSecrets(["xoxb-SECRET-1", ""]).filter(record)
+    assert record.getMessage() == "sent *** to C1"
+    plain = logging.LogRecord("sdk", logging.ERROR, __file__, 1, "sent %s", ("ok",), None)
+    assert _MaskSecrets(["xoxb-SECRET-1"]).filter(plain) and plain.args == ("ok",)
+
+
+def test_check_names_the_bot_to_invite_and_finds_channels_by_any_name(
+    slack: SlackStandin,
+) -> None:
+    slack.bot_user = "lw-bot"
+    slack.not_member.add("C123")
+    assert (
+        notifier(slack)
+        .check()[1]
+        .endswith("/invite @lw-bot there (or add the chat:write.public scope)")
+    )
+    # A name without "#", a private channel, and private or DM ids.
+    slack.channels.update({"#priv": "G777", "#dm": "D888"})
+    assert notifier(slack, channel="ops-alerts").check()[1].endswith("posting to ops-alerts (C999)")
+    assert notifier(slack, channel="#priv").check()[1].endswith("posting to #priv (G777)")
+    before = len(slack.calls("conversations.list"))
+    for channel_id in ("G777", "D888"):
+        assert (
+            notifier(slack, channel=channel_id)
+            .check()[1]
+            .endswith(f"posting to {channel_id} ({channel_id})")
+        )
+    assert len(slack.calls("conversations.list")) == before  # ids need no lookup
+
+
+def test_check_finds_a_channel_past_the_first_hundred(slack: SlackStandin) -> None:
+    slack.channels.update({f"#team-{n:03d}": f"C9{n:03d}" for n in range(150)})
+    assert notifier(slack, channel="#team-140").check()[1].endswith("(C9140)")
+
+
+def test_check_does_not_warn_about_unanswered_roots(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.refuse["conversations.list"] = "missing_scope"
+    with caplog.at_level(logging.WARNING, logger="logwatch.notify.slack"):
+        assert notifier(slack).check()[0]
+    assert "unanswered" not in caplog.text
+
+
+def test_a_root_that_cannot_be_looked_up_says_why_once(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dataclasses import replace
+
+    for refused, method in (
+        ("conversations.list", "#alerts"),
+        ("conversations.history", "#alerts"),
+    ):
+        slack.refuse = {refused: "missing_scope"}
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="logwatch.notify.slack"):
+            slack_notifier = notifier(slack)
+            for row in (1, 2):
+                slack_notifier.send(replace(make_notification("opened", id=row), uncertain=True))
+        [warning] = [r.getMessage() for r in caplog.records]
+        assert warning == (
+            f"cannot check whether an unanswered root reached Slack (slack: {refused} to"
+            f" {method}: missing_scope (the Slack app lacks the chat:write scope)); it may be"
+            " posted twice. Add the channels:read and channels:history scopes to avoid that."
+        )
+
+
+def test_an_unanswered_root_is_found_among_the_channels_last_two_hundred(
+    slack: SlackStandin,
+) -> None:
+    """Slack answers 100 messages unless asked for more: a busy channel hides the root."""
+    from dataclasses import replace
+
+    slack_notifier = notifier(slack)
+    first = slack_notifier.send(make_notification("opened", id=5))
+    assert isinstance(first, Delivered)
+    for n in range(150):  # other roots posted since (newest first in the history)
+        slack.messages[("C123", f"1800000000.{n:06d}")] = {
+            "type": "message",
+            "ts": f"1800000000.{n:06d}",
+        }
+    again = slack_notifier.send(replace(make_notification("opened", id=5), uncertain=True))
+    assert again == first and len(slack.calls("chat.postMessage")) == 1
+
+
+def test_root_metadata_and_the_test_message(slack: SlackStandin) -> None:
+    """Slack keeps metadata only with an event_type; a test message is no broadcast."""
+    from logwatch.notify import make_test_notification
+
+    slack_notifier = notifier(slack)
+    slack_notifier.send(make_notification("opened"))
+    assert slack.requests[0].body["metadata"]["event_type"] == "logwatch_incident"
+    slack_notifier.send(make_test_notification(make_incident().first_seen))
+    assert "reply_broadcast" not in slack.requests[-1].body
+
+
+def test_an_answer_without_a_ts_is_failed(slack: SlackStandin) -> None:
+    from slack_sdk.web import SlackResponse
+
+    slack_notifier = notifier(slack)
+
+    def answer(**kwargs: object) -> SlackResponse:
+        return SlackResponse(client=None, http_verb="POST", api_url="", req_args={},
+                             data={"ok": True}, headers={}, status_code=200)  # fmt: skip
+
+    slack_notifier._client.chat_postMessage = answer  # type: ignore[method-assign]
+    outcome = slack_notifier.send(make_notification("opened"))
+    assert outcome == Failed(reason="slack: chat.postMessage to #alerts: answer without a ts")
+
+
+def test_check_without_user_team_or_membership_fields(slack: SlackStandin) -> None:
+    """Slack may leave fields out: `?` stands for a missing name, membership is assumed."""
+    from slack_sdk.web import SlackResponse
+
+    slack_notifier = notifier(slack, channel="C123")
+
+    def response(data: dict[str, object]) -> SlackResponse:
+        return SlackResponse(client=None, http_verb="POST", api_url="", req_args={},
+                             data=data, headers={}, status_code=200)  # fmt: skip
+
+    slack_notifier._client.auth_test = lambda **kw: response({"ok": True})  # type: ignore[method-assign]
+    slack_notifier._client.conversations_info = lambda **kw: response(  # type: ignore[method-assign]
+        {"ok": True, "channel": {"id": "C123"}}
+    )
+    assert slack_notifier.check() == (
+        True,
+        "slack: ok as bot ? in workspace ?, posting to C123 (C123)",
+    )
+
+
+def test_defaults_no_mention_no_buttons_and_a_reply_keeps_its_root(slack: SlackStandin) -> None:
+    slack_notifier = notifier(slack)
+    root = slack_notifier.send(make_notification("opened"))
+    assert isinstance(root, Delivered) and root.thread is not None
+    notifier(slack, mention="", buttons=False).send(make_notification("opened"))
+    default, explicit = slack.requests[0].body, slack.requests[1].body
+    assert texts(default) == texts(explicit)
+    assert not any(block.get("type") == "actions" for block in default["blocks"])
+    # An update replies in the thread: the outcome names the same root.
+    assert slack_notifier.send(make_notification("updated", id=2, thread=root.thread)) == root
+
+
+def test_the_all_clear_stays_in_the_thread_when_broadcasts_are_off(slack: SlackStandin) -> None:
+    slack_notifier = notifier(slack, broadcast_resolved=False)
+    root = slack_notifier.send(make_notification("opened"))
+    assert isinstance(root, Delivered)
+    slack_notifier.send(make_notification("resolved", id=3, thread=root.thread))
+    reply = slack.requests[-1].body
+    assert reply["thread_ts"] == root.thread.ts and "reply_broadcast" not in reply  # type: ignore[union-attr]
+
+
+def test_the_test_message_names_the_host_and_says_when_it_failed(slack: SlackStandin) -> None:
+    from logwatch.notify import make_test_notification
+
+    test = make_test_notification(make_incident().first_seen)
+    notifier(slack, host="app-7").send(test)
+    assert "app-7" in texts(slack.requests[0].body)
+    slack.fail_next(1, 500)
+    assert isinstance(notifier(slack).send(test), Retry)
+
+
+def test_a_channel_name_without_its_hash_is_looked_up(slack: SlackStandin) -> None:
+    assert notifier(slack, channel="alerts").check()[1].endswith("posting to alerts (C123)")
+
+
+def test_an_answer_without_a_channel_keeps_the_channel_asked(slack: SlackStandin) -> None:
+    from slack_sdk.web import SlackResponse
+
+    slack_notifier = notifier(slack)
+    for data in ({"ok": True, "ts": "1.2"}, {"ok": True, "ts": "1.2", "channel": ""}):
+
+        def answer(data: dict[str, object] = data, **kwargs: object) -> SlackResponse:
+            return SlackResponse(client=None, http_verb="POST", api_url="", req_args={},
+                                 data=data, headers={}, status_code=200)  # fmt: skip
+
+        slack_notifier._client.chat_postMessage = answer  # type: ignore[method-assign]
+        outcome = slack_notifier.send(make_notification("opened"))
+        assert outcome == Delivered(thread=ThreadRef(channel="#alerts", ts="1.2"))
+
+
+def test_check_invites_logwatch_when_slack_names_no_bot_user(slack: SlackStandin) -> None:
+    from slack_sdk.web import SlackResponse
+
+    slack_notifier = notifier(slack, channel="C123")
+
+    def response(data: dict[str, object]) -> SlackResponse:
+        return SlackResponse(client=None, http_verb="POST", api_url="", req_args={},
+                             data=data, headers={}, status_code=200)  # fmt: skip
+
+    slack_notifier._client.auth_test = lambda **kw: response({"ok": True})  # type: ignore[method-assign]
+    slack_notifier._client.conversations_info = lambda **kw: response(  # type: ignore[method-assign]
+        {"ok": True, "channel": {"id": "C123", "is_member": False}}
+    )
+    assert "/invite @logwatch there" in slack_notifier.check()[1]
+
+
+def _api_error(status: int, data: object, headers: dict[str, object] | None = None) -> object:
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web import SlackResponse
+
+    response = SlackResponse(client=None, http_verb="POST", api_url="", req_args={},
+                             data=data, headers=headers or {}, status_code=status)  # type: ignore[arg-type]  # fmt: skip
+
+    def call() -> SlackResponse:
+        raise SlackApiError("error", response)
+
+    return call
+
+
+@pytest.mark.parametrize(
+    ("status", "data", "headers", "expected"),
+    [
+        (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": ["45"]},
+         Retry(after_s=45.0, reason="slack: m to #c: rate limited for 45s")),
+        (429, "rate_limited", {"Retry-After": ["7"]},
+         Retry(after_s=7.0, reason="slack: m to #c: rate limited for 7s")),
+        (200, {"ok": False, "error": "ratelimited"}, None,
+         Retry(after_s=30.0, reason="slack: m to #c: rate limited for 30s")),
+        (503, "<html>upstream</html>", None, Retry(after_s=1.0, reason="slack: m to #c: HTTP 503")),
+        (200, {"ok": False, "error": "internal_error"}, None,
+         Retry(after_s=1.0, reason="slack: m to #c: HTTP 200 internal_error")),
+        (200, {"ok": False, "error": "invalid_auth"}, None,
+         Failed(reason="slack: m to #c: invalid_auth (the bot token is not valid (check"
+                       " SLACK_BOT_TOKEN or [slack] token_file))")),
+        (200, {"ok": False, "error": "odd_thing"}, None,
+         Failed(reason="slack: m to #c: odd_thing (HTTP 200)")),
+        (400, {"ok": False}, None, Failed(reason="slack: m to #c: error (HTTP 400)")),
+        (400, "Bad Request", None, Failed(reason="slack: m to #c: error (HTTP 400)")),
+    ],
+)  # fmt: skip
+def test_slack_errors_are_sorted_into_retry_and_failed(
+    slack: SlackStandin,
+    status: int,
+    data: object,
+    headers: dict[str, object] | None,
+    expected: object,
+) -> None:
+    outcome = notifier(slack)._call("m", "#c", _api_error(status, data, headers))  # type: ignore[arg-type]
+    assert outcome == expected
+
+
+def test_a_tolerated_error_is_none(slack: SlackStandin) -> None:
+    call = _api_error(200, {"ok": False, "error": "message_not_found"})
+    tolerate = frozenset({"message_not_found"})
+    assert notifier(slack)._call("m", "#c", call, tolerate=tolerate) is None  # type: ignore[arg-type]
+
+
+def test_the_style_carries_host_and_buttons(slack: SlackStandin) -> None:
+    notifier(slack, host="app-7", buttons=True).send(make_notification("opened"))
+    body = slack.requests[0].body
+    assert "app-7" in texts(body)
+    assert any(block.get("type") == "actions" for block in body["blocks"])
+
+
+def test_the_timeout_is_whole_seconds_one_at_least() -> None:
+    assert SlackNotifier(token="xoxb-1", channel="#c", timeout_s=0.2).timeout_s == 1.0
+    assert SlackNotifier(token="xoxb-1", channel="#c", timeout_s=2.5).timeout_s == 3.0
+
+
+def test_slack_sdk_itself_stays_quiet(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The outcome is logged once by the outbox; the SDK must not log every attempt."""
+    with caplog.at_level(logging.DEBUG):
+        slack.fail_next(1, 500)
+        notifier(slack).send(make_notification("opened"))
+        notifier(slack).send(make_notification("opened"))
+    assert [r.name for r in caplog.records if r.name.startswith("slack_sdk")] == []
+    assert [r.name for r in caplog.records if r.name.endswith(".sdk")] == []
+
+
+def test_a_short_429_is_retried_once_in_the_client_and_not_at_all_when_turned_off(
+    slack: SlackStandin,
+) -> None:
+    slack.fail_next(2, 429, retry_after=0)
+    assert isinstance(notifier(slack).send(make_notification("opened")), Retry)
+    assert len(slack.requests) == 2  # one retry in the client, then the outbox's turn
+    slack.fail_next(1, 429, retry_after=0)
+    outcome = notifier(slack, rate_limit_wait_s=0).send(make_notification("opened"))
+    assert isinstance(outcome, Retry) and len(slack.requests) == 3
+
+
+def test_a_429_waiting_exactly_the_bound_is_retried_in_the_client(slack: SlackStandin) -> None:
+    slack.fail_next(1, 429, retry_after=1)
+    outcome = notifier(slack, rate_limit_wait_s=1.0).send(make_notification("opened"))
+    assert isinstance(outcome, Delivered) and len(slack.requests) == 2
+
+
+def test_a_429_without_retry_after_is_not_retried_in_the_client() -> None:
+    from slack_sdk.http_retry.request import HttpRequest
+    from slack_sdk.http_retry.response import HttpResponse
+    from slack_sdk.http_retry.state import RetryState
+
+    from logwatch.notify.slack import ShortRateLimitRetryHandler
+
+    request = HttpRequest(method="POST", url="http://x/api/m", headers={}, body_params={})
+    handler = ShortRateLimitRetryHandler(max_wait_s=2.0)
+    for headers, retried in (
+        ({}, False),
+        ({"retry-after": ["1"]}, True),
+        ({"Retry-After": ["3"]}, False),
+    ):
+        response = HttpResponse(status_code=429, headers=headers, body={}, data=b"")
+        assert handler._can_retry(state=RetryState(), request=request, response=response) is retried
+
+
+def test_an_empty_secret_masks_nothing() -> None:
+    from logwatch.notify.slack import _mask
+
+    assert _mask("abc xoxb-1 def", ["", "xoxb-1"]) == "abc *** def"
+
+
+def test_errors_as_values_name_the_method_and_mask_the_token(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    from urllib.error import URLError
+
+    from slack_sdk.errors import SlackRequestError
+
+    slack_notifier = notifier(slack)
+
+    def refused() -> object:
+        raise URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    def bad_request() -> object:
+        raise SlackRequestError(f"cannot send with {slack.token}")
+
+    outcome = slack_notifier._call("chat.postMessage", "#a", refused)  # type: ignore[arg-type]
+    assert isinstance(outcome, Retry)
+    assert outcome.reason.startswith("slack: chat.postMessage to #a: Slack unreachable: ")
+    assert slack_notifier._call("m", "#a", bad_request) == Failed(  # type: ignore[arg-type]
+        reason="slack: m to #a: SlackRequestError: cannot send with ***"
+    )
+    with caplog.at_level(logging.WARNING, logger="logwatch.notify.slack"):
+        call = _api_error(200, {"ok": False, "error": "message_not_found"})
+        slack_notifier._call("chat.update", "C1", call, tolerate=frozenset({"message_not_found"}))  # type: ignore[arg-type]
+    assert [r.getMessage() for r in caplog.records] == [
+        "slack root not editable, replying only: slack: chat.update to C1: message_not_found"
+    ]

@@ -521,3 +521,48 @@ def test_the_all_clear_waits_for_the_recovery_verdict_and_stays_an_all_clear() -
     assert change.kind == "resolved" and change.incident.recovery.startswith("recovery confirmed")
     verdicts.committed([change])
     assert [c.kind for c in prober.asked] == ["resolved"]  # not probed a second time
+
+
+def test_a_confirmed_recovery_resolves_only_its_incident_at_exactly_confirmed_quiet() -> None:
+    g = grouper(confirmed_quiet_s=30)
+    for event in (ev(0), ev(1), ev(0, target="other:6379"), ev(1, target="other:6379")):
+        g.add(event)
+    first, second = sorted(g.incidents(), key=lambda i: i.target)
+    at = T0 + timedelta(seconds=31)  # exactly 30 s after the last error of each
+    assert {i.id for i in g.quiet_open(at)} == {first.id, second.id}
+    healthy = Finding(summary="recovery confirmed", recovery=True, healthy=True)
+    [change] = g.confirm_recovery(first.id, healthy, at)  # the one opened second
+    assert change.kind == "resolved" and change.at == at
+    assert change.incident.id == first.id and change.incident.status == "resolved"
+    assert g.is_open(second.id) and not g.is_open(first.id)
+    assert [i.id for i in g.quiet_open(at)] == [second.id]
+
+
+def test_a_restored_grouper_has_the_same_incidents_links_verdicts_jobs_and_active_time() -> None:
+    """The snapshot written at each commit brings back everything an incident carries."""
+    from logwatch.impact import Signal
+
+    g = grouper(confirmed_quiet_s=30)
+    for event in (ev(0), ev(1), ev(2, "misconf")):
+        g.add(event)
+    g.note(Signal(kind="enqueue_failed", detail="POST /x", time=T0 + timedelta(seconds=1)))  # type: ignore[arg-type]
+    g.tick(T0 + timedelta(seconds=200))  # resolved: active time closed
+    first = sorted(g.incidents(), key=lambda i: i.first_seen)[0]
+    g.diagnose(first.id, Finding(summary="recovery confirmed", recovery=True), T0)
+    assert any(i.recovery for i in g.incidents())
+    state = json.loads(json.dumps(g.snapshot()))
+    restored = Grouper(RULES, GroupingPolicy(quiet_period_s=120, reopen_window_s=600), state=state)
+    assert restored.incidents() == g.incidents()
+    assert any(i.outage for i in g.incidents()) and any(i.jobs for i in g.incidents())
+    # Reopened after a resolve: the active time so far comes back with it.
+    reopened = grouper()
+    for event in (ev(0), ev(1)):
+        reopened.add(event)
+    reopened.tick(T0 + timedelta(seconds=200))
+    for event in (ev(250), ev(251)):
+        reopened.add(event)
+    state = json.loads(json.dumps(reopened.snapshot()))
+    back = Grouper(RULES, GroupingPolicy(quiet_period_s=120, reopen_window_s=600), state=state)
+    assert back.incidents() == reopened.incidents()
+    later = T0 + timedelta(seconds=400)
+    assert [c.incident for c in back.tick(later)] == [c.incident for c in reopened.tick(later)]

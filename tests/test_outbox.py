@@ -689,3 +689,215 @@ def test_stopping_a_delivery_thread_stuck_in_a_send_is_bounded(tmp_path: Path) -
         stopper.join(5.0)
         thread.stop(timeout_s=5.0)
         h.main.close()
+
+
+# -- start-up checks, and the delivery thread when the state is unusable --------------------
+
+
+@dataclass
+class CheckedNotifier:
+    name: str
+    answer: tuple[bool, str] | Exception
+
+    def check(self) -> tuple[bool, str]:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def test_each_notifier_is_checked_once_in_one_line(
+    store: StateStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    from logwatch.logs import NOTICE
+
+    token = "xoxb-1111-2222-checkSECRET"
+    notifiers = [
+        ScriptedNotifier(FakeClock(), name="plain"),  # no check: nothing said, the rest go on
+        CheckedNotifier("slack", (True, f"slack: ok as bot lw with {token}")),
+        CheckedNotifier("hook", (False, "hook: unknown URL %s (100%)")),
+        CheckedNotifier("bad", RuntimeError(f"boom {token}")),
+    ]
+    box = Outbox(store, notifiers, clock=FakeClock(), redact=Redactor([token]))  # type: ignore[list-item]
+    with caplog.at_level(logging.DEBUG, logger="logwatch.outbox"):
+        box.check_notifiers()
+    said = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert said == [
+        (NOTICE, "slack: ok as bot lw with ***"),
+        (logging.WARNING, "hook: unknown URL %s (100%)"),
+        (logging.WARNING, "bad: start-up check failed: boom ***"),
+    ]
+
+
+class UnusableOutbox:
+    """An outbox whose state fails as scripted: a StateError message, or None for a pass."""
+
+    def __init__(self, script: list[str | None]) -> None:
+        self.script = script
+        self.checked = 0
+        self.passes = 0
+        self.closed = False
+        self.done = threading.Event()
+
+    def check_notifiers(self) -> None:
+        self.checked += 1
+
+    def deliver_due(self) -> None:
+        from logwatch.errors import StateError
+
+        step = self.script[self.passes] if self.passes < len(self.script) else None
+        self.passes += 1
+        if self.passes >= len(self.script):
+            self.done.set()
+        if step is not None:
+            raise StateError(step)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_an_unusable_state_is_said_once_until_it_recovers(caplog: pytest.LogCaptureFixture) -> None:
+    box = UnusableOutbox(["read-only", "read-only", "read-only", None, "read-only", "locked", None])
+    thread = DeliveryThread(lambda: box, idle_s=0.001)  # type: ignore[arg-type,return-value]
+    with caplog.at_level(logging.DEBUG, logger="logwatch.outbox"):
+        thread.start()
+        assert box.done.wait(10)
+        thread.stop()
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert said == [
+        "delivery paused, will retry: read-only",
+        "delivery paused, will retry: read-only",
+        "delivery paused, will retry: locked",
+    ]
+    assert box.checked == 1 and box.closed
+
+
+class Killed(BaseException):
+    """The agent killed mid-request: nothing below the outbox records an answer."""
+
+
+@dataclass
+class SlowNotifier(ScriptedNotifier):
+    timeout_s: float = 10.0
+    killed: bool = False
+
+    def send(self, n: Notification) -> Outcome:
+        if self.killed:
+            raise Killed
+        return super().send(n)
+
+
+def test_a_request_killed_mid_send_waits_for_the_notifiers_timeout_too(store: StateStore) -> None:
+    """A notifier that waits 10 s for an answer: its request may land until 10 s plus the
+    in-flight time after it began, so the restarted agent sends it again only then."""
+    clock = FakeClock()
+    commit(store, [("inc-a", "opened")])
+    dying = SlowNotifier(clock, killed=True)
+    with pytest.raises(Killed):
+        outbox(store, clock, dying).deliver_due()
+    notifier = SlowNotifier(clock)
+    box = outbox(store, clock, notifier)  # the restarted agent
+    clock.advance(10.0 + IN_FLIGHT_S - 0.5)
+    assert box.deliver_due() == 0
+    clock.advance(0.5)
+    assert box.deliver_due() == 1
+    assert [a.uncertain for a in notifier.attempts] == [True]
+
+
+@dataclass
+class RecordingNotifier(ScriptedNotifier):
+    notifications: list[Notification] = field(default_factory=list)
+
+    def send(self, n: Notification) -> Outcome:
+        self.notifications.append(n)
+        return super().send(n)
+
+
+def _commit_outage(store: StateStore, changes: list[tuple[Incident, str]], at: datetime) -> None:
+    store.commit_batch(
+        cursors=[],
+        changes=[Change(kind=kind, at=at, incident=inc) for inc, kind in changes],  # type: ignore[arg-type]
+        incidents=[inc for inc, _ in changes],
+        grouper_state=None,
+        notifiers=("scripted",),
+        now=at,
+    )
+
+
+def test_a_linked_incident_waits_for_its_outages_root_then_goes_to_its_thread(
+    store: StateStore,
+) -> None:
+    """inc-b shares inc-a's thread: it waits while inc-a's root is owed, then goes to that
+    thread, told of the outage's other incident and of itself as last delivered."""
+    from dataclasses import replace
+
+    clock = FakeClock()
+    root = incident("inc-a")
+    linked = replace(incident("inc-b"), target="other:6379", outage="inc-a")
+    _commit_outage(store, [(root, "opened"), (linked, "opened")], T0)
+    posted = ThreadRef(channel="C1", ts="1.1")
+    notifier = RecordingNotifier(
+        clock, [Answer(Retry(after_s=5.0, reason="429")), Answer(Delivered(thread=posted))]
+    )
+    box = outbox(store, clock, notifier)
+    box.deliver_due()
+    assert sent_kinds(notifier) == [("inc-a", "opened")]  # inc-b waits for its root
+    clock.advance(2.0)
+    box.deliver_due()  # inc-a not due yet: inc-b still waits
+    assert sent_kinds(notifier) == [("inc-a", "opened")]
+    clock.advance(3.0)
+    box.deliver_due()
+    assert sent_kinds(notifier) == [("inc-a", "opened")] * 2 + [("inc-b", "opened")]
+    first_b = notifier.notifications[2]
+    assert first_b.thread == posted and first_b.before is None
+    assert [i.id for i in first_b.outage] == ["inc-a"]
+    assert [i.id for i in notifier.notifications[0].outage] == ["inc-b"]
+    more = replace(linked, events=9)
+    _commit_outage(store, [(more, "updated")], T0 + timedelta(seconds=6))
+    clock.advance(1.0)
+    box.deliver_due()
+    update = notifier.notifications[-1]
+    assert update.incident.id == "inc-b" and update.thread == posted
+    assert update.before == linked  # as last delivered
+
+
+def test_a_permanent_failure_is_said_once_as_an_error_then_as_before(
+    store: StateStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    commit(store, [("inc-a", "opened"), ("inc-b", "opened")])
+    notifier = ScriptedNotifier(clock, [Answer(Failed(reason="channel_not_found"))] * 2)
+    with caplog.at_level(logging.INFO, logger="logwatch.outbox"):
+        outbox(store, clock, notifier).deliver_due()
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if "failed" in r.getMessage()]
+    assert said == [
+        (logging.ERROR, "notification failed notifier=scripted incident=inc-a: channel_not_found"),
+        (logging.INFO,
+         "notification failed notifier=scripted incident=inc-b: channel_not_found (as before)"),
+    ]  # fmt: skip
+
+
+def test_each_delivery_reports_its_time_from_commit(store: StateStore) -> None:
+    clock = FakeClock()
+    commit(store, [("inc-a", "opened")])
+    seen: list[tuple[str, float]] = []
+    notifier = ScriptedNotifier(clock, [Answer(Delivered(), after_s=3.0)])
+    clock.advance(2.0)
+    Outbox(
+        store, [notifier], clock=clock, redact=Redactor(), observe=lambda n, s: seen.append((n, s))
+    ).deliver_due()
+    assert seen == [("scripted", 5.0)]  # committed at T0, answered at T0 + 5 s
+
+
+def test_an_unanswered_request_is_asked_about_only_once_it_has_settled(store: StateStore) -> None:
+    """A timeout answered at once with a short Retry-After: the uncertain retry still waits
+    for the notifier's timeout plus the in-flight time after the request began."""
+    clock = FakeClock()
+    commit(store, [("inc-a", "opened")])
+    notifier = SlowNotifier(clock, [Answer(Retry(after_s=1.0, reason="timeout", uncertain=True))])
+    box = outbox(store, clock, notifier)
+    box.deliver_due()
+    clock.advance(10.0 + IN_FLIGHT_S - 0.5)
+    assert box.deliver_due() == 0
+    clock.advance(0.5)
+    assert box.deliver_due() == 1
+    assert [a.uncertain for a in notifier.attempts] == [False, True]

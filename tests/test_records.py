@@ -11,13 +11,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from benchmarks.make_corpus import write_corpus
 from logwatch.model import LogLine, Record
-from logwatch.records import RecordAssembler, assemble
+from logwatch.records import RecordAssembler, assemble, starts_dated_record
 from logwatch.sources.reader import open_log, read_lines
+from logwatch.stampshape import StampShape
 from logwatch.timestamps import parse_line_start
 
 FILE_TIME = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -455,3 +456,325 @@ def test_zone_and_file_time_defaults() -> None:
     [record] = assemble(_lines("no stamp\n"), source="s", file_time=naive_file_time, tz=zone)
     assert record.time == naive_file_time.replace(tzinfo=zone).astimezone(UTC)
     assert record.time.utcoffset() == timedelta(0)
+
+
+# -- starts_dated_record: what the fast scan and the skimmer restart assembly at ----------
+
+_DATED_LINES = [
+    "2026-03-01 12:00:00,123 ERROR x",
+    "2026-03-01T12:00:00Z x",
+    "0001-01-01 00:00:00 year one",
+    "9999-12-31 23:59:59 year 9999",
+    "1899-12-31 23:59:59 too early",
+    "08:23:06 default: Job OK",
+    "Mar  1 12:00:00 host app[1]: x",
+    "[01/Mar/2026:12:00:00 +0000] x",
+    "1234:M 01 Mar 2026 12:00:00.123 # x",
+    "ERROR 2026-03-01 12:00:00,123 django.request x",
+    "ERROR job for 2026-03-01 12:00:00 failed",
+    "DEBUG 2026-03-01 12:00:00,000 app x",
+    "TRACE 2026-03-01 12:00:00,000 app x",
+    "1900-01-01 00:00:00 first year",
+    "9000-12-31 00:00:00 last year",
+    '{"time": "1900-01-01T00:00:00Z", "msg": "x"}',
+    '{"time": "9000-06-01T00:00:00Z", "msg": "x"}',
+    '{"time": "2026-03-01T12:00:00Z", "msg": "x"}',
+    '{"time": "9999-12-31T23:59:59", "msg": "x"}',
+    '{"time": "0001-01-01T00:00:00Z", "msg": "x"}',
+    '{"time": "soon", "ts": 1709294400, "msg": "x"}',
+    '{"time": "soon", "msg": "x"}',
+    '{"ts": true, "msg": "x"}',
+    '{"msg": "no time"}',
+    "[1, 2]",
+    "{not json}",
+    "Traceback (most recent call last):",
+    "During handling of the above exception, another exception occurred:",
+    "The above exception was the direct cause of the following exception:",
+    '  File "app.py", line 3',
+    "\tat Foo.bar",
+    "redis.exceptions.ConnectionError: x",
+    "plain words",
+]
+
+
+def _dated_by_feeding(text: str, tz: tzinfo, shape: StampShape) -> bool:
+    """The promise's oracle: a line starts a record with a full date of its own when the
+    record it starts is timed and its time owes nothing to the file's time."""
+    times = []
+    for year in (2001, 2031):
+        assembler = RecordAssembler(source="x", file_time=datetime(year, 6, 1, tzinfo=UTC),
+                                    tz=tz, shape=shape)  # fmt: skip
+        records = assembler.feed(LogLine(text=text, number=1, offset=0, end=len(text) + 1))
+        records += assembler.flush()
+        if len(records) != 1 or not records[0].timed:
+            return False
+        times.append(records[0].time)
+    return times[0] == times[1]
+
+
+@given(
+    text=st.sampled_from(_DATED_LINES),
+    tokens=st.sampled_from([0, 1]),
+    zone=st.sampled_from(["UTC", "Europe/Paris", "Asia/Kolkata"]),
+)
+def test_starts_dated_record_agrees_with_feeding_the_line(
+    text: str, tokens: int, zone: str
+) -> None:
+    tz, shape = ZoneInfo(zone), StampShape(tokens)
+    assert starts_dated_record(text, tz, shape=shape) == _dated_by_feeding(text, tz, shape), text
+
+
+def test_starts_dated_record_reads_the_given_time_fields() -> None:
+    line = '{"when": "2026-03-01T12:00:00Z", "msg": "x"}'
+    assert not starts_dated_record(line, UTC)
+    assert starts_dated_record(line, UTC, time_fields=("when",))
+    assert not starts_dated_record("", UTC)
+
+
+# -- a huge record: its first lines and the tail that fits, as many as fit -----------------
+
+
+@example(sizes=[5] * 30, max_lines=20, max_bytes=400)  # ten 10-byte lines fill the tail's 100
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=40),
+    max_lines=st.integers(min_value=2, max_value=24),
+    max_bytes=st.integers(min_value=4, max_value=600),
+)
+def test_a_huge_record_keeps_its_head_and_as_much_tail_as_fits(
+    sizes: list[int], max_lines: int, max_bytes: int
+) -> None:
+    """The bounds as the docstrings give them: the first lines within max_lines - tail
+    lines and three quarters of max_bytes, then the last lines (ten at most, half of
+    max_lines) within the last quarter, as many as fit, the very last always (cut to fit);
+    truncated exactly when something was left out."""
+    first = "E"  # starts the record (untimed), shorter than any head budget
+    lines = [first] + [f"  {n:02d}" + "x" * size for n, size in enumerate(sizes)]
+    [record] = _records("\n".join(lines) + "\n", max_lines=max_lines, max_bytes=max_bytes)
+    kept = record.text.split("\n")
+    tail_n = min(10, max_lines // 2)
+    head_n, tail_chars = max(1, max_lines - tail_n), max_bytes // 4
+    head_chars = max(1, max_bytes - tail_chars)
+
+    h = 0  # the head: the longest prefix of the lines that the record starts with
+    while h < min(len(kept), len(lines)) and kept[h] == lines[h]:
+        h += 1
+    assert h >= 1
+    tail = kept[h:]
+    if not tail and h == len(lines):
+        assert not record.truncated  # whole (its head and tail meet)
+        return
+    # The head is as long as the line and character budgets allow.
+    assert h <= head_n and sum(len(x) + 1 for x in lines[:h]) <= head_chars
+    assert h == head_n or sum(len(x) + 1 for x in lines[: h + 1]) > head_chars
+    assert record.truncated == (h + len(tail) < len(lines) or tail[-1] != lines[-1])
+    if tail[-1] != lines[-1]:  # the last line alone is longer than the tail's share
+        assert tail == [lines[-1][: max(0, tail_chars - 1)]]
+        assert len(lines[-1]) + 1 > tail_chars
+        return
+    # The tail: the last lines, as many as fit in its share and its line count.
+    k = len(tail)
+    assert tail == lines[len(lines) - k :] and k <= tail_n
+    assert sum(len(x) + 1 for x in tail) <= tail_chars
+    earlier = len(lines) - k - 1
+    assert k == tail_n or earlier < h or sum(len(x) + 1 for x in lines[earlier:]) > tail_chars
+
+
+def test_a_json_message_is_bounded_line_by_line_and_kept_whole_when_it_fits() -> None:
+    message = "\n".join(f"line {n:02d}" for n in range(30))
+    [record] = _records(json.dumps({"ts": 1709294400, "msg": message}) + "\n", max_lines=20)
+    kept, sent = record.text.split("\n"), message.split("\n")
+    assert kept[:10] == ["1709294400 line 00", *sent[1:10]] and kept[-10:] == sent[-10:]
+    assert record.truncated and len(kept) == 20
+    # 150 + 148 characters and their newlines fill the head's 300 exactly: kept whole.
+    fits = "a" * 150 + "\n" + "b" * 148
+    [whole] = _records(json.dumps({"msg": fits}) + "\n", max_bytes=400)
+    assert whole.text == fits and not whole.truncated
+
+
+@pytest.mark.parametrize(
+    ("value", "lines"),
+    [
+        ("Traceback (most recent call last):\n  File 'a.py'\nValueError: x  \n",
+         ["Traceback (most recent call last):", "  File 'a.py'", "ValueError: x  "]),
+        ("\nValueError: x", ["", "ValueError: x"]),
+        (["Traceback (most recent call last):\n", "  File 'a.py'\nValueError: x \n"],
+         ["Traceback (most recent call last):", "  File 'a.py'", "ValueError: x "]),
+        (["\nKeyError: k", 3], ["", "KeyError: k"]),
+    ],
+)  # fmt: skip
+def test_json_traceback_fields_keep_their_lines(value: object, lines: list[str]) -> None:
+    [record] = _records(json.dumps({"msg": "failed", "exc_info": value}) + "\n")
+    assert record.text.split("\n") == ["failed", *lines]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "zone", "expected"),
+    [
+        ("2026-03-01T13:00:00", "Europe/Paris", _utc(2026, 3, 1, 12)),
+        ("2026-03-01T12:00:00", "UTC", _utc(2026, 3, 1, 12)),
+        ("2026-03-01T13:00:00+01:00", "UTC", _utc(2026, 3, 1, 12)),
+        ("2026-03-01T17:30:00+05:30", "Europe/Paris", _utc(2026, 3, 1, 12)),
+    ],
+)
+def test_json_times_naive_in_the_configured_zone_aware_as_written(
+    stamp: str, zone: str, expected: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the machine's own zone (here Asia/Kolkata): only the configured one counts."""
+    import time as systime
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    systime.tzset()
+    try:
+        [record] = _records(json.dumps({"time": stamp, "msg": "x"}) + "\n", tz=ZoneInfo(zone))
+    finally:
+        monkeypatch.undo()
+        systime.tzset()
+    assert record.time == expected and record.timed
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The year of the dated record above, not the file's (2026).
+        ("2024-06-01 12:00:00 a\nJun  2 12:00:00 host b\n", _utc(2024, 6, 2, 12)),
+        # Past new year, and a late line from before it.
+        ("2026-12-31 23:00:00 a\nJan  1 00:10:00 host b\n", _utc(2027, 1, 1, 0, 10)),
+        ("2026-01-01 00:10:00 a\nDec 31 23:50:00 host b\n", _utc(2025, 12, 31, 23, 50)),
+    ],
+)
+def test_yearless_stamps_take_the_year_nearest_the_record_above(
+    text: str, expected: datetime
+) -> None:
+    assert _records(text)[-1].time == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # FILE_TIME is 2026-03-02 06:00 UTC: up to a minute after it is this year's.
+        ("Mar  2 06:00:00 host x", _utc(2026, 3, 2, 6)),
+        ("Mar  2 06:01:00 host x", _utc(2026, 3, 2, 6, 1)),
+        ("Mar  2 06:01:01 host x", _utc(2025, 3, 2, 6, 1, 1)),
+    ],
+)
+def test_yearless_stamp_after_the_file_time_is_last_years(line: str, expected: datetime) -> None:
+    assert _records(line + "\n")[0].time == expected
+
+
+def test_yearless_year_is_the_configured_zones_not_the_machines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time as systime
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    systime.tzset()
+    try:
+        [record] = _records("Jan  1 00:10:00 host x\n", file_time=_utc(2027, 1, 1, 0, 30))
+    finally:
+        monkeypatch.undo()
+        systime.tzset()
+    assert record.time == _utc(2027, 1, 1, 0, 10)
+
+
+def _in_machine_zone(
+    zone: str, monkeypatch: pytest.MonkeyPatch, text: str, **kw: object
+) -> list[Record]:
+    """Records assembled while the machine's own zone is `zone` (it must not matter)."""
+    import time as systime
+
+    monkeypatch.setenv("TZ", zone)
+    systime.tzset()
+    try:
+        return _records(text, **kw)
+    finally:
+        monkeypatch.undo()
+        systime.tzset()
+
+
+def test_record_times_are_utc_whatever_the_machines_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "plain first line\n2026-03-01T13:00:00+01:00 x\n08:00:00 rq line\n"
+    for tz in (UTC, ZoneInfo("UTC"), ZoneInfo("Etc/UTC")):
+        records = _in_machine_zone("Asia/Kolkata", monkeypatch, text, tz=tz)
+        assert [r.time for r in records] == [FILE_TIME, _utc(2026, 3, 1, 12), _utc(2026, 3, 1, 8)]
+        assert all(r.time.utcoffset() == timedelta(0) for r in records)
+        assert [r.source for r in records] == ["app.log"] * 3
+
+
+@pytest.mark.parametrize(
+    ("stamp", "timed"),
+    [("1900-01-01 00:00:00", True), ("1899-12-31 23:59:59", False),
+     ("9000-12-31 12:00:00", True), ("9001-01-01 00:00:00", False)],
+)  # fmt: skip
+def test_years_a_log_can_hold(stamp: str, timed: bool) -> None:
+    [record] = _records(f"{stamp} x\n")
+    assert record.timed == timed
+
+
+def test_json_nested_values_numbers_in_booleans_and_lists_out() -> None:
+    line = json.dumps({"msg": "m", "ctx": {"attempt": 3, "ratio": 0.5, "ok": True, "ids": [1]}})
+    [record] = _records(line + "\n")
+    assert record.text == "m 3 0.5"
+
+
+def test_assemble_passes_on_its_options() -> None:
+    text = (
+        '{"when": "2026-03-01T12:00:00Z", "msg": "m", "trace": "Traceback\\nKeyError: k"}\n'
+        "ERROR 2026-03-01 12:00:05,000 django.request x\n"
+    )
+    records = list(assemble(_lines(text), source="s", file_time=FILE_TIME, time_fields=("when",),
+                            traceback_fields=("trace",), shape=StampShape(1)))  # fmt: skip
+    assert (
+        records[0].time == _utc(2026, 3, 1, 12)
+        and records[0].text == "2026-03-01T12:00:00Z m\nTraceback\nKeyError: k"
+    )
+    assert records[1].time == _utc(2026, 3, 1, 12, 0, 5) and records[1].timed
+
+
+def test_a_first_line_longer_than_the_head_is_kept_to_max_bytes_and_the_record_goes_on() -> None:
+    first = "2026-03-01 12:00:00 E " + "y" * 500
+    [record] = _records(first + "\n  a\n  b\n", max_bytes=400)
+    assert record.text == first[:400] + "\n  a\n  b" and record.truncated
+
+
+@pytest.mark.parametrize("as_list", [False, True])
+def test_a_long_json_traceback_is_bounded_line_by_line(as_list: bool) -> None:
+    frames = [f"  frame {n:02d}" for n in range(30)] + ["ValueError: MAX"]
+    value: object = (
+        ["\n".join(frames[:15]) + "\n", "\n".join(frames[15:]) + "\n"]
+        if as_list
+        else "\n".join(frames) + "\n"
+    )
+    [record] = _records(json.dumps({"msg": "m", "exc_info": value}) + "\n", max_lines=20)
+    kept = record.text.split("\n")
+    assert len(kept) == 20 and record.truncated
+    assert kept[:10] == ["m", *frames[:9]] and kept[-10:] == frames[-10:]
+
+
+def test_assembler_state_does_not_leak_into_the_next_record() -> None:
+    """After a JSON record, a plain one is not taken for complete; after a huge record that
+    dropped lines, a large one that dropped nothing is not truncated."""
+    assembler = RecordAssembler(source="a", file_time=FILE_TIME, max_lines=20, max_bytes=400)
+    lines = _lines('{"msg": "json"}\n2026-03-01 12:00:00 plain\n')
+    assert assembler.feed(lines[0]) == []
+    assert assembler.pending_complete()
+    [json_record] = assembler.feed(lines[1])
+    assert json_record.text == "json" and not assembler.pending_complete()
+    huge = "E\n" + "".join(f"  {n:02d} {'x' * 20}\n" for n in range(60))
+    large = "F\n" + "".join(f"  {n:02d} {'y' * 40}\n" for n in range(8))  # 8 lines: head and tail
+    records = _records(huge + large, max_lines=20, max_bytes=400)
+    assert [r.truncated for r in records] == [True, False]
+    assert records[1].text == large.rstrip("\n")
+
+
+def test_tab_indented_lines_and_blank_lines_stay_in_the_record() -> None:
+    text = "2026-03-01 12:00:00 E boom\n\tat Foo.bar(Foo.java:1)\n\n\n  more\n"
+    [record] = _records(text)
+    assert record.text == text.rstrip("\n") and record.truncated is False
+
+
+def test_prefixed_naive_stamps_take_the_configured_zone() -> None:
+    records = _records("ERROR 2026-03-01 13:00:00,000 app x\n", tz=ZoneInfo("Europe/Paris"),
+                       shape=StampShape(1))  # fmt: skip
+    assert records[0].time == _utc(2026, 3, 1, 12)
+    assembler = RecordAssembler(source="a", file_time=FILE_TIME, shape=StampShape(2))
+    assert assembler.shape == StampShape(2)  # the tailer reads it to learn a young file's shape

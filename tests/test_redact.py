@@ -86,3 +86,84 @@ def test_auth_password_that_starts_like_a_prose_word_is_masked() -> None:
     assert "A.0000" not in redact("AUTH A.0000")
     assert "in.secret" not in redact("auth default in.secret")
     assert redact("AUTH failed, retrying") == "AUTH failed, retrying"
+
+
+def _masked_by_model(text: str, secrets: list[str]) -> str:
+    """The promise of configured secrets, computed character by character: every
+    character inside an occurrence of a secret (of 4 characters or more) is covered, and
+    each run of covered characters, however many secrets made it, becomes one mask."""
+    covered = [False] * len(text)
+    for secret in secrets:
+        if len(secret) < 4:
+            continue
+        for at in range(len(text) - len(secret) + 1):
+            if text.startswith(secret, at):
+                covered[at : at + len(secret)] = [True] * len(secret)
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        if not covered[i]:
+            out.append(ch)
+        elif i == 0 or not covered[i - 1]:
+            out.append(MASK)
+    return "".join(out)
+
+
+@given(
+    text=st.text(alphabet="ab. ", max_size=30),
+    secrets=st.lists(st.text(alphabet="ab", min_size=1, max_size=7), max_size=4),
+)
+def test_configured_secrets_each_covered_stretch_becomes_one_mask(
+    text: str, secrets: list[str]
+) -> None:
+    """Overlapping, nested, adjacent and repeated secrets (a small alphabet makes them
+    common) leave no piece behind and no mask next to another; shorter ones are kept."""
+    assert Redactor(secrets)(text) == _masked_by_model(text, secrets)
+
+
+@pytest.mark.parametrize(
+    ("secrets", "text", "expected"),
+    [
+        (["s3cret", "s3cret-suffix-XYZ"], "pw s3cret-suffix-XYZ end", "pw *** end"),
+        (["abcdef", "defghi"], "<abcdefghi>", "<***>"),
+        (["abcd", "efgh"], "abcdefgh abcd", "*** ***"),
+        (["aaaa"], "aaaaa", "***"),
+        (["abcd"], "abcd.abcd.abcd!", "***.***.***!"),  # every occurrence, each stretch kept apart
+        (["abc"], "abc abcd", "abc abcd"),
+        (["abcd"], "abc abcd", "abc ***"),
+        (["", "wxyz"], "wxyz", "***"),
+    ],
+)
+def test_configured_secrets_cases(secrets: list[str], text: str, expected: str) -> None:
+    assert Redactor(secrets)(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The user tells the reader which account; the password goes, a colon in it too.
+        ("redis://app:hunter2x@cache:6380/0", "redis://app:***@cache:6380/0"),
+        ("redis://app:pa:ss@cache", "redis://app:***@cache"),
+        ("redis://:pw0rd@cache", "redis://:***@cache"),
+        ("https://tok3n@git.example", "https://***@git.example"),
+        # The key and the value's quotes stay, whatever is inside goes.
+        ('password="two words" x', 'password="***" x'),
+        ("password='pw1' x", "password='***' x"),
+        ("password=bare1 x", "password=*** x"),
+        ('password="unclosed value', 'password="***'),
+        ('password="', 'password="***'),
+        ('{"token": "t0k"}', '{"token": "***"}'),
+        # AUTH's one or two arguments, each masked.
+        ("AUTH pw1", "AUTH ***"),
+        ("AUTH default pw1", "AUTH *** ***"),
+        ("auth pw1\nnext", "auth ***\nnext"),
+    ],
+)
+def test_what_stays_around_a_masked_secret(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_known_in_says_whether_a_configured_secret_occurs() -> None:
+    r = Redactor(["pa55-word-xyz"])
+    assert r.known_in("x pa55-word-xyz y")
+    assert not r.known_in("x pa55-word y")
+    assert not Redactor().known_in("anything")

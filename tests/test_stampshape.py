@@ -162,3 +162,51 @@ def test_an_error_at_the_end_of_a_long_line_is_seen(tmp_path: Path) -> None:
     for flag in ([], ["--reference"]):
         result = CliRunner().invoke(main, ["scan", "--format", "json", *flag, str(log)], env={})
         assert json.loads(result.stdout)["stats"]["events"] == 3
+
+
+def test_a_stamp_after_a_prefix_starts_with_a_digit_or_a_bracket() -> None:
+    """Dates, times and bracketed stamps; words after a level are a message, not a stamp."""
+    access = 'INFO 93.184.216.34 - - [01/Mar/2026:12:00:00 +0000] "GET / HTTP/1.1" 200'
+    found = prefixed_stamp(access, None, 1)
+    assert found is not None and found.when == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert prefixed_stamp("ERROR host - - [01/Mar/2026:12:00:00 +0000] x", None) is None
+    assert prefixed_stamp("ERROR Web-1  | 2026-03-01 12:00:00 x", None) is None
+
+
+def test_parse_stamp_reads_naive_stamps_in_the_given_zone() -> None:
+    from datetime import timedelta, timezone
+
+    stamp = parse_stamp("2026-03-01 13:00:00 x", timezone(timedelta(hours=1)), START)
+    assert stamp is not None and stamp.when == datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def test_the_shape_is_learned_from_the_first_400_lines() -> None:
+    prefixed = "ERROR 2026-03-01 12:00:00,000 django.request x"
+    assert learn_shape(["plain"] * 399 + [prefixed]) == StampShape(1)
+    assert learn_shape(["plain"] * 400 + [prefixed]) == START
+    # A line starting with any letter is looked at (a logger name before the level).
+    assert learn_shape(["Xapp ERROR 2026-03-01 12:00:00,000 x"]) == StampShape(2)
+
+
+@pytest.mark.parametrize(
+    ("line", "tokens", "clock", "end"),
+    [
+        ("ERROR 2026-03-01 12:00:00,123 django x", None, None, 29),
+        ("INFO 08:23:06 default: Job OK", None, "08:23:06", 13),
+        ("ERROR [2026-03-01 12:00:00,123] x", None, None, 31),
+        ("ERROR app x 2026-03-01 12:00:00 y", 3, None, 31),
+    ],
+)
+def test_prefixed_stamps_and_where_they_end(
+    line: str, tokens: int | None, clock: str | None, end: int
+) -> None:
+    stamp = prefixed_stamp(line, None, tokens)
+    assert stamp is not None and stamp.end == end
+    assert (stamp.clock.isoformat() if stamp.clock else None) == clock
+
+
+def test_a_prefix_is_three_tokens_at_most_and_the_learned_count_exactly() -> None:
+    assert prefixed_stamp("ERROR a b c 2026-03-01 12:00:00 x", None) is None
+    assert prefixed_stamp("ERROR app x 2026-03-01 12:00:00 y", None, 2) is None
+    # A line starting with any letter can hold a prefix (a logger name before the level).
+    assert parse_stamp("Xapp ERROR 2026-03-01 12:00:00,000 x", None, StampShape(2)) is not None

@@ -135,3 +135,102 @@ def test_a_file_whose_offset_changes_starts_its_skew_over() -> None:
         (record,) = clock.retime(batch(now - behind, live=True), now)
         times.append(record.time - now)
     assert times == [timedelta(0)] * 3
+
+
+# -- the skew per file and direction, the bounds' edges, what is said ----------------------
+
+S = timedelta(seconds=1)
+M = timedelta(minutes=1)
+H = timedelta(hours=1)
+
+
+def times(clock: LogClock, *stamps: datetime, live: bool = True, path: str = "app.log",
+          now: datetime = NOW, **kw: object) -> list[datetime]:  # fmt: skip
+    return [r.time for r in clock.retime(batch(*stamps, live=live, path=path), now, **kw)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("by", "said"),
+    [
+        (timedelta(seconds=59), "0m59s"),
+        (timedelta(seconds=60), "1m00s"),
+        (timedelta(seconds=3660), "1h01m"),
+        (timedelta(days=1, hours=1), "1d1h"),
+        (timedelta(seconds=61), "1m01s"),
+        (timedelta(seconds=3599), "59m59s"),
+        (H, "1h00m"),
+        (timedelta(seconds=3661), "1h01m"),
+        (timedelta(seconds=86399), "23h59m"),
+        (timedelta(days=1), "1d0h"),
+        (timedelta(days=2, hours=3, minutes=4), "2d3h"),
+    ],
+)
+def test_the_span_said(by: timedelta, said: str) -> None:
+    from logwatch.sources.logtime import _span
+
+    assert _span(by) == said
+
+
+def test_the_line_said_and_what_is_not_said(caplog: pytest.LogCaptureFixture) -> None:
+    clock = LogClock()
+    with caplog.at_level(logging.WARNING):
+        clock.retime(batch(NOW + 2 * H, live=True), NOW)
+        clock.retime(batch(NOW + 2 * H, live=True, timed=False, path="untimed.log"), NOW)
+        clock.retime(batch(NOW + 60 * S, live=True, path="drift.log"), NOW)  # 60 s: drift
+    assert [r.getMessage() for r in caplog.records] == [
+        "app.log: log time ahead of the clock by 2h00m; its records are moved by that much"
+        " (said once)"
+    ]
+
+
+def test_each_file_and_direction_has_its_own_skew() -> None:
+    clock = LogClock()
+    assert times(clock, NOW + 2 * H, path="a.log") == [NOW]
+    assert times(clock, NOW + 1 * H, path="b.log") == [NOW]
+    # a.log's next record, 2 min less ahead, keeps a.log's skew (b.log's is another).
+    assert times(clock, NOW + 2 * H - 2 * M, path="a.log") == [NOW - 2 * M]
+    # Behind, then ahead again: the ahead skew was not replaced by the behind one.
+    assert times(clock, NOW - 10 * M, path="a.log") == [NOW]
+    assert times(clock, NOW + 2 * H - 2 * M, path="a.log") == [NOW - 2 * M]
+
+
+def test_the_skew_grows_with_a_record_farther_ahead_and_starts_over_past_five_minutes() -> None:
+    clock = LogClock()
+    assert times(clock, NOW + 2 * H) == [NOW]
+    assert times(clock, NOW + 2 * H + 4 * M) == [NOW]  # farther: the skew grows to 2h04m
+    assert times(clock, NOW + 2 * H + 3 * M) == [NOW - M]
+    # Exactly five minutes less ahead than the skew: still the same file clock.
+    assert times(clock, NOW + 2 * H - M) == [NOW - 5 * M]
+    # More than five minutes: its clock was reset, the skew starts over.
+    assert times(clock, NOW + 1 * H) == [NOW]
+
+
+def test_a_record_stamped_exactly_now_is_not_ahead_and_keeps_the_skew() -> None:
+    clock = LogClock()
+    assert times(clock, NOW + 2 * H, NOW, NOW + 2 * H - M) == [NOW, NOW, NOW - M]
+
+
+def test_the_live_bound_is_more_than_a_minute_behind() -> None:
+    clock = LogClock()
+    assert times(clock, NOW - 60 * S, NOW - 61 * S) == [NOW - 60 * S, NOW]
+
+
+@pytest.mark.parametrize(
+    ("live", "resumed", "last_commit", "stamp", "expected"),
+    [
+        # Read past a cursor: one stamped more than a minute before the last commit is moved.
+        (False, True, NOW - H, NOW - H - 61 * S, NOW),
+        (False, True, NOW - H, NOW - H - 59 * S, NOW - H - 59 * S),
+        # Not read past a cursor: the last commit says nothing about it.
+        (False, False, NOW - H, NOW - 2 * H, NOW - 2 * H),
+        # Live and resumed: the later of the two bounds.
+        (True, True, NOW - H, NOW - 2 * M, NOW),
+        (True, True, NOW + 0 * H, NOW - 30 * S, NOW - 30 * S),
+    ],
+)
+def test_the_bound_after_a_restart(
+    live: bool, resumed: bool, last_commit: datetime, stamp: datetime, expected: datetime
+) -> None:
+    read = replace(batch(stamp, live=live), resumed=resumed)
+    [record] = LogClock().retime(read, NOW, last_commit=last_commit)
+    assert record.time == expected

@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from logwatch import timestamps
 from logwatch.timestamps import Stamp, parse_line_start, parse_value
+
+
+@pytest.fixture(autouse=True)
+def _parsed_afresh() -> None:
+    """Each test parses with empty caches: a zone or access-log stamp cached by an earlier
+    test (or run) would hide how this one is parsed."""
+    timestamps._ZONES.clear()
+    timestamps._CLF_CACHE.clear()
 
 
 def _utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0, us: int = 0) -> datetime:
@@ -268,3 +277,195 @@ def test_parse_value_never_raises(value: str | int | float) -> None:
 )
 def test_prefixed_lines_without_a_stamp_after_the_prefix(line: str) -> None:
     assert parse_line_start(line) is None
+
+
+# -- offsets, prefixes and epochs the cases above do not reach ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected", "end"),
+    [
+        ("[01/Mar/2026:12:00:00 +0000] x", _utc(2026, 3, 1, 12), 28),
+        ("[01/Mar/2026:17:30:00 +0530] x", _utc(2026, 3, 1, 12), 28),
+        ("[01/Mar/2026:05:00:00 -0700] x", _utc(2026, 3, 1, 12), 28),
+        ("[01/Mar/2026:22:00:00 +1000] x", _utc(2026, 3, 1, 12), 28),
+        ("[01/Mar/2026:00:30:00 -1130] x", _utc(2026, 3, 1, 12), 28),
+        ("[02/Mar/2026:11:00:00 +2300] x", _utc(2026, 3, 1, 12), 28),
+        ("[01/Mar/2026:12:01:00 +0001] x", _utc(2026, 3, 1, 12), 28),
+        (
+            '10.0.0.5 - - [01/Mar/2026:17:30:00 +0530] "GET / HTTP/1.1" 200',
+            _utc(2026, 3, 1, 12),
+            41,
+        ),
+        (
+            '1.23.4.5 - - [01/Mar/2026:12:00:00 +0000] "GET / HTTP/1.1" 200',
+            _utc(2026, 3, 1, 12),
+            41,
+        ),
+    ],
+)
+def test_access_log_offsets(line: str, expected: datetime, end: int) -> None:
+    """Each offset is read whole (hours and minutes, either sign); +0000 is UTC itself."""
+    stamp = parse_line_start(line)
+    assert stamp == Stamp(expected, None, end)
+    assert stamp.when is not None and stamp.when.utcoffset() is not None
+    again = parse_line_start(line)  # from the cache now: the same answer
+    assert again == stamp
+    if "+0000" in line:
+        assert stamp.when.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[01/Mar/2026:12:00:00 +2400] hour 24",
+        "[01/Mar/2026:12:00:00 +9900] hour 99",
+        "[MainThread] no stamp",
+        "[1234] not redis",
+        "[2026-03-01 12:00:00,123: ERROR/" + "x" * 64 + "] too far",
+        "[2026-03-01 12:00:00,123: no closing bracket",
+    ],
+)
+def test_bracketed_lines_without_a_stamp(line: str) -> None:
+    assert parse_line_start(line) is None
+
+
+def test_celery_stamp_ends_at_its_bracket() -> None:
+    line = "[2026-03-01 12:00:00,123: ERROR/MainProcess] Task t[abc] raised: x"
+    stamp = parse_line_start(line)
+    assert stamp == Stamp(datetime(2026, 3, 1, 12, 0, 0, 123000), None, line.index("]") + 1)
+    # The bracket closes within 64 characters of the stamp, not further.
+    near = "[2026-03-01 12:00:00,123: " + "w" * 61 + "] x"
+    assert parse_line_start(near) == Stamp(datetime(2026, 3, 1, 12, 0, 0, 123000), None, 88)
+    assert parse_line_start("[2026-03-01 12:00:00,123: " + "w" * 62 + "] x") is None
+
+
+def test_bracketed_and_prefixed_stamps_take_the_given_zone() -> None:
+    plus2 = timezone(timedelta(hours=2))
+    flask = parse_line_start("[2026-03-01 14:00:00,123] ERROR in app: x", plus2)
+    assert flask is not None and flask.when == _utc(2026, 3, 1, 12, 0, 0, 123000)
+    assert flask.when.utcoffset() == timedelta(hours=2)
+    compose = parse_line_start("web-1  | 2026-03-01 14:00:00,123 ERROR x", plus2)
+    assert compose is not None and compose.when == _utc(2026, 3, 1, 12, 0, 0, 123000)
+    assert compose.when.utcoffset() == timedelta(hours=2) and compose.end == 32
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # docker compose logs: the service's name, a bar, then any stamp of ours.
+        ("worker-1  | 08:23:06 default: Job OK (id)", Stamp(None, time(8, 23, 6), 20)),
+        (
+            'nginx-1  | 93.184.216.34 - - [01/Mar/2026:12:00:00 +0000] "GET / HTTP/1.1" 200',
+            Stamp(_utc(2026, 3, 1, 12), None, 57),
+        ),
+        ("web-1  | Api | 2026-03-01 12:00:00 x", None),  # a second prefix is not looked into
+        ("web-1  | hello", None),
+    ],
+)
+def test_compose_prefixed_lines(line: str, expected: Stamp | None) -> None:
+    assert parse_line_start(line) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("1709294400 ERROR x", Stamp(_utc(2024, 3, 1, 12), None, 10)),
+        ("1709294400.5 ERROR x", Stamp(_utc(2024, 3, 1, 12, 0, 0, 500000), None, 12)),
+        ("08:23:06.123456789 job", Stamp(None, time(8, 23, 6, 123456), 18)),
+        ("Mar 31 23:59:59 host x", Stamp(None, time(23, 59, 59), 15, 3, 31)),
+        ("[1234] 31 Mar 12:00:00.5 # x", Stamp(None, time(12, 0, 0, 500000), 24, 3, 31)),
+    ],
+)
+def test_epochs_fractions_and_the_last_day(line: str, expected: Stamp) -> None:
+    assert parse_line_start(line) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # At each unit's threshold, 1e8 s counted in that unit: 1973-03-03 09:46:40.
+        (10**17, _utc(1973, 3, 3, 9, 46, 40)),
+        (10**14, _utc(1973, 3, 3, 9, 46, 40)),
+        (10**11, _utc(1973, 3, 3, 9, 46, 40)),
+        (10**11 - 1, _utc(5138, 11, 16, 9, 46, 39)),
+        (1709294400999, _utc(2024, 3, 1, 12, 0, 0, 999000)),
+        (1709294400123456789, _utc(2024, 3, 1, 12, 0, 0, 123457)),
+        (1709294400123.0, _utc(2024, 3, 1, 12, 0, 0, 123000)),
+        # Nanoseconds as text are counted exactly, not through a float.
+        ("1466859447131272381", _utc(2016, 6, 25, 12, 57, 27, 131272)),
+        ("2026/03/01 12:00:00", datetime(2026, 3, 1, 12)),
+        ("[01/Mar/2026:12:00:00 +0000]", _utc(2026, 3, 1, 12)),
+        ("Mar  1 12:00:00", None),  # no year: not a full time
+    ],
+)
+def test_parse_value_units_and_forms(value: str | int | float, expected: datetime | None) -> None:
+    assert parse_value(value) == expected
+
+
+def test_access_log_time_is_the_fourth_field_only() -> None:
+    request = '"GET /a?q=[1] HTTP/1.1" 200 0 "-" "curl [x]"'
+    line = f"10.0.0.5 - - [01/Mar/2026:12:00:00 +0000] {request}"
+    assert parse_line_start(line) == Stamp(_utc(2026, 3, 1, 12), None, 41)
+    # A bracket after a fourth field, or one found past the first 300 characters: no stamp.
+    assert parse_line_start("web 10.0.0.5 - - [01/Mar/2026:12:00:00 +0000] x") is None
+    host = "h" * 294
+    assert parse_line_start(f"{host} - - [01/Mar/2026:12:00:00 +0000] x") is not None
+    assert parse_line_start(f"{host}h - - [01/Mar/2026:12:00:00 +0000] x") is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "1234:M 01 Mar 2026 14:00:00.000 # Server initialized",
+        "Web-1  | 2026-03-01 14:00:00 x",
+        "api-1  | 2026-03-01 14:00:00 x",
+        "zookeeper-1  | 2026-03-01 14:00:00 x",
+        "Zookeeper-1  | 2026-03-01 14:00:00 x",
+    ],
+)
+def test_every_start_takes_the_given_zone(line: str) -> None:
+    stamp = parse_line_start(line, timezone(timedelta(hours=2)))
+    assert stamp is not None and stamp.when == _utc(2026, 3, 1, 12)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Apr 30 12:00:00 host x", Stamp(None, time(12), 15, 4, 30)),
+        ("Aug  1 12:00:00 host x", Stamp(None, time(12), 15, 8, 1)),
+        (
+            "__REALTIME_TIMESTAMP=1709294400000000",
+            Stamp(_utc(2024, 3, 1, 12), None, len("__REALTIME_TIMESTAMP=1709294400000000")),
+        ),
+    ],
+)
+def test_syslog_months_and_journal_export(line: str, expected: Stamp) -> None:
+    assert parse_line_start(line) == expected
+
+
+def test_ansi_colours_before_a_stamp() -> None:
+    line = "\x1b[32m\x1b[1m2026-03-01 14:00:00,123\x1b[0m ERROR x"
+    stamp = parse_line_start(line, timezone(timedelta(hours=2)))
+    assert stamp == Stamp(_utc(2026, 3, 1, 12, 0, 0, 123000), None, 9 + 23)
+    assert parse_line_start("\x1b[32mERROR\x1b[0m no stamp") is None
+    assert parse_line_start("\x1b(B2026-03-01 12:00:00 x") is None  # not a colour
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # Twenty digits at most: 1.1e19 ns is in 2322; 21 digits are not a journal time.
+        ("__REALTIME_TIMESTAMP=" + "1" * 20, _utc(2322, 2, 5, 19, 45, 11, 111111)),
+        ("__REALTIME_TIMESTAMP=" + "1" * 21, None),
+        ("__REALTIME_TIMESTAMP=abc", None),
+        ("__REALTIME_TIMESTAMP=", None),
+        ("_" + "x" * 20 + "1709294400", None),
+        ("_SYSTEMD_UNIT=app.service", None),
+    ],
+)
+def test_journal_export_field(line: str, expected: datetime | None) -> None:
+    stamp = parse_line_start(line)
+    assert (stamp.when if stamp else None) == expected
+    if stamp is not None:
+        assert stamp.end == len(line)
