@@ -75,7 +75,12 @@ MODULES: dict[str, Target] = {
     "redact": Target("logwatch/redact.py", ("tests/test_redact.py",)),
     "timestamps": Target("logwatch/timestamps.py", ("tests/test_timestamps.py",)),
     "records": Target("logwatch/records.py", ("tests/test_records.py", "tests/test_time_only.py")),
-    "fastscan": Target("logwatch/fastscan.py", ("tests/test_fastscan.py",)),
+    "fastscan": Target(
+        "logwatch/fastscan.py",
+        ("tests/test_fastscan.py", "tests/test_leanrecords.py", "tests/test_prefilter.py"),
+    ),
+    "leanrecords": Target("logwatch/leanrecords.py", ("tests/test_leanrecords.py",)),
+    "shapes": Target("logwatch/shapes.py", ("tests/test_shapes.py",)),
     "dating": Target("logwatch/dating.py", ("tests/test_dating.py", "tests/test_time_only.py")),
     "stampshape": Target(
         "logwatch/stampshape.py",
