@@ -67,6 +67,7 @@ MODULES: dict[str, Target] = {
         "logwatch/store/sqlite.py", ("tests/test_store.py", "tests/test_outbox.py")
     ),
     "slack": Target("logwatch/notify/slack.py", ("tests/test_notify_slack.py",)),
+    "sdk": Target("logwatch/notify/sdk.py", ("tests/test_notify_slack.py",)),
     # The fleet: its pure merge, and the PostgreSQL store (its tests start their own server).
     "fleet_merge": Target("logwatch/fleet/merge.py", ("tests/test_fleet_merge.py",)),
     "fleet_link": Target("logwatch/fleet/link.py", ("tests/test_fleet_merge.py",)),

@@ -600,7 +600,7 @@ def test_an_uncertain_root_whose_channel_is_unknown_is_posted_and_fails_there(
 def test_retry_after_reads_seconds_or_falls_back(
     headers: dict[str, object] | None, seconds: float
 ) -> None:
-    from logwatch.notify.slack import retry_after
+    from logwatch.notify.sdk import retry_after
 
     assert retry_after(headers) == seconds
 
@@ -609,7 +609,7 @@ def test_unreachable_is_uncertain_unless_the_connection_was_refused() -> None:
     """Refused: nothing was sent, a plain retry. Timed out or cut: it may have landed."""
     from urllib.error import URLError
 
-    from logwatch.notify.slack import _unreachable
+    from logwatch.notify.sdk import unreachable as _unreachable
 
     refused = _unreachable("slack: x", URLError(ConnectionRefusedError(111, "refused")))
     assert not refused.uncertain and refused.after_s == 1.0
@@ -630,7 +630,7 @@ def test_unreachable_is_uncertain_unless_the_connection_was_refused() -> None:
 
 
 def test_the_sdk_log_filter_masks_the_token() -> None:
-    from logwatch.notify.slack import _MaskSecrets
+    from logwatch.notify.sdk import MaskSecrets as _MaskSecrets
 
     record = logging.LogRecord(
         "sdk", logging.ERROR, __file__, 1, "sent %s to %s", ("xoxb-SECRET-1", "C1"), None
@@ -928,7 +928,7 @@ def test_a_429_without_retry_after_is_not_retried_in_the_client() -> None:
     from slack_sdk.http_retry.response import HttpResponse
     from slack_sdk.http_retry.state import RetryState
 
-    from logwatch.notify.slack import ShortRateLimitRetryHandler
+    from logwatch.notify.sdk import ShortRateLimitRetryHandler
 
     request = HttpRequest(method="POST", url="http://x/api/m", headers={}, body_params={})
     handler = ShortRateLimitRetryHandler(max_wait_s=2.0)
@@ -942,7 +942,7 @@ def test_a_429_without_retry_after_is_not_retried_in_the_client() -> None:
 
 
 def test_an_empty_secret_masks_nothing() -> None:
-    from logwatch.notify.slack import _mask
+    from logwatch.notify.sdk import mask as _mask
 
     assert _mask("abc xoxb-1 def", ["", "xoxb-1"]) == "abc *** def"
 

@@ -27,7 +27,8 @@ from logwatch.notify.compose import (
     ACTION_SILENCE_RESOLVED,
     ACTION_UNSILENCE,
 )
-from logwatch.notify.slack import DEFAULT_API_URL, _sdk_logger
+from logwatch.notify.sdk import sdk_logger
+from logwatch.notify.slack import DEFAULT_API_URL
 from logwatch.oncall import ButtonPress
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class SlackButtons:
         self._connecting.start()
 
     def _connect(self) -> None:
-        sdk = _sdk_logger((self._token,))
+        sdk = sdk_logger((self._token,))
         web = WebClient(base_url=self._api_url, timeout=10, logger=sdk)
         client = SocketModeClient(
             app_token=self._token,

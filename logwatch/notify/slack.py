@@ -10,21 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from http.client import HTTPException
-from typing import Any
 from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
-from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
-from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import SlackResponse, WebClient
 
 from logwatch.notify import (
@@ -37,13 +27,21 @@ from logwatch.notify import (
 )
 from logwatch.notify.plan import Style, plan
 from logwatch.notify.render import Message, Route, choose_route, render_test
-from logwatch.redact import MASK, redact
+from logwatch.notify.sdk import (
+    RETRY_HINT_S,
+    mask,
+    masked,
+    retry_after,
+    retry_handlers,
+    sdk_logger,
+    unreachable,
+)
+from logwatch.notify.webhook import WebhookNotifier
+from logwatch.redact import redact
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
-RETRY_HINT_S = 1.0  # for 5xx and outages: the outbox backs off exponentially from here
-RATE_LIMIT_DEFAULT_S = 30.0  # a 429 without Retry-After (Slack always sends one)
 
 # Slack errors that go away by themselves; everything else needs a person.
 _TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
@@ -66,113 +64,6 @@ _EXPLAIN = {
     "no_text": "the message has no text",
     "invalid_blocks": "Slack rejected the message blocks",
 }
-
-
-class ShortRateLimitRetryHandler(RateLimitErrorRetryHandler):
-    """Retries a 429 in the client only when Retry-After is short; longer waits go to the outbox."""
-
-    def __init__(self, *, max_wait_s: float = 2.0, max_retry_count: int = 1) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait_s = max_wait_s
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is None or response.status_code != 429:
-            return False
-        values = {k.lower(): v for k, v in response.headers.items()}.get("retry-after") or []
-        wait = _seconds(values[0] if values else None)
-        return wait is not None and wait <= self.max_wait_s
-
-
-def _seconds(value: object) -> float | None:
-    try:
-        seconds = float(str(value).strip())
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def retry_after(headers: Mapping[str, Any] | None) -> float:
-    """Seconds from a Retry-After header (Slack sends whole seconds); a default if absent."""
-    for key, value in (headers or {}).items():
-        if key.lower() == "retry-after":
-            first = value[0] if isinstance(value, list) and value else value
-            seconds = _seconds(first)
-            if seconds is not None:
-                return seconds
-    return RATE_LIMIT_DEFAULT_S
-
-
-class _MaskSecrets(logging.Filter):
-    """Defence in depth for slack-sdk's own log lines: the token or URL is never printed."""
-
-    def __init__(self, secrets: Sequence[str]) -> None:
-        super().__init__()
-        self._secrets = [s for s in secrets if s]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        masked = _mask(text, self._secrets)
-        if masked != text:
-            record.msg, record.args = masked, None
-        return True
-
-
-def _retry_handlers(rate_limit_wait_s: float) -> list[RetryHandler]:
-    # One quick retry of a reset connection; a 429 only when its wait is short.
-    handlers: list[RetryHandler] = [
-        ConnectionErrorRetryHandler(
-            max_retry_count=1, interval_calculator=FixedValueRetryIntervalCalculator(0.25)
-        )
-    ]
-    if rate_limit_wait_s > 0:
-        handlers.append(ShortRateLimitRetryHandler(max_wait_s=rate_limit_wait_s))
-    return handlers
-
-
-def _sdk_logger(secrets: Sequence[str]) -> logging.Logger:
-    # A private logger per client (not registered, so it is freed with the notifier). Its
-    # level keeps slack-sdk quiet: the outcome is returned and logged once by the outbox,
-    # where the SDK would log an ERROR for every attempt of an hour-long outage.
-    sdk = logging.Logger(f"{__name__}.sdk", level=logging.CRITICAL)
-    sdk.parent = logger
-    sdk.addFilter(_MaskSecrets(secrets))
-    return sdk
-
-
-def _mask(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, MASK)
-    return text
-
-
-def _masked(value: Any, secrets: Sequence[str]) -> Any:
-    """A JSON-like value with every known secret masked in its strings."""
-    if isinstance(value, str):
-        return _mask(value, secrets)
-    if isinstance(value, Mapping):
-        return {k: _masked(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_masked(v, secrets) for v in value]
-    return value
-
-
-def _unreachable(what: str, exc: BaseException) -> Retry:
-    cause = exc.reason if isinstance(exc, URLError) else exc
-    text = str(cause) or type(cause).__name__
-    if isinstance(cause, TimeoutError) or "timed out" in text:
-        # Sent, but no answer: Slack may have taken it. The next attempt checks first.
-        return Retry(after_s=RETRY_HINT_S, reason=f"{what}: Slack timed out", uncertain=True)
-    if isinstance(cause, ConnectionRefusedError) or "refused" in text:
-        return Retry(after_s=RETRY_HINT_S, reason=f"{what}: Slack unreachable: {text}")
-    return Retry(after_s=RETRY_HINT_S, reason=f"{what}: Slack unreachable: {text}", uncertain=True)
 
 
 class SlackNotifier:
@@ -212,8 +103,8 @@ class SlackNotifier:
             token=token.strip(),
             base_url=self.api_url,
             timeout=int(self.timeout_s),
-            logger=_sdk_logger(self._secrets),
-            retry_handlers=_retry_handlers(rate_limit_wait_s),
+            logger=sdk_logger(self._secrets),
+            retry_handlers=retry_handlers(rate_limit_wait_s),
         )
 
     def __repr__(self) -> str:
@@ -359,8 +250,8 @@ class SlackNotifier:
         def call() -> SlackResponse:
             return self._client.chat_postMessage(
                 channel=channel,
-                text=_mask(message.text, self._secrets),
-                blocks=_masked(list(message.blocks), self._secrets),
+                text=mask(message.text, self._secrets),
+                blocks=masked(list(message.blocks), self._secrets),
                 thread_ts=thread.ts if thread else None,
                 reply_broadcast=True if broadcast else None,
                 unfurl_links=False,
@@ -385,8 +276,8 @@ class SlackNotifier:
             return self._client.chat_update(
                 channel=thread.channel,
                 ts=thread.ts,
-                text=_mask(message.text, self._secrets),
-                blocks=_masked(list(message.blocks), self._secrets),
+                text=mask(message.text, self._secrets),
+                blocks=masked(list(message.blocks), self._secrets),
             )
 
         result = self._call("chat.update", thread.channel, call, tolerate=_ROOT_GONE)
@@ -419,14 +310,13 @@ class SlackNotifier:
             if error in tolerate:
                 logger.warning("slack root not editable, replying only: %s: %s", what, error)
                 return None
-            return Failed(reason=_mask(f"{what}: {error or 'error'} ({explain})", self._secrets))
+            return Failed(reason=mask(f"{what}: {error or 'error'} ({explain})", self._secrets))
         except (URLError, OSError, HTTPException) as exc:
-            return _unreachable(what, exc)
+            return unreachable(what, exc)
         except SlackClientError as exc:
-            return Failed(reason=_mask(f"{what}: {type(exc).__name__}: {exc}", self._secrets))
+            return Failed(reason=mask(f"{what}: {type(exc).__name__}: {exc}", self._secrets))
 
 
 # Re-exported: the webhook notifier lived here first.
-from logwatch.notify.webhook import WebhookNotifier  # noqa: E402
 
 __all__ = ["SlackNotifier", "WebhookNotifier"]

@@ -15,14 +15,14 @@ from slack_sdk.webhook import WebhookClient
 from logwatch.notify import KINDS, Delivered, Failed, Notification, NotificationKind, Outcome, Retry
 from logwatch.notify.compose import render_message
 from logwatch.notify.render import Route, choose_route
-from logwatch.notify.slack import (
+from logwatch.notify.sdk import (
     RETRY_HINT_S,
-    _mask,
-    _masked,
-    _retry_handlers,
-    _sdk_logger,
-    _unreachable,
+    mask,
+    masked,
     retry_after,
+    retry_handlers,
+    sdk_logger,
+    unreachable,
 )
 from logwatch.redact import MASK
 
@@ -65,8 +65,8 @@ class WebhookNotifier:
         self._client = WebhookClient(
             url=url.strip(),
             timeout=int(self.timeout_s),
-            logger=_sdk_logger(self._secrets),
-            retry_handlers=_retry_handlers(rate_limit_wait_s),
+            logger=sdk_logger(self._secrets),
+            retry_handlers=retry_handlers(rate_limit_wait_s),
         )
 
     def __repr__(self) -> str:
@@ -92,15 +92,15 @@ class WebhookNotifier:
         what = "slack webhook"
         try:
             response = self._client.send(
-                text=_mask(message.text, self._secrets),
-                blocks=_masked(list(message.blocks), self._secrets),
+                text=mask(message.text, self._secrets),
+                blocks=masked(list(message.blocks), self._secrets),
                 unfurl_links=False,
                 unfurl_media=False,
             )
         except (URLError, OSError, HTTPException) as exc:
-            return _unreachable(what, exc)
+            return unreachable(what, exc)
         status = response.status_code
-        body = _mask((response.body or "").strip(), self._secrets)[:80]
+        body = mask((response.body or "").strip(), self._secrets)[:80]
         if 200 <= status < 300:
             return Delivered()
         if status == 429:
