@@ -408,3 +408,50 @@ def test_copytruncate_into_a_copy_followed_without_a_descriptor_loses_nothing(
     by_number = {numbers([r])[0]: r for r in got}
     assert by_number[31].line == 32  # in the source, or in the copy: the same line
     assert (by_number[40].source, by_number[40].line) == (str(log), 1)
+
+
+def test_a_copy_is_settled_when_only_its_source_is_seen_to_change(
+    tmp_path: Path, make: Callable[[Pool], Tailer], clock: FakeMonotonic
+) -> None:
+    """The watcher reports the truncated source, not the copy (which did not change): the
+    copy's last lines, unread in the source, are still read, once; its resume point is
+    kept, not deleted at the next commit."""
+    tailer = make(Pool())
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n) for n in range(30)))
+    source = tailer.open(log)
+    assert source is not None
+    got = settle(tailer, clock)
+    append(log, line(30) + line(31))
+    copy = tmp_path / "app.log.1"
+    copy.write_bytes(log.read_bytes())
+    copied = tailer.open(copy)
+    assert copied is not None
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+    append(log, line(40))
+    for _ in range(3):  # as the agent's loop does: the changed files, and the busy ones
+        got += tailer.poll({source, *tailer.busy()})
+        clock.now += 1.0
+    assert sorted(numbers(got)) == [*range(32), 40]
+    assert copied not in tailer.forgotten()
+    assert any((c.dev, c.ino) == copied for c in tailer.cursors())
+
+
+def test_a_file_renamed_while_followed_without_a_descriptor_is_read_on(
+    tmp_path: Path, make: Callable[[Pool], Tailer], clock: FakeMonotonic
+) -> None:
+    """Found again by identity under its new name: read on from where it was, lines
+    numbered on, nothing read twice."""
+    tailer = make(Pool(hold=False))
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n) for n in range(30)))
+    file = tailer.open(log, hold=False)
+    got = settle(tailer, clock)
+    rotated = tmp_path / "app.log.1"
+    log.rename(rotated)
+    assert tailer.known(rotated) == file
+    append(rotated, line(30))
+    got += settle(tailer, clock)
+    assert numbers(got) == list(range(31))
+    assert [r.line for r in got] == list(range(1, 32))
