@@ -455,3 +455,23 @@ def test_a_file_renamed_while_followed_without_a_descriptor_is_read_on(
     got += settle(tailer, clock)
     assert numbers(got) == list(range(31))
     assert [r.line for r in got] == list(range(1, 32))
+
+
+def test_a_file_without_a_descriptor_that_sat_unchanged_is_still_live(
+    tmp_path: Path, make: Callable[[Pool], Tailer], clock: FakeMonotonic
+) -> None:
+    """Looked at and found unchanged, a file read to its end stays caught up: what it holds
+    next was just written (its records are live, their stamps bounded by the clock), however
+    long it sat quiet."""
+    tailer = make(Pool(hold=False))
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    tailer.open(log, hold=False)
+    settle(tailer, clock)
+    for _ in range(4):  # two minutes of polls that find nothing new
+        clock.now += 30.0
+        assert tailer.read() == []
+    append(log, traceback(2))  # complete at its exception line: out at this read
+    batches = tailer.read()
+    assert [numbers(b.records) for b in batches] == [[2]]
+    assert batches[0].live
