@@ -435,7 +435,9 @@ def test_a_copy_is_settled_when_only_its_source_is_seen_to_change(
         clock.now += 1.0
     assert sorted(numbers(got)) == [*range(32), 40]
     assert copied not in tailer.forgotten()
-    assert any((c.dev, c.ino) == copied for c in tailer.cursors())
+    # The copy's cursor carries the truncated content from now on: no other is saved for it
+    # (cursors: "of every followed file, and of truncated content whose copy was not read").
+    assert sorted((c.dev, c.ino) for c in tailer.cursors()) == sorted(tailer.files)
 
 
 def test_a_file_renamed_while_followed_without_a_descriptor_is_read_on(
