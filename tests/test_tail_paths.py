@@ -477,3 +477,46 @@ def test_a_file_without_a_descriptor_that_sat_unchanged_is_still_live(
     batches = tailer.read()
     assert [numbers(b.records) for b in batches] == [[2]]
     assert batches[0].live
+
+
+def test_a_copy_is_read_past_a_saved_cursor_only_when_a_previous_run_read_its_content(
+    tmp_path: Path, make: Callable[[Pool], Tailer], clock: FakeMonotonic
+) -> None:
+    """copytruncate: the copy's unread lines are read once, in this run or after a restart.
+    Only after a restart are they 'resumed' (their stamps are bounded by the last commit,
+    not by the moment they are read)."""
+    log, copy = tmp_path / "app.log", tmp_path / "app.log.1"
+
+    def rotate() -> None:
+        # Written just before the rotation, not read yet; complete records (a traceback
+        # ends at its exception line), so they come out at the copy's first read.
+        append(log, traceback(30) + traceback(31))
+        copy.write_bytes(log.read_bytes())
+        with open(log, "r+") as fh:
+            fh.truncate(0)
+
+    # In this run: the truncation is seen first, then the copy.
+    tailer = make(Pool())
+    log.write_text("".join(line(n) for n in range(30)))
+    tailer.open(log)
+    settle(tailer, clock)
+    rotate()
+    assert tailer.poll() == []
+    tailer.open(copy)
+    batches = tailer.read()
+    assert [(numbers(b.records), b.resumed) for b in batches] == [([30, 31], False)]
+
+    # Stopped before the rotation, started after it.
+    copy.unlink()
+    log.write_text("".join(line(n) for n in range(30)))
+    first = make(Pool())
+    first.open(log)
+    settle(first, clock)
+    saved = first.cursors()
+    first.close()
+    rotate()
+    second = make(Pool())
+    second.remember(saved)
+    second.open(copy)
+    batches = second.read()
+    assert [(numbers(b.records), b.resumed) for b in batches] == [([30, 31], True)]
