@@ -619,3 +619,47 @@ def test_a_compressed_container_log_is_unwrapped(
     records, _ = read
     assert [r.text for r in records] == [messages[0], "\n".join(messages[1:])]
     assert [r.line for r in records] == [1, 2]
+
+
+# -- what a read reports ---------------------------------------------------------------
+
+
+def test_bytes_read_are_counted_per_path_through_a_truncation(
+    tmp_path: Path, make: Callable[[Pool], Tailer], clock: FakeMonotonic
+) -> None:
+    """take_bytes_read() (the read-rate metric): the bytes read per path since the last
+    call, counted from 0 again after a truncation, never negative."""
+    tailer = make(Pool())
+    log, other = tmp_path / "app.log", tmp_path / "other.log"
+    first = "".join(line(n) for n in range(10))
+    log.write_text(first)
+    other.write_text(line(1))
+    tailer.open(log)
+    tailer.open(other)
+    settle(tailer, clock)
+    assert tailer.take_bytes_read() == {str(log): len(first), str(other): len(line(1))}
+    assert tailer.take_bytes_read() == {}
+    settle(tailer, clock)
+    assert tailer.take_bytes_read() == {}  # nothing new: nothing counted
+    append(log, line(10))
+    settle(tailer, clock)
+    assert tailer.take_bytes_read() == {str(log): len(line(10))}
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+    append(log, line(11) + line(12))
+    settle(tailer, clock)
+    assert tailer.take_bytes_read() == {str(log): len(line(11) + line(12))}
+
+
+def test_files_are_read_oldest_followed_first(
+    tmp_path: Path, make: Callable[[Pool], Tailer], clock: FakeMonotonic
+) -> None:
+    """Whatever their device and inode numbers: the order they were followed in."""
+    tailer = make(Pool())
+    logs = [tmp_path / f"svc-{k}.log" for k in range(4)]
+    for k, log in enumerate(logs):
+        log.write_text(traceback(k))  # complete records: out at the first read
+    order = sorted(logs, key=lambda p: -p.stat().st_ino)  # newest inode followed first
+    keys = [tailer.open(p) for p in order]
+    batches = tailer.read([k for k in reversed(keys) if k is not None])
+    assert [b.path for b in batches] == order
