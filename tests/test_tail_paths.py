@@ -663,3 +663,24 @@ def test_files_are_read_oldest_followed_first(
     keys = [tailer.open(p) for p in order]
     batches = tailer.read([k for k in reversed(keys) if k is not None])
     assert [b.path for b in batches] == order
+
+
+def test_a_file_of_one_tiny_line_renamed_without_a_descriptor_is_read_on(
+    tmp_path: Path, make: Callable[[Pool], Tailer], clock: FakeMonotonic
+) -> None:
+    """Its head is too short to tell content apart, but it was read and begins as it did:
+    the same file under its new name, not a new one on a reused inode (read again)."""
+    tailer = make(Pool(hold=False))
+    log = tmp_path / "app.log"
+    log.write_text("ok\n")  # one tiny line
+    file = tailer.open(log, hold=False)
+    clock.now += 10
+    got = settle(tailer, clock)
+    rotated = tmp_path / "app.log.1"
+    log.rename(rotated)
+    assert tailer.known(rotated) == file
+    append(rotated, line(2))
+    got += settle(tailer, clock)
+    clock.now += 10
+    got += tailer.poll()
+    assert [(r.text, r.line) for r in got] == [("ok", 1), (line(2).rstrip("\n"), 2)]
