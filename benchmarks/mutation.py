@@ -58,7 +58,12 @@ MODULES: dict[str, Target] = {
     "outbox": Target("logwatch/outbox.py", ("tests/test_outbox.py",)),
     "tail": Target(
         "logwatch/sources/tail.py",
-        ("tests/test_tail.py", "tests/test_tail_line_numbers.py", "tests/test_tail_model.py"),
+        (
+            "tests/test_tail.py",
+            "tests/test_tail_line_numbers.py",
+            "tests/test_tail_model.py",
+            "tests/test_tail_paths.py",
+        ),
         # The tail's stateful model, in a short seeded run (400 examples take half a minute).
         args=("--hypothesis-seed=0",),
         env=(("LOGWATCH_MODEL_EXAMPLES", "25"),),
