@@ -187,7 +187,12 @@ def test_postgres_down_mid_outage_the_host_alerts_alone_and_the_fleet_adopts_its
     assert "RESOLVED" in fleet.root_text(adopted)
     fleet_replies = [r for r in fleet.replies() if "alone" not in str(r.body.get("text"))]
     assert fleet_replies and all(r.body["thread_ts"] == adopted for r in fleet_replies)
-    assert contributions(url) == {"web-1": "resolved", "web-2": "resolved"}
+    # Each host's rows are replayed from its own outbox once the store is back (every
+    # second, after its backoff): the slower host's may land after the fleet's resolve.
+    both = {"web-1": "resolved", "web-2": "resolved"}
+    fleet.wait(lambda: contributions(url) == both, 30, "both hosts' replayed contributions")
+    with psycopg.connect(url) as conn:
+        (fleet_events,) = conn.execute("SELECT (body->>'events')::int FROM lw_incidents").fetchone()  # type: ignore[misc]
     # Nothing lost: every change each host made reached the fleet store (none owed, none
     # failed), and the fleet counts what each host's last change counted.
     last = 0
