@@ -279,3 +279,21 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
         )  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert "cannot listen" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_sender_naming_a_new_app_per_message_cannot_grow_the_receiver_without_bound() -> None:
+    """A sender names its own host and app: one per message must not make one assembler
+    each for ever. Past MAX_SENDERS the oldest is flushed: nothing is lost."""
+    from logwatch.sources import syslog_server
+    from logwatch.sources.syslog import SyslogMessage
+
+    assembler = syslog_server.SyslogAssembler(tz=UTC, max_lines=200, max_bytes=65536)
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    count = syslog_server.MAX_SENDERS * 2 + 5
+    records = []
+    for n in range(count):
+        message = SyslogMessage(host="h", app=f"app{n}", time=now, text=f"line {n}")
+        records += assembler.feed(message, "10.0.0.1", now)
+        assert len(assembler._senders) <= syslog_server.MAX_SENDERS
+    records += assembler.flush()
+    assert sorted(r.text for r in records) == sorted(f"line {n}" for n in range(count))

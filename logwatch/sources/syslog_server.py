@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 RECORD_WAIT_S = 0.3
 MAX_CONNECTIONS = 512
+# Sources (host/app pairs) with an assembler: a sender names its own host and app, so a
+# hostile one could make a new source per message. Past this, the oldest is flushed.
+MAX_SENDERS = 1024
 READ_BYTES = 64 * 1024
 
 
@@ -88,13 +91,22 @@ class SyslogAssembler:
         self._senders: dict[str, RecordAssembler] = {}
         self._times: dict[int, datetime] = {}
         self._seq = 0
+        self._full_said = False
 
     def feed(self, message: SyslogMessage, peer: str, received: datetime) -> list[Record]:
         """Records completed by this message (of its sender)."""
         host = message.host or peer
         source = f"syslog/{host}/{message.app}" if message.app else f"syslog/{host}"
+        records: list[Record] = []
         assembler = self._senders.get(source)
         if assembler is None:
+            if len(self._senders) >= MAX_SENDERS:
+                oldest = next(iter(self._senders))
+                records += self._senders.pop(oldest).flush()
+                if not self._full_said:
+                    self._full_said = True
+                    logger.warning("syslog: more than %d sources; the oldest are flushed and "
+                                   "forgotten (said once)", MAX_SENDERS)  # fmt: skip
             assembler = self._senders[source] = RecordAssembler(
                 source=source,
                 file_time=received,
@@ -102,7 +114,6 @@ class SyslogAssembler:
                 max_lines=self._max_lines,
                 max_bytes=self._max_bytes,
             )
-        records: list[Record] = []
         when = message.time or received
         for text in message.text.rstrip("\n").split("\n"):
             self._seq += 1
