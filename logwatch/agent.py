@@ -412,7 +412,8 @@ class Agent:
         # before the loop's first tick: the clock must not resolve an incident whose last
         # errors are still unread (they would then be counted as late, the message wrong).
         # One chunk per file here; a longer end is the backlog the loop reads on, untimed.
-        self._process(self.files.read(None))
+        # Files only: a stream (journal, syslog) resumes at its own cursor in its thread.
+        self._process(self.files.files.read(None))
 
     def _do_reload(self) -> None:
         self._reload_requested = False
