@@ -219,6 +219,12 @@ class RecordAssembler:
         exception line, or is a JSON line. A live agent flushes it without waiting."""
         return self._first is not None and (self._state == _RAISED or self._json)
 
+    def pending_unfinished(self) -> bool:
+        """Whether the buffered record is a traceback still waiting for its exception line.
+        A live reader waits longer before cutting it off: a writer's pause mid-traceback
+        (journald writes one entry per line) must not make it two records, two events."""
+        return self._first is not None and self._state == _FRAMES
+
     def pending_start(self) -> tuple[int, int] | None:
         """(byte offset, line number) of the buffered record's first line, if any: where
         a restarted reader must resume so the record is not lost."""

@@ -277,3 +277,23 @@ def test_the_agent_follows_only_the_logs_of_a_docker_container_directory(tmp_pat
         assert LogFiles([str(tmp_path / "containers")], tailer).targets() == [log, rotated]
     finally:
         tailer.close()
+
+
+def test_a_traceback_waiting_for_its_exception_line_is_unfinished_on_any_stream() -> None:
+    """The tailer waits longer before cutting such a record (a pause mid-traceback)."""
+    assembler = ContainerAssembler(fmt=ContainerFormat.DOCKER, source="x", file_time=_T0)
+    lines = [
+        ("stdout", "2026-03-01 12:00:00,000 INFO ok"),
+        ("stderr", "2026-03-01 12:00:00,000 ERROR boom"),
+        ("stderr", "Traceback (most recent call last):"),
+    ]
+    text = "".join(
+        json.dumps({"log": t + "\n", "stream": s, "time": "2026-03-01T12:00:00.1Z"}) + "\n"
+        for s, t in lines
+    )
+    for line in _lines(text):
+        assembler.feed(line)
+    assert assembler.pending_unfinished() and not assembler.pending_complete()
+    exc = {"log": "ValueError: x\n", "stream": "stderr", "time": "2026-03-01T12:00:00.2Z"}
+    assembler.feed(LogLine(text=json.dumps(exc), number=4, offset=len(text), end=len(text) + 1))
+    assert not assembler.pending_unfinished()

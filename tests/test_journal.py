@@ -4,7 +4,10 @@ journalctl, with a real redis-py outage's output logged line by line by two unit
 from __future__ import annotations
 
 import json
+import os
 import signal
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from hypothesis import strategies as st
 from logwatch.cli import main
 from logwatch.model import Record
 from logwatch.sources.journal import JournalAssembler, JournalEntry, JournalPosition
+from logwatch.sources.journalctl import JournalFollower, JournalSpec
 from tests.journal_rig import Entry, entries_of, interleave, write_journal
 from tests.watch_rig import WatchedAgent
 
@@ -191,3 +195,76 @@ def _stored(agent: WatchedAgent) -> list[tuple[object, ...]]:
         (i["category"], i["target"], i["first_seen"], i["last_seen"], i["events"])
         for i in sorted(found, key=lambda i: i["first_seen"])
     ]
+
+
+# -- the live follower: a pause inside a traceback -----------------------------------------
+
+
+def _fake_journalctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """A `journalctl` on PATH that prints what `script` (Python) prints, then waits."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "journalctl"
+    fake.write_text(f"#!{sys.executable}\n{script}\nimport time\ntime.sleep(60)\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+
+
+def _json_entry(n: int, message: str) -> str:
+    micros = int((T0 + timedelta(milliseconds=n)).timestamp() * 1e6)
+    fields = {"__CURSOR": f"c{n}", "__REALTIME_TIMESTAMP": str(micros)}
+    return json.dumps({**fields, "_SYSTEMD_UNIT": "web.service", "MESSAGE": message})
+
+
+def test_a_pause_inside_a_traceback_does_not_cut_it_in_two(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """journald writes a traceback one entry per line; a pause after the frames, longer
+    than the record wait, must not make the exception line a record (an event) of its own."""
+    lines = [
+        "2026-11-26 14:50:00,000 ERROR [app] Exception on /feed [GET]",
+        "Traceback (most recent call last):",
+        '  File "/app/redis/connection.py", line 369, in connect',
+        "    raise ConnectionError(self._error_message(e))",
+    ]
+    raised = "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379."
+    head = "\n".join(_json_entry(n, t) for n, t in enumerate(lines))
+    tail = _json_entry(len(lines), raised)
+    script = (
+        "import sys, time\n"
+        f"sys.stdout.write({head!r} + '\\n'); sys.stdout.flush()\n"
+        "time.sleep(1.2)\n"  # four times the record wait
+        f"sys.stdout.write({tail!r} + '\\n'); sys.stdout.flush()\n"
+    )
+    _fake_journalctl(tmp_path, monkeypatch, script)
+    follower = JournalFollower(JournalSpec(), tz=UTC, max_lines=200, max_bytes=65536)
+    follower.start([])
+    try:
+        records: list[Record] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(raised in r.text for r in records):
+            time.sleep(0.1)
+            records += [r for batch in follower.take() for r in batch.records]
+    finally:
+        follower.stop()
+    assert [r.text for r in records] == ["\n".join([*lines, raised])]
+
+
+def test_a_traceback_cut_off_for_good_still_comes_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its exception line never comes (the process died): out after the longer wait."""
+    lines = ["2026-11-26 14:50:00,000 ERROR [app] boom", "Traceback (most recent call last):"]
+    head = "\n".join(_json_entry(n, t) for n, t in enumerate(lines))
+    _fake_journalctl(tmp_path, monkeypatch, f"import sys\nprint({head!r}, flush=True)\n")
+    follower = JournalFollower(JournalSpec(), tz=UTC, max_lines=200, max_bytes=65536)
+    follower.start([])
+    try:
+        records: list[Record] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not records:
+            time.sleep(0.1)
+            records += [r for batch in follower.take() for r in batch.records]
+    finally:
+        follower.stop()
+    assert [r.text for r in records] == ["\n".join(lines)]

@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -297,3 +298,36 @@ def test_a_sender_naming_a_new_app_per_message_cannot_grow_the_receiver_without_
         assert len(assembler._senders) <= syslog_server.MAX_SENDERS
     records += assembler.flush()
     assert sorted(r.text for r in records) == sorted(f"line {n}" for n in range(count))
+
+
+def test_a_pause_inside_a_traceback_does_not_cut_it_in_two() -> None:
+    """A sender logging a traceback one message per line pauses after the frames, longer
+    than the record wait: the exception line still joins its traceback (one event)."""
+    from logwatch.sources.syslog_server import SyslogReceiver, SyslogSpec
+
+    lines = [
+        "2026-11-26 14:50:00,000 ERROR [app] Exception on /feed [GET]",
+        "Traceback (most recent call last):",
+        '  File "/app/redis/connection.py", line 369, in connect',
+    ]
+    raised = "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379."
+    receiver = SyslogReceiver(
+        SyslogSpec(host="127.0.0.1", port=0), tz=UTC, max_lines=200, max_bytes=65536
+    )
+    receiver.start([])
+    records = []
+    try:
+        assert receiver.address is not None
+        with socket.create_connection(receiver.address[:2], timeout=5) as sock:
+            sock.sendall(b"".join(f"<11>1 - web-1 app - - - {t}\n".encode() for t in lines))
+            time.sleep(1.2)  # four times the record wait
+            records += [r for b in receiver.take() for r in b.records]
+            sock.sendall(f"<11>1 - web-1 app - - - {raised}\n".encode())
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not any(raised in r.text for r in records):
+                time.sleep(0.1)
+                records += [r for b in receiver.take() for r in b.records]
+    finally:
+        receiver.stop()
+    records += [r for b in receiver.take() for r in b.records]
+    assert [r.text for r in records] == ["\n".join([*lines, raised])]

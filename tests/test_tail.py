@@ -546,3 +546,33 @@ def test_a_time_only_line_is_dated_by_the_files_latest_time_not_the_time_it_was_
         assert abs((records[0].time - now).total_seconds()) < 5
     finally:
         tailer.close()
+
+
+def test_a_pause_inside_a_traceback_does_not_cut_it_in_two(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    """A writer that pauses after the frames (longer than the record wait) and then writes
+    the exception line: one record, one event, not a header record and a stray exception."""
+    log = tmp_path / "app.log"
+    head, raised = TRACEBACK.rsplit("\n", 2)[0] + "\n", TRACEBACK.rsplit("\n", 2)[1] + "\n"
+    log.write_text(head)
+    tailer.open(log)
+    assert settle(tailer, clock) == []  # 1 s idle: more than the record wait
+    clock.now += 1.0
+    assert tailer.poll() == []
+    append(log, raised)
+    records = settle(tailer, clock)
+    assert [r.text for r in records] == [TRACEBACK.rstrip("\n")]
+
+
+def test_a_traceback_whose_exception_line_never_comes_is_not_held_for_ever(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    log = tmp_path / "app.log"
+    cut = TRACEBACK.rsplit("\n", 2)[0] + "\n"
+    log.write_text(cut)
+    tailer.open(log)
+    assert settle(tailer, clock) == []
+    clock.now += 3.0  # as long as a partial line waits for its newline
+    records = tailer.poll()
+    assert [r.text for r in records] == [cut.rstrip("\n")]

@@ -287,6 +287,10 @@ class ContainerAssembler(RecordAssembler):
         pending = [a for a in self._streams.values() if a.pending_start() is not None]
         return not self._pieces and bool(pending) and all(a.pending_complete() for a in pending)
 
+    def pending_unfinished(self) -> bool:
+        """A stream's buffered record is a traceback still waiting for its exception line."""
+        return any(a.pending_unfinished() for a in self._streams.values())
+
     def pending_start(self) -> tuple[int, int] | None:
         """The earliest start of anything buffered: a restart resumes there."""
         starts = [(p.first.offset, p.first.number) for p in self._pieces.values()]

@@ -208,11 +208,13 @@ class JournalAssembler:
         for seq in [s for s in self._times if s < earliest]:
             del self._times[seq]
 
-    def flush(self) -> list[Record]:
-        """Every unit's buffered record (input went idle, or it ended)."""
+    def flush(self, *, unfinished: bool = True) -> list[Record]:
+        """Every unit's buffered record (input went idle, or it ended); with
+        `unfinished=False`, not a traceback still waiting for its exception line."""
         records: list[Record] = []
         for assembler in self._units.values():
-            records += self._stamped(assembler.flush())
+            if unfinished or not assembler.pending_unfinished():
+                records += self._stamped(assembler.flush())
         records.sort(key=lambda r: r.offset)
         self._trim()
         return records

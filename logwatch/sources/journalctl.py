@@ -17,6 +17,7 @@ import selectors
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -40,6 +41,7 @@ __all__ = ["JournalFollower", "JournalSpec", "read_journal"]
 logger = logging.getLogger(__name__)
 
 RECORD_WAIT_S = 0.3  # no entry for this long: a unit's buffered record is whole
+UNFINISHED_WAIT_S = 3.0  # ... or a traceback without its exception line: cut off
 RESTART_S = 5.0  # a journalctl that exited is started again after this long
 _FIELDS = "MESSAGE,_SYSTEMD_UNIT,SYSLOG_IDENTIFIER,_COMM,_SOURCE_REALTIME_TIMESTAMP"
 _MAX_LINE = 4 << 20  # journald caps an entry far below this; a longer line is dropped
@@ -230,14 +232,17 @@ class JournalFollower:
             selector = selectors.DefaultSelector()
             selector.register(fd, selectors.EVENT_READ)
             buffer = b""
+            last_input = time.monotonic()
             while not self._stop.is_set():
                 events = selector.select(timeout=RECORD_WAIT_S)
                 if not events:  # idle: buffered records are whole
-                    last = self._hand_over(assembler.flush(), assembler) or last
+                    cut = time.monotonic() - last_input >= UNFINISHED_WAIT_S
+                    last = self._hand_over(assembler.flush(unfinished=cut), assembler) or last
                     continue
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     break
+                last_input = time.monotonic()
                 buffer += chunk
                 *lines, buffer = buffer.split(b"\n")
                 if len(buffer) > _MAX_LINE:

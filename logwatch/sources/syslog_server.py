@@ -32,7 +32,8 @@ __all__ = ["SyslogAssembler", "SyslogReceiver", "SyslogSpec"]
 
 logger = logging.getLogger(__name__)
 
-RECORD_WAIT_S = 0.3
+RECORD_WAIT_S = 0.3  # no message for this long: a sender's buffered record is whole
+UNFINISHED_WAIT_S = 3.0  # ... or a traceback without its exception line: cut off
 MAX_CONNECTIONS = 512
 # Sources (host/app pairs) with an assembler: a sender names its own host and app, so a
 # hostile one could make a new source per message. Past this, the oldest is flushed.
@@ -135,9 +136,15 @@ class SyslogAssembler:
             del self._times[seq]
         return out
 
-    def flush(self) -> list[Record]:
-        """Every sender's buffered record."""
-        records = [r for a in self._senders.values() for r in a.flush()]
+    def flush(self, *, unfinished: bool = True) -> list[Record]:
+        """Every sender's buffered record; with `unfinished=False`, not a traceback still
+        waiting for its exception line."""
+        records = [
+            r
+            for a in self._senders.values()
+            if unfinished or not a.pending_unfinished()
+            for r in a.flush()
+        ]
         return self._stamped(sorted(records, key=lambda r: r.offset))
 
 
@@ -237,8 +244,10 @@ class SyslogReceiver:
     async def _idle_flush(self) -> None:
         while True:
             await asyncio.sleep(RECORD_WAIT_S / 2)
-            if time.monotonic() - self._last_input >= RECORD_WAIT_S:
-                self._hand_over(self._assembler.flush())
+            idle = time.monotonic() - self._last_input
+            if idle >= RECORD_WAIT_S:
+                cut = idle >= UNFINISHED_WAIT_S
+                self._hand_over(self._assembler.flush(unfinished=cut))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer_info = writer.get_extra_info("peername")

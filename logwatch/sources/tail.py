@@ -570,14 +570,20 @@ class Tailer:
             return records
         tailed.errors.clear()
         # Latency: a traceback is complete at its exception line; any other record once no
-        # more lines have come for a moment (a traceback split across writes still joins).
+        # more lines have come for a moment (a traceback split across writes still joins);
+        # a traceback whose exception line has not come waits as long as a partial line.
         tailed.more = budget <= 0
         tailed.caught_up_at = None if tailed.more else now
         tailed.resumed = tailed.resumed and tailed.more
         if tailed.more:
             return records  # more to read right away: the record may go on
-        if tailed.assembler.pending_complete() or idle >= self._record_wait_s or final:
-            records += tailed.assembler.flush()
+        assembler = tailed.assembler
+        if (
+            final
+            or assembler.pending_complete()
+            or (idle >= self._record_wait_s and not assembler.pending_unfinished())
+        ):
+            records += assembler.flush()
         return records
 
     def _finish(self, tailed: TailedFile) -> list[Record]:
