@@ -15,7 +15,7 @@ from logwatch.clock import parse_timezone
 from logwatch.errors import ConfigError
 from logwatch.fleet.settings import KNOWN as FLEET_KNOWN
 from logwatch.fleet.settings import FleetSettings, parse_fleet_settings
-from logwatch.grouping import GroupingPolicy
+from logwatch.grouping import UNNAMED_TARGET, GroupingPolicy
 from logwatch.notify.settings import NotifySettings, parse_notify_settings
 from logwatch.oncall_config import OnCallSettings, parse_inhibit, parse_windows
 from logwatch.toml_table import TomlTable
@@ -158,7 +158,7 @@ def build_config(
     if file_url is not None:
         _checked_target(file_url, main.where("redis_url"))  # wrong even when REDIS_URL wins
     redis_url = env.get("REDIS_URL") or file_url
-    default_target = "redis"
+    default_target = UNNAMED_TARGET
     if redis_url:
         where = "REDIS_URL" if env.get("REDIS_URL") else main.where("redis_url")
         default_target = _checked_target(redis_url, where)

@@ -28,6 +28,8 @@ from logwatch.impact import (
 from logwatch.model import Change, ChangeKind, Event, Finding, Incident, Severity
 
 OTHER_SIGNATURES = "<other signatures>"
+#: The target of errors that name no Redis when REDIS_URL does not say which.
+UNNAMED_TARGET = "redis"
 #: Job signals kept while no incident is open, for the one their errors may still open.
 RECENT_SIGNALS = 1000
 #: A job signal this long before an incident's first error still belongs to it (an access
@@ -55,7 +57,7 @@ class GroupingPolicy:
     update_interval_s: float = 300.0
     max_samples: int = 5
     max_signatures: int = 50
-    default_target: str = "redis"
+    default_target: str = UNNAMED_TARGET  # REDIS_URL's host:port when it is set
     confirmed_quiet_s: float = 30.0  # quiet enough to resolve when a probe confirms recovery
 
 
@@ -426,12 +428,16 @@ class Grouper:
             live.resolved_at = max(live.resolved_at, live.last_seen + self._quiet)
 
     def _link(self, live: _Live) -> None:
-        """Link incidents open on the same target at once: one outage, not three."""
-        default = self._policy.default_target
+        """Link incidents open on the same target at once: one outage, not three. Errors
+        that name no Redis may be any Redis's: theirs is linked with every open incident.
+        With REDIS_URL they are its Redis's, which another Redis's outage is not."""
+        unnamed = self._policy.default_target == UNNAMED_TARGET
         for other in self._live.values():
             if other is live or other.status != "open":
                 continue
-            if other.target == live.target or default in (other.target, live.target):
+            if other.target == live.target or (
+                unnamed and UNNAMED_TARGET in (other.target, live.target)
+            ):
                 other.linked.add(live.id)
                 live.linked.add(other.id)
 

@@ -508,3 +508,15 @@ def test_an_open_incident_resolved_early_resolves_once_and_not_before_its_last_e
     early, _ = run([ev(0), ev(5)])
     [change] = early.resolve(inc.id, T0 + timedelta(seconds=2))  # a clock behind the log
     assert change.at == T0 + timedelta(seconds=5)
+
+
+def test_with_redis_url_another_redis_outage_is_not_linked_to_its_redis() -> None:
+    """REDIS_URL names the app's Redis; errors naming it are its own, not every Redis's:
+    a queue Redis timing out at the same time is another outage, another thread."""
+    policy = GroupingPolicy(default_target="cache-redis:6379")
+    events = [ev(s, target="cache-redis:6379") for s in range(5)]
+    events += [ev(s + 0.5, "timeout", target="queue-redis:6380") for s in range(5)]
+    grouper, _ = run(sorted(events, key=lambda e: e.time), policy)
+    cache, queue = sorted(grouper.incidents(), key=lambda i: i.target)
+    assert (cache.target, queue.target) == ("cache-redis:6379", "queue-redis:6380")
+    assert cache.linked == () and queue.linked == () and queue.outage != cache.id
