@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from dataclasses import replace
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -126,6 +127,10 @@ class RecordAssembler:
         """Records completed by this line (usually none or one)."""
         text = line.text
         c = text[:1]
+        if c == "\0":  # a hole: copytruncate under a writer without O_APPEND leaves NULs
+            text = text.lstrip("\0")
+            line = replace(line, text=text)
+            c = text[:1]
         if c == " " or c == "\t":
             if self._first is None:  # a continuation with nothing above: its own record
                 self._open(line, None)

@@ -196,3 +196,22 @@ def test_version_and_help() -> None:
     assert run("--version")[0] == 0
     code, out, _ = run("scan", "--help")
     assert code == 0 and "Exit codes" in out
+
+
+def test_a_log_with_a_hole_of_nuls_is_read_not_skipped(logs: Path, tmp_path: Path) -> None:
+    """copytruncate while the app writes without O_APPEND: the app's next write lands at
+    its old offset, so the file starts with a hole of NULs, then the outage's lines. A
+    scan reads them, with their own stamps, as the agent that followed the file did."""
+    holed = tmp_path / "holed"
+    holed.mkdir()
+    (holed / "app.log").write_bytes(b"\x00" * 20_000 + OUTAGE.encode())
+    (holed / "clean.log").write_bytes(OUTAGE.encode())
+    found = {}
+    for name in ("app.log", "clean.log"):
+        for mode in ((), ("--reference",)):
+            code, out, err = run("scan", *mode, "--format", "json", str(holed / name))
+            assert "binary" not in err
+            found[name, mode] = [
+                (i["category"], i["first_seen"], i["events"]) for i in json.loads(out)["incidents"]
+            ]
+    assert found["app.log", ()] and len(set(map(tuple, found.values()))) == 1

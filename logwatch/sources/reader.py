@@ -28,6 +28,8 @@ _MAGIC = (
     (b"BZh", "bzip2"),
     (b"\xfd7zXZ\x00", "xz"),
 )
+# Bytes no log line holds (tab, newline, form feed, carriage return, ESC are text's).
+_CONTROLS = bytes(b for b in range(32) if b not in b"\t\n\x0b\x0c\r\x1b") + b"\x7f"
 _BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 (and UTF-32 LE) text has NULs but is not binary
 _CORRUPT = (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError)
 
@@ -134,8 +136,15 @@ def compression_of(path: Path) -> str | None:
 
 
 def is_binary(head: bytes) -> bool:
-    """Whether the first block of a file looks binary: NUL bytes, and no UTF-16 BOM."""
-    return b"\x00" in head and not head.startswith(_BOMS)
+    """Whether the first block of a file looks binary: NUL bytes, no UTF-16 BOM, and past
+    the NULs control bytes no text has. A log can hold runs of NULs: copytruncate under a
+    writer without O_APPEND leaves a hole before the lines written after it, and a scan of
+    such a file must read them as the agent did."""
+    if b"\x00" not in head or head.startswith(_BOMS):
+        return False
+    rest = head.replace(b"\x00", b"")
+    controls = len(rest) - len(rest.translate(None, _CONTROLS))
+    return controls * 100 > len(rest)  # over 1 %: an ELF, a database, an image
 
 
 def file_mtime(path: Path) -> datetime:
