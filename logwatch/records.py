@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from dataclasses import replace
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
