@@ -28,7 +28,11 @@ on random byte strings.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from logwatch.rules import RulePack
@@ -37,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["RuleFilter", "make_rule_filter", "translate"]
 
+_CACHE_VERSION = 1  # of the translation: a change to it must not load an old database
 _HIGH = "[\\x80-\\xff]{1,4}"  # one character outside ASCII, or one U+FFFD
 _WIDEN_ABOVE = 16  # a bounded repeat with a larger upper bound is made unbounded
 # ASCII whitespace: what \s takes at most (str.isspace's), and at least.
@@ -343,12 +348,7 @@ class RuleFilter:
                 expressions.append(expr.encode("ascii"))
                 ids.append(index)
         self.rules = len(pack.rules)
-        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        flag = hyperscan.HS_FLAG_ALLOWEMPTY | hyperscan.HS_FLAG_SINGLEMATCH
-        flag |= hyperscan.HS_FLAG_DOTALL
-        self._db.compile(
-            expressions=expressions, ids=ids, elements=len(ids), flags=[flag] * len(ids)
-        )
+        self._db = _database(hyperscan, expressions, ids)
         self._scratch = hyperscan.Scratch(self._db)
         self._found: set[int] = set()
 
@@ -362,12 +362,44 @@ class RuleFilter:
         return found
 
 
+def _cache_dir() -> Path:
+    """Where compiled databases are kept: $LOGWATCH_CACHE_DIR, else the user's cache."""
+    explicit = os.environ.get("LOGWATCH_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "logwatch"
+
+
+def _database(hyperscan: Any, expressions: list[bytes], ids: list[int]) -> Any:
+    """The compiled database (about half a second for the built-in pack), from the cache
+    when an earlier run compiled the same expressions with the same Hyperscan."""
+    flag = hyperscan.HS_FLAG_ALLOWEMPTY | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_DOTALL
+    key = hashlib.sha256(
+        repr((_CACHE_VERSION, hyperscan.__version__, flag, expressions, ids)).encode()
+    ).hexdigest()[:32]
+    path = _cache_dir() / f"rules-{key}.hsdb"
+    try:
+        return hyperscan.loadb(path.read_bytes(), mode=hyperscan.HS_MODE_BLOCK)
+    except Exception:  # absent, unreadable or not a database of this build: compile it
+        pass
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=expressions, ids=ids, elements=len(ids), flags=[flag] * len(ids))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rules-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(hyperscan.dumpb(db))
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only home: compile each time
+        logger.debug("cannot cache the rules' database in %s: %s", path.parent, exc)
+    return db
+
+
 def make_rule_filter(pack: RulePack) -> RuleFilter | None:
     """The pack's RuleFilter, or None: Hyperscan not installed (`logwatch[fast]`) or
     turned off (LOGWATCH_FILTER=aho-corasick), or a rule neither translated nor
     literal."""
-    import os
-
     if os.environ.get("LOGWATCH_FILTER", "").strip().lower() == "aho-corasick":
         return None
     try:

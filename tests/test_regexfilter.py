@@ -8,6 +8,8 @@ negated classes take them, invalid UTF-8, long runs) and on hand-made lines.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -134,3 +136,26 @@ def test_translations(pattern: str, yes: str, no: str) -> None:
     if regex.search(pattern, yes):
         assert found(yes)
     assert not found(no)
+
+
+def test_the_database_is_cached_and_a_bad_cache_is_compiled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGWATCH_CACHE_DIR", str(tmp_path))
+    line = b"redis.exceptions.ConnectionError: Error 111 connecting to h:1. Connection refused."
+    first = RuleFilter(PACK, hyperscan).rules_in(line)
+    (cached,) = tmp_path.glob("rules-*.hsdb")
+    compiles: list[int] = []
+    real = hyperscan.Database
+
+    def counting(*args: object, **kwargs: object) -> object:
+        compiles.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hyperscan, "Database", counting)
+    assert RuleFilter(PACK, hyperscan).rules_in(line) == first != set()
+    assert compiles == []  # loaded
+    cached.write_bytes(b"not a database")
+    assert RuleFilter(PACK, hyperscan).rules_in(line) == first
+    assert compiles == [1]
+    assert cached.read_bytes() != b"not a database"  # written again
