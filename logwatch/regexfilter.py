@@ -32,6 +32,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -349,16 +350,21 @@ class RuleFilter:
                 ids.append(index)
         self.rules = len(pack.rules)
         self._db = _database(hyperscan, expressions, ids)
-        self._scratch = hyperscan.Scratch(self._db)
-        self._found: set[int] = set()
-
-    def _on_match(self, id_: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
-        self._found.add(id_)
+        self._hs = hyperscan
+        self._local = threading.local()  # a scratch space serves one thread at a time
 
     def rules_in(self, line: bytes | memoryview) -> set[int]:
         """Indexes (in pack order) of the rules whose patterns may match the line's text."""
-        self._found = found = set[int]()
-        self._db.scan(line, match_event_handler=self._on_match, scratch=self._scratch)
+        found: set[int] = set()
+        add = found.add
+
+        def on_match(id_: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
+            add(id_)
+
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._hs.Scratch(self._db)
+        self._db.scan(line, match_event_handler=on_match, scratch=scratch)
         return found
 
 

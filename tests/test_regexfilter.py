@@ -159,3 +159,39 @@ def test_the_database_is_cached_and_a_bad_cache_is_compiled_again(
     assert RuleFilter(PACK, hyperscan).rules_in(line) == first
     assert compiles == [1]
     assert cached.read_bytes() != b"not a database"  # written again
+
+
+def test_threads_each_get_their_own_answers() -> None:
+    """The agent may skim from more than one thread: each call's answer is its own line's."""
+    import threading
+
+    lines = {
+        b"Error 111 connecting to h:1. Connection refused.": FILTER.rules_in(
+            b"Error 111 connecting to h:1. Connection refused."
+        ),
+        b"WRONGPASS invalid username-password pair": FILTER.rules_in(
+            b"WRONGPASS invalid username-password pair"
+        ),
+        b"nothing here": set(),
+    }
+    wrong: list[object] = []
+    start = threading.Barrier(4)
+
+    def work(line: bytes, want: set[int]) -> None:
+        start.wait()
+        for _ in range(3000):
+            try:
+                got = FILTER.rules_in(line)
+            except Exception as exc:  # hyperscan's "scratch in use"
+                wrong.append(exc)
+                return
+            if got != want:
+                wrong.append(got)
+                return
+
+    threads = [threading.Thread(target=work, args=item) for item in [*lines.items()] * 2][:4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
