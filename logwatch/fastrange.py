@@ -19,7 +19,7 @@ from logwatch.config import Config
 from logwatch.filebytes import FileBytes
 from logwatch.leanrecords import LeanRecords
 from logwatch.model import Event, LogLine, Record
-from logwatch.passover import alone_and_unmatched
+from logwatch.passover import line_rules, opens_dated
 from logwatch.pipeline import Engine
 from logwatch.prefilter import Finder
 from logwatch.records import RecordAssembler, starts_dated_record
@@ -107,6 +107,9 @@ class RangeScanner:
         self.records = 0
         self.look = look
         self.rules = rules
+        # (line, end, rules): the last candidate line's span and the rules that can match
+        # it, when a record of it alone has its decoded text (logwatch.passover).
+        self.hint: tuple[int, int, frozenset[int]] | None = None
         self.passed_over = 0  # lines no rule can match, counted as records unbuilt
         self.side: list[Any] = []
         self.count_at = self.lo  # an offset in the current block and its line number
@@ -169,21 +172,21 @@ class RangeScanner:
 
     def _pass_over(self, block: bytes, base: int, limit: int, line: int, eof: bool) -> bool:
         """Count, without building it, the record of the candidate line at `line` when it
-        is the line alone and no rule's regex can match it (logwatch.passover)."""
+        is the line alone and no rule's regex can match it (logwatch.passover); else note
+        the rules that can match it, for the record built of it alone."""
+        self.hint = None
         if line < self.checked or (self.assembler is not None and line < self.fed):
             return False  # already looked at, or inside a run of the assembler
         assert self.rules is not None
-        end = alone_and_unmatched(
-            self.rules,
-            block,
-            line - base,
-            limit,
-            eof=eof,
-            tz=self.tz,
-            shape=self.shape,
-            max_line=self.max_line,
-        )
-        if end is None:
+        at = line - base
+        found = line_rules(self.rules, block, at, limit, eof=eof)
+        if found is None:
+            return False
+        end, rules = found
+        if rules:
+            self.hint = (line, base + end, frozenset(rules))
+            return False
+        if not opens_dated(block, at, end, tz=self.tz, shape=self.shape, max_line=self.max_line):
             return False
         self.checked = base + end
         self.records += 1  # a record holding a literal, as if the rules had run on it
@@ -329,7 +332,11 @@ class RangeScanner:
         these: the records the rules ran on, whichever path built them)."""
         self.checked = record.end
         self.records += 1
-        event = self.engine.match(record)
+        hint = self.hint
+        only = None
+        if hint is not None and hint[0] == record.offset and hint[1] == record.end:
+            only = hint[2]  # the record is the candidate line alone (RulePack.match)
+        event = self.engine.match(record, only)
         if event is not None:
             self.events.append(event)
         if self.look is not None:

@@ -27,29 +27,22 @@ from logwatch.regexfilter import RuleFilter
 from logwatch.sources.reader import make_line
 from logwatch.stampshape import StampShape
 
-__all__ = ["alone_and_unmatched"]
+__all__ = ["alone_and_unmatched", "line_rules", "opens_dated"]
 
 _CONTINUED = frozenset({b" ", b"\t", b"\n", b"\r"})
 _OPENS_OTHERWISE = frozenset({b" ", b"\t", b"{"})  # indented, or JSON
 
 
-def alone_and_unmatched(
-    rules: RuleFilter,
-    block: bytes,
-    at: int,
-    limit: int,
-    *,
-    eof: bool,
-    tz: tzinfo,
-    shape: StampShape,
-    max_line: int,
-    keep: Sequence[bytes] = (),
-) -> int | None:
-    """Where the line at block[at] ends (past its newline, at most `limit`) when it is a
-    record alone that no rule can match and that holds none of `keep`; else None.
+def line_rules(
+    rules: RuleFilter, block: bytes, at: int, limit: int, *, eof: bool, keep: Sequence[bytes] = ()
+) -> tuple[int, set[int]] | None:
+    """For the line at block[at], when a record of it alone would have its decoded text:
+    where it ends (past its newline, at most `limit`) and the rules that can match it.
+    None when it is not such a line (JSON, "\\r", continued, the next line in the next
+    block) or holds one of `keep`.
 
     block[:limit] are whole lines; the last may lack its newline when `eof` (the block
-    ends the file)."""
+    ends the file). Whether the line opens a record is not decided here."""
     end = block.find(b"\n", at, limit)
     if end < 0:
         if not eof:
@@ -64,10 +57,38 @@ def alone_and_unmatched(
         or b"\r" in raw
         or block[end + 1 : end + 2] in _CONTINUED
         or block.startswith(HEADERS, end + 1)
+        or any(k in raw for k in keep)
     ):
         return None
-    if rules.rules_in(raw) or any(k in raw for k in keep):
-        return None  # a rule may match, or something else wants the record: build it
-    if not starts_dated_record(make_line(raw, 0, 0, 0, max_line).text, tz, shape=shape):
+    return min(end + 1, limit), rules.rules_in(raw)
+
+
+def opens_dated(
+    block: bytes, at: int, end: int, *, tz: tzinfo, shape: StampShape, max_line: int
+) -> bool:
+    """Whether the line block[at:end] opens a record with a full date of its own."""
+    raw = block[at:end].rstrip(b"\n")
+    return starts_dated_record(make_line(raw, 0, 0, 0, max_line).text, tz, shape=shape)
+
+
+def alone_and_unmatched(
+    rules: RuleFilter,
+    block: bytes,
+    at: int,
+    limit: int,
+    *,
+    eof: bool,
+    tz: tzinfo,
+    shape: StampShape,
+    max_line: int,
+    keep: Sequence[bytes] = (),
+) -> int | None:
+    """Where the line at block[at] ends (as line_rules) when it is a record alone that no
+    rule can match and that holds none of `keep`; else None."""
+    found = line_rules(rules, block, at, limit, eof=eof, keep=keep)
+    if found is None or found[1]:
+        return None  # not alone, or a rule may match: build it
+    end = found[0]
+    if not opens_dated(block, at, end, tz=tz, shape=shape, max_line=max_line):
         return None
-    return min(end + 1, limit)
+    return end

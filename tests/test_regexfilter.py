@@ -195,3 +195,31 @@ def test_threads_each_get_their_own_answers() -> None:
     for t in threads:
         t.join()
     assert wrong == []
+
+
+def _outcome(found: object) -> object:
+    return None if found is None else (found.rule.id, found.fields, found.line)  # type: ignore[attr-defined]
+
+
+@settings(max_examples=800, deadline=None)
+@given(_mutated())
+def test_the_rules_named_give_the_packs_match(raw: bytes) -> None:
+    """RulePack.match with `only` (the filter's answer) finds what the whole pack finds."""
+    text = raw.decode("utf-8", "replace")
+    assert _outcome(PACK.match(text, FILTER.rules_in(raw))) == _outcome(PACK.match(text))
+
+
+def test_only_the_rules_named_are_tried() -> None:
+    line = "Error 111 connecting to h:1. Connection refused."
+    assert PACK.match(line, set()) is None  # no rule named: none tried
+    assert _outcome(PACK.match(line, FILTER.rules_in(line.encode()))) == _outcome(PACK.match(line))
+
+
+def test_a_rule_named_still_needs_its_literal() -> None:
+    """The pack tries a rule only when one of its literals is in the text: a regex match
+    without one (two spaces where the literal has one) is no match, named or not."""
+    line = "Could  not connect to Redis instance: boom. Retrying in 1 seconds"
+    rules = FILTER.rules_in(line.encode())
+    assert rules  # the regex alone would match
+    assert PACK.match(line) is None
+    assert PACK.match(line, rules) is None
