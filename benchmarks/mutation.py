@@ -68,9 +68,7 @@ MODULES: dict[str, Target] = {
         args=("--hypothesis-seed=0",),
         env=(("LOGWATCH_MODEL_EXAMPLES", "25"),),
     ),
-    "store": Target(
-        "logwatch/store/sqlite.py", ("tests/test_store.py", "tests/test_outbox.py")
-    ),
+    "store": Target("logwatch/store/sqlite.py", ("tests/test_store.py", "tests/test_outbox.py")),
     "slack": Target("logwatch/notify/slack.py", ("tests/test_notify_slack.py",)),
     "sdk": Target("logwatch/notify/sdk.py", ("tests/test_notify_slack.py",)),
     # The fleet: its pure merge, and the PostgreSQL store (its tests start their own server).
@@ -85,6 +83,13 @@ MODULES: dict[str, Target] = {
         "logwatch/fastscan.py",
         ("tests/test_fastscan.py", "tests/test_leanrecords.py", "tests/test_prefilter.py"),
     ),
+    "fastrange": Target(
+        "logwatch/fastrange.py",
+        ("tests/test_fastscan.py", "tests/test_passover.py", "tests/test_prefilter.py"),
+    ),
+    "filebytes": Target("logwatch/filebytes.py", ("tests/test_fastscan.py",)),
+    "passover": Target("logwatch/passover.py", ("tests/test_passover.py", "tests/test_skim.py")),
+    "regexfilter": Target("logwatch/regexfilter.py", ("tests/test_regexfilter.py",)),
     "leanrecords": Target("logwatch/leanrecords.py", ("tests/test_leanrecords.py",)),
     "shapes": Target("logwatch/shapes.py", ("tests/test_shapes.py",)),
     "dating": Target("logwatch/dating.py", ("tests/test_dating.py", "tests/test_time_only.py")),

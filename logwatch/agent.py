@@ -32,6 +32,7 @@ from logwatch.oncall_desk import OnCallDesk
 from logwatch.outbox import DeliveryThread, Outbox
 from logwatch.pipeline import Engine
 from logwatch.prefilter import literal_finder
+from logwatch.regexfilter import make_rule_filter
 from logwatch.rules import RulePack
 from logwatch.sources.descriptors import raise_open_file_limit
 from logwatch.sources.follow import LogFiles
@@ -115,6 +116,7 @@ class Agent:
             max_line_bytes=config.max_line_bytes,
             max_lines_per_poll=options.max_lines_per_poll,
             finder=literal_finder(pack),
+            rules=make_rule_filter(pack),
         )
         self.watcher = DirectoryWatcher(poll=options.poll)
         files = LogFiles(
@@ -426,6 +428,7 @@ class Agent:
             return
         self.config = config
         self.engine.reload(config, pack)
+        self.tailer.rules = make_rule_filter(pack)
         self.tailer.finder = literal_finder(pack)
         logger.info("reloaded config=%s rules=%d", config.source, len(pack.rules))
 

@@ -26,10 +26,10 @@ from logwatch.sources.reader import make_line
 from logwatch.stampshape import StampShape, prefixed_stamp
 from logwatch.timestamps import parse_line_start
 
-__all__ = ["LeanRecords"]
+__all__ = ["HEADERS", "LeanRecords"]
 
 # The assembler's traceback headers (records.py): they continue the record above.
-_HEADERS = (
+HEADERS = (
     b"Traceback (most recent call last):",
     b"During handling of the above exception, another exception occurred:",
     b"The above exception was the direct cause of the following exception:",
@@ -149,7 +149,7 @@ class LeanRecords:
             if end < 0:
                 end = len(block)
             if block[start : start + 1] not in _CONTINUED:
-                if block.startswith(_HEADERS, start):
+                if block.startswith(HEADERS, start):
                     pass
                 else:
                     decoded += 1
@@ -188,7 +188,7 @@ class LeanRecords:
         if len(done) != 1:
             return None  # a blank line (or a lone "\r") opens nothing
         first = done[0]
-        frames = block.startswith(_HEADERS, opener)
+        frames = block.startswith(HEADERS, opener)
         is_json = raw[:1] == b"{" and raw[-1:] == b"}"
         last_end = stop
         lines = 1
@@ -209,7 +209,7 @@ class LeanRecords:
                 continue
             if head == b" " or head == b"\t":
                 pass
-            elif block.startswith(_HEADERS, pos):
+            elif block.startswith(HEADERS, pos):
                 frames = True
             elif frames and not self._opens(block[pos:end]):
                 frames = False  # the exception line that ends the traceback

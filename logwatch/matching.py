@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from logwatch.model import Event, Record
@@ -109,8 +110,9 @@ class Matcher:
         # durations make every line distinct, but not their shapes (logwatch.shapes).
         self._signatures: dict[tuple[str, str], str] = {}
 
-    def match(self, record: Record) -> Event | None:
-        """The event for a record, or None when no rule matches."""
+    def match(self, record: Record, rules: AbstractSet[int] | None = None) -> Event | None:
+        """The event for a record, or None when no rule matches. `rules`: for a record of
+        one line, the rules that can match it (RulePack.match's `only`)."""
         found = None
         if "\n" in record.text:
             # A chained traceback names every exception on the way; the one raised last
@@ -119,7 +121,7 @@ class Matcher:
             # traceback field makes a one-line record of many text lines.)
             found = self.pack.match(record.text[record.text.rfind("\n") + 1 :])
         if found is None:
-            found = self.pack.match(record.text)
+            found = self.pack.match(record.text, None if "\n" in record.text else rules)
         if found is None:
             return None
         rule = found.rule

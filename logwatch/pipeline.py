@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -86,11 +87,12 @@ class Engine:
         self.matcher = self._matcher(config, pack)
         self.grouper = Grouper(self._rules(pack), config.grouping, state=state)
 
-    def match(self, record: Record) -> Event | None:
+    def match(self, record: Record, rules: AbstractSet[int] | None = None) -> Event | None:
         """The event for a record, or None; a record that tells of jobs or workers (a
         failed enqueue, a 500, a worker quitting, matched or not) is counted for the
-        incidents open at its time (impact.classify, Grouper.note)."""
-        event = self.matcher.match(record)
+        incidents open at its time (impact.classify, Grouper.note). `rules`: for a record
+        of one line, the rules that can match it (Matcher.match)."""
+        event = self.matcher.match(record, rules)
         if not self.jobs:
             return event
         signal = classify(record.text, record.time, redis_error=event is not None)

@@ -14,6 +14,7 @@ import time
 import tomllib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -153,8 +154,17 @@ class RulePack:
                 list(literals), matchkind=ahocorasick_rs.MatchKind.Standard
             )
 
-    def match(self, text: str) -> RuleMatch | None:
-        """The first rule, in pack order, whose pattern matches anywhere in text."""
+    def match(self, text: str, only: AbstractSet[int] | None = None) -> RuleMatch | None:
+        """The first rule, in pack order, whose pattern matches anywhere in text.
+
+        `only`: indexes of the rules that can match (logwatch.regexfilter's answer for the
+        text's bytes, a superset): the others are not tried, nor the literal search run."""
+        if only is not None:
+            for i in sorted(self._always.union(only)):
+                found = self.match_rule(self.rules[i], text)
+                if found is not None:
+                    return found
+            return None
         return next(self._matches(text), None)
 
     def match_all(self, text: str) -> list[RuleMatch]:

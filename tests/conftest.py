@@ -163,6 +163,19 @@ def refused_port() -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
+@pytest.fixture(autouse=True, scope="session")
+def rule_database_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The scan's compiled rule database is cached in the session's temporary directory,
+    not the user's (logwatch.regexfilter; agents and scans the tests start inherit it)."""
+    before = os.environ.get("LOGWATCH_CACHE_DIR")
+    os.environ["LOGWATCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("logwatch-cache"))
+    yield
+    if before is None:
+        os.environ.pop("LOGWATCH_CACHE_DIR", None)
+    else:
+        os.environ["LOGWATCH_CACHE_DIR"] = before
+
+
 @pytest.fixture(autouse=True)
 def no_thread_leaks() -> Iterator[None]:
     """Fail a test that leaves a thread running (after a bounded wait for it to finish)."""

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.make_corpus import write_corpus
-from logwatch import fastscan, report
+from logwatch import fastrange, fastscan, filebytes, report
 from logwatch.config import load_config
 from logwatch.model import Event
 from logwatch.pipeline import Engine, Stats, read_records
@@ -41,9 +41,9 @@ FRAMES = [
 @pytest.fixture
 def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tiny blocks and ranges and a real pool, so that every boundary is crossed."""
-    monkeypatch.setattr(fastscan, "BLOCK", 4096)
+    monkeypatch.setattr(fastrange, "BLOCK", 4096)
     monkeypatch.setattr(fastscan, "RANGE", 16384)
-    monkeypatch.setattr(fastscan, "WINDOW", 1024)
+    monkeypatch.setattr(filebytes, "WINDOW", 1024)
     monkeypatch.setattr(fastscan, "_IN_PROCESS_BELOW", 0)
 
 
@@ -116,7 +116,7 @@ def test_make_corpus_split_into_many_ranges(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fastscan, "RANGE", 1 << 20)
-    monkeypatch.setattr(fastscan, "BLOCK", 256 << 10)
+    monkeypatch.setattr(fastrange, "BLOCK", 256 << 10)
     monkeypatch.setattr(fastscan, "_IN_PROCESS_BELOW", 0)
     logs = make_corpus(tmp_path, 6 * 1024, 7, 3, 2, rotate=False)  # one app.log of ~2.4 MB
     assert max(p.stat().st_size for p in logs.iterdir()) > 2 << 20  # 3 ranges or more

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logwatch import fastscan
+from logwatch import fastrange, fastscan
 from logwatch.config import load_config
 from logwatch.prefilter import AHO_CORASICK, HYPERSCAN, make_finder, needles
 from logwatch.rules import load_rule_pack
@@ -60,7 +60,7 @@ def test_the_scan_and_its_records_are_the_same_with_either_filter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """JSON escapes, tracebacks and look-alikes, cut into tiny blocks and ranges."""
-    monkeypatch.setattr(fastscan, "BLOCK", 512)
+    monkeypatch.setattr(fastrange, "BLOCK", 512)
     monkeypatch.setattr(fastscan, "RANGE", 2048)
     monkeypatch.setattr(fastscan, "_IN_PROCESS_BELOW", 0)
     refused = (

@@ -7,6 +7,7 @@ every line. They must find the same events, at the same lines and times.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logwatch.config import load_config
+from logwatch.impact import classify
 from logwatch.model import Event, Record
 from logwatch.pipeline import Engine
 from logwatch.prefilter import literal_finder
+from logwatch.regexfilter import RuleFilter, make_rule_filter
 from logwatch.rules import load_rule_pack
 from logwatch.sources import skim
 from logwatch.sources.tail import Tailer
@@ -33,7 +36,7 @@ def stamp(n: int) -> str:
     return f"2026-03-01 {12 + n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d},{n % 1000:03d}"
 
 
-PIECES = [
+PIECES: list[Callable[[int], str]] = [
     lambda n: f"{stamp(n)} INFO [morningai.api] 200 GET /api/v1/feed {n}ms\n",
     lambda n: f"{stamp(n)} INFO [morningai.api] 200 GET /api/v1/feed {n}ms\n" * 5,
     lambda n: f"{stamp(n)} ERROR [morningai.cache] cache get failed: {REFUSED}\n",
@@ -70,6 +73,14 @@ PIECES = [
     lambda n: f"web-1  | {stamp(n)} ERROR [morningai.app] Exception on /api/v1/feed [GET]\n",
     lambda n: f"web-1  | Traceback (most recent call last):\nweb-1  | {REFUSED}\n",
     lambda n: f"[{stamp(n)}: ERROR/MainProcess] consumer: Cannot connect to redis: {REFUSED}\n",
+    # Look-alikes: a literal, no rule (logwatch.passover passes over the first two).
+    lambda n: f"{stamp(n)} WARNING [morningai.auth] 401 Authentication required for /api\n",
+    lambda n: f"{stamp(n)} INFO [morningai.search] connecting to the search backend\n",
+    lambda n: f"{stamp(n)} ERROR [morningai.cache] Error 111 connecting to\n",  # goes on:
+    lambda n: "  10.0.0.5:6379. Connection refused.\n",
+    lambda n: (  # a job signal (a 500)
+        f'{stamp(n)} INFO [morningai.api] "POST /api/v1/feed HTTP/1.1" 500 12 connecting to x\n'
+    ),
 ]
 
 
@@ -84,6 +95,12 @@ class FakeMonotonic:
 def events(engine: Engine, records: list[Record]) -> list[tuple[object, ...]]:
     found = [engine.match(r) for r in records]
     return [_key(e) for e in found if e is not None]
+
+
+def signals(records: list[Record]) -> list[object]:
+    """The job signals the agent counts (impact.classify), in order."""
+    found = (classify(r.text, r.time, redis_error=False) for r in records)
+    return [s for s in found if s is not None]
 
 
 def _key(e: Event) -> tuple[object, ...]:
@@ -113,6 +130,40 @@ def test_skimming_finds_what_reading_every_line_finds(
     cuts: list[int],
     waits: list[float],
 ) -> None:
+    _same_as_every_line(tmp_path_factory, kinds, cuts, waits, rules=None)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    kinds=st.lists(st.integers(min_value=0, max_value=len(PIECES) - 1), max_size=60),
+    cuts=st.lists(st.integers(min_value=0, max_value=20_000), max_size=12),
+    waits=st.lists(st.sampled_from([0.0, 0.1, 0.5, 5.0]), min_size=1, max_size=12),
+)
+def test_skimming_with_the_rules_regexes_finds_what_reading_every_line_finds(
+    tmp_path_factory: pytest.TempPathFactory,
+    small_blocks: None,
+    kinds: list[int],
+    cuts: list[int],
+    waits: list[float],
+) -> None:
+    """Look-alike lines passed over (logwatch.passover): the same events and job signals."""
+    rules = make_rule_filter(PACK)
+    assert rules is not None
+    _same_as_every_line(tmp_path_factory, kinds, cuts, waits, rules=rules)
+
+
+def _same_as_every_line(
+    tmp_path_factory: pytest.TempPathFactory,
+    kinds: list[int],
+    cuts: list[int],
+    waits: list[float],
+    *,
+    rules: RuleFilter | None,
+) -> None:
     assert FINDER is not None
     data = "".join(PIECES[k](n) for n, k in enumerate(kinds)).encode("utf-8", "surrogateescape")
     data = data.replace("\xff\xfe".encode(), b"\xff\xfe")  # invalid UTF-8 in the file
@@ -122,7 +173,8 @@ def test_skimming_finds_what_reading_every_line_finds(
 
     def tailer(finder: object) -> Tailer:
         t = Tailer(tz=UTC, max_lines=20, max_bytes=4096, max_line_bytes=200,
-                   finder=finder, monotonic=clock)  # type: ignore[arg-type]  # fmt: skip
+                   finder=finder, monotonic=clock,  # type: ignore[arg-type]
+                   rules=rules if finder is not None else None)  # fmt: skip
         t.open(log)
         return t
 
@@ -147,6 +199,7 @@ def test_skimming_finds_what_reading_every_line_finds(
                 got[t] += t.poll()
         engine = Engine(CONFIG, PACK)
         assert events(engine, got[fast]) == events(engine, got[slow])
+        assert signals(got[fast]) == signals(got[slow])
         assert [t.cursors()[0].offset for t in (fast, slow)] == [len(data)] * 2
     finally:
         fast.close()
@@ -226,3 +279,27 @@ def test_a_live_django_log_is_dated_by_the_stamps_after_its_levels(
     finally:
         for t in tailers:
             t.close()
+
+
+def test_a_look_alike_that_is_a_job_signal_is_still_read(tmp_path: Path) -> None:
+    """A literal's line no rule matches is passed over unless the agent counts it: a 500
+    in the access log is a job signal (impact.classify) whatever rule matches."""
+    rules = make_rule_filter(PACK)
+    assert rules is not None
+    log = tmp_path / "app.log"
+    log.write_text(
+        PIECES[-1](1) + PIECES[0](2) + PIECES[-5](3) + PIECES[0](4) + PIECES[2](5) + PIECES[0](6)
+    )
+    clock = FakeMonotonic()
+    t = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536, finder=FINDER,
+               rules=rules, monotonic=clock)  # fmt: skip
+    try:
+        t.open(log)
+        records = t.poll()
+        clock.now += 1
+        records += t.poll()
+    finally:
+        t.close()
+    assert [s.kind for s in signals(records)] == ["http_500"]  # type: ignore[attr-defined]
+    # The 401 look-alike was passed over: neither built nor the ticker (a later line is).
+    assert not any("401" in r.text for r in records)

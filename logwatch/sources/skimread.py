@@ -9,9 +9,12 @@ from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
 
+from logwatch.impact import NEEDLES
 from logwatch.model import Record
+from logwatch.passover import alone_and_unmatched
 from logwatch.prefilter import Finder
 from logwatch.records import RecordAssembler
+from logwatch.regexfilter import RuleFilter
 from logwatch.sources import skim
 from logwatch.sources.followed import TailedFile
 from logwatch.stampshape import StampShape
@@ -29,8 +32,13 @@ class Skimmer:
         tz: tzinfo,
         max_line_bytes: int,
         assembler: Callable[[Path, float, StampShape], RecordAssembler],
+        rules: RuleFilter | None = None,
     ) -> None:
         self.finder = finder
+        # The rules' regexes (logwatch.passover): a literal's line no rule can match and
+        # no job signal holds is passed over with the healthy lines around it.
+        self.rules = rules
+        self._keep = tuple(n.encode() for n in NEEDLES)
         self._tz = tz
         self._max_line_bytes = max_line_bytes
         self._assembler = assembler
@@ -52,6 +60,9 @@ class Skimmer:
                 start = block.rfind(b"\n", 0, hit) + 1
                 if not targets or targets[-1] != start:
                     targets.append(start)
+            if self.rules is not None:
+                shape = tailed.assembler.shape
+                targets = [t for t in targets if not self._unmatched(block, t, complete, shape)]
             last_line = block.rfind(b"\n", 0, complete - 1) + 1
             pos = 0
             for target in [*targets, None]:
@@ -77,6 +88,22 @@ class Skimmer:
             if passed >= SKIM_BYTES_PER_POLL:
                 return 0  # a big backlog: let the loop commit and tick between steps
         return budget
+
+    def _unmatched(self, block: bytes, at: int, complete: int, shape: StampShape) -> bool:
+        """Whether the line at block[at] is a record alone no rule can match."""
+        assert self.rules is not None
+        end = alone_and_unmatched(
+            self.rules,
+            block,
+            at,
+            complete,
+            eof=False,
+            tz=self._tz,
+            shape=shape,
+            max_line=self._max_line_bytes,
+            keep=self._keep,
+        )
+        return end is not None
 
     def _feed_record(
         self,

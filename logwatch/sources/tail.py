@@ -21,6 +21,7 @@ from logwatch.errors import SourceError
 from logwatch.model import Record
 from logwatch.prefilter import Finder
 from logwatch.records import RecordAssembler
+from logwatch.regexfilter import RuleFilter
 from logwatch.sources.container import ContainerAssembler, container_format, make_assembler
 from logwatch.sources.copies import Heads
 from logwatch.sources.descriptors import Descriptors
@@ -71,6 +72,7 @@ class Tailer:
         partial_wait_s: float = 3.0,
         max_lines_per_poll: int = 20000,
         finder: Finder | None = None,
+        rules: RuleFilter | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         descriptors: Descriptors | None = None,
     ) -> None:
@@ -93,6 +95,7 @@ class Tailer:
         self._draining: set[FileId] = set()
         self.heads = Heads(self.files)
         self._skimmer: Skimmer | None = None
+        self._rules = rules
         self.finder = finder
         self._unreadable: dict[Path, str] = {}  # said once each, until readable again
         self._done: list[FileRecords] = []  # records of files done between two reads
@@ -113,7 +116,20 @@ class Tailer:
                 tz=self._tz,
                 max_line_bytes=self._max_line_bytes,
                 assembler=self._assembler,
+                rules=self._rules,
             )
+
+    @property
+    def rules(self) -> RuleFilter | None:
+        """The rules' regexes over a literal's line (logwatch.passover); None: every
+        line holding a literal is assembled."""
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: RuleFilter | None) -> None:
+        self._rules = rules
+        if self._skimmer is not None:
+            self._skimmer.rules = rules
 
     # -- following ---------------------------------------------------------------------
 
