@@ -15,18 +15,25 @@ same decision, so they stay identical.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import BinaryIO
 
 from logwatch.errors import SourceError
 from logwatch.records import TIME_FIELDS, json_object
 from logwatch.sources.reader import compression_of, file_mtime, open_log
-from logwatch.stampshape import START, StampShape, learn_shape, parse_stamp
+from logwatch.stampshape import START, StampShape, learn_shape, line_shape, parse_stamp
 from logwatch.timestamps import parse_value
 
 HEAD_BYTES = 64 << 10  # looked at to learn a file's shape and first stamps
+_CHUNK = 1 << 20  # read at a time looking past a head without stamps for the first one
+_LINE = 4096  # of a line, looked at to tell whether it holds a stamp
+# A line that may hold a stamp: a clock (every dated format but epochs and JSON), epoch
+# seconds at the start, a JSON object, journalctl's export. Bounded alternatives: linear.
+_MAYBE_STAMPED = re.compile(rb"\d\d:\d\d:\d\d|^\d{10}|^\{|^__REALTIME_TIMESTAMP=", re.M)
 TAIL_BYTES = 64 << 10  # looked at (plain files) for its last full stamp
 
 OWN = "own timestamps"
@@ -69,6 +76,11 @@ def read_head(path: Path, tz: tzinfo) -> FileHead:
     try:
         with open_log(path) as stream:
             head = stream.read(HEAD_BYTES)
+            if len(head) == HEAD_BYTES and not _stamped(_lines(head, whole=False), tz):
+                # Its stamps are no less its own for coming after 64 KB of lines without
+                # one (a uvicorn stdout log: access lines, then its app's errors): its head
+                # is where they start.
+                head = _from_first_stamp(stream, head, tz)
     except (OSError, SourceError, ValueError, EOFError):
         return FileHead(path=path, shape=START, first=None, last=None, clock=None, mtime=mtime)
     whole = len(head) < HEAD_BYTES
@@ -94,6 +106,42 @@ def read_head(path: Path, tz: tzinfo) -> FileHead:
         day=day,
         mtime=mtime,
     )
+
+
+def _stamped(lines: Iterable[str], tz: tzinfo) -> bool:
+    """Some line holds a stamp, at its start or after a prefix (or in its JSON)."""
+    for line in lines:
+        if line_shape(line, tz) is not None:
+            return True
+        if line[:1] == "{" and _stamp_of(line, tz, START) != (None, None, 0, 0):
+            return True
+    return False
+
+
+def _from_first_stamp(stream: BinaryIO, head: bytes, tz: tzinfo) -> bytes:
+    """The HEAD_BYTES from the first line past `head` that holds a stamp (to the end of
+    the file if shorter); empty when no line does. Lines are picked out for a look by a
+    byte pattern, so a long file without stamps is read at the speed of a search."""
+    data = head[head.rfind(b"\n") + 1 :]  # the line the head cut
+    while True:
+        chunk = stream.read(_CHUNK)
+        data += chunk
+        end = len(data) if not chunk else data.rfind(b"\n") + 1
+        if end == 0 and len(data) > _CHUNK:  # one line longer than a chunk: look at it
+            end = len(data)
+        pos = 0
+        while (m := _MAYBE_STAMPED.search(data, pos, end)) is not None:
+            start = data.rfind(b"\n", 0, m.start()) + 1
+            stop = data.find(b"\n", m.start(), end)
+            stop = end if stop < 0 else stop
+            line = data[start : min(stop, start + _LINE)].decode("utf-8", "replace")
+            if _stamped([line.rstrip("\r")], tz):
+                found = data[start : start + HEAD_BYTES]
+                return found + stream.read(HEAD_BYTES - len(found))
+            pos = stop + 1
+        if not chunk:
+            return b""
+        data = data[end:]
 
 
 def plan_dating(

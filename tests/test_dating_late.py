@@ -1,0 +1,104 @@
+"""A file's stamps count wherever in it they start, not only in its first 64 KB.
+
+uvicorn writes its access lines to stdout without a time; the app's own logging (Python's
+`%(asctime)s`, or Django's verbose `%(levelname)s %(asctime)s`) goes to the same captured
+stream. With ~100 KB of access lines first, the whole file was taken for undated: 20 Redis
+errors were 'undated evidence', no incident, while `logwatch test` said 'own stamp'.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from logwatch.cli import main
+
+ACCESS = 'INFO:     172.18.0.1:{port} - "GET /api/v1/feed?page={n} HTTP/1.1" 200 OK\n'
+REFUSED = (
+    "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused."
+)
+FRAMES = (
+    "Traceback (most recent call last):\n"
+    '  File "/usr/local/lib/python3.12/site-packages/redis/connection.py", line 357, in connect\n'
+    "    sock = self.retry.call_with_retry(\n"
+    f"{REFUSED}\n"
+)
+
+
+def uvicorn_stdout(error_line: str, errors: int = 20, access_lines: int = 1500) -> str:
+    """uvicorn's startup lines and access lines (no time), then the app's errors."""
+    text = (
+        "INFO:     Started server process [7]\n"
+        "INFO:     Waiting for application startup.\n"
+        "INFO:     Application startup complete.\n"
+        "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)\n"
+    )
+    text += "".join(ACCESS.format(port=40000 + n, n=n) for n in range(access_lines))
+    return text + "".join(error_line.format(s=s) + FRAMES for s in range(1, errors + 1))
+
+
+PYTHON = "2026-11-26 14:50:{s:02d},000 ERROR app.main: enqueue failed\n"
+DJANGO = "ERROR 2026-11-26 14:50:{s:02d},000 log 7 140 Internal Server Error: /api/v1/feed\n"
+
+
+def scan(*args: str) -> dict[str, object]:
+    result = CliRunner().invoke(main, ["scan", "--format", "json", *args], env={})
+    assert result.exit_code in (0, 1), result.output
+    report: dict[str, object] = json.loads(result.stdout)
+    return report
+
+
+def incidents(report: dict[str, object]) -> list[tuple[str, int, str, str]]:
+    found = report["incidents"]
+    assert isinstance(found, list)
+    return [(i["category"], i["events"], i["first_seen"], i["last_seen"]) for i in found]
+
+
+@pytest.mark.parametrize("error_line", [PYTHON, DJANGO], ids=["asctime-first", "django-verbose"])
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+def test_errors_stamped_after_100kb_of_undated_lines_are_dated_by_their_stamps(
+    tmp_path: Path, error_line: str, compressed: bool
+) -> None:
+    text = uvicorn_stdout(error_line)
+    assert len(text.split("2026-", 1)[0]) > 100_000
+    log = tmp_path / "app-stdout.log"
+    if compressed:
+        log = tmp_path / "app-stdout.log.1.gz"
+        log.write_bytes(gzip.compress(text.encode()))
+    else:
+        log.write_text(text)
+    for path in ("", "--reference"):
+        report = scan(*filter(None, [path]), "--quiet-period", "30s", str(log))
+        assert incidents(report) == [
+            ("connection", 20, "2026-11-26T14:50:01+00:00", "2026-11-26T14:50:20+00:00")
+        ], path
+        assert report["undated"] == []
+        assert report["dating"] == {str(log): "own timestamps"}
+
+
+def test_scan_and_test_agree_on_a_late_stamp(tmp_path: Path) -> None:
+    log = tmp_path / "app-stdout.log"
+    log.write_text(uvicorn_stdout(PYTHON, errors=1))
+    result = CliRunner().invoke(main, ["test", str(log)], env={})
+    assert result.exit_code == 0, result.output
+    assert f"{log.name}: own timestamps" in result.output
+    assert "(own stamp)" in result.output
+
+
+def test_a_long_file_without_any_stamp_is_still_undated(tmp_path: Path) -> None:
+    """Clocks inside messages (a duration, a request's time) are no record's stamp."""
+    log = tmp_path / "worker-stderr.log"
+    lines = [f"INFO:rq.worker:Job OK (took 00:00:{n % 60:02d})\n" for n in range(3000)]
+    lines.append(f"ERROR:root:{REFUSED.split(': ', 1)[1]}\n" * 5)
+    log.write_text("".join(lines))
+    assert log.stat().st_size > 100_000
+    for path in ("", "--reference"):
+        report = scan(*filter(None, [path]), str(log))
+        assert report["incidents"] == []
+        undated = report["undated"]
+        assert isinstance(undated, list) and undated[0]["events"] == 5
+        assert str(report["dating"][str(log)]).startswith("no timestamps")  # type: ignore[index]
