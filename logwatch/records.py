@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from logwatch.model import LogLine, Record
-from logwatch.stampshape import START, StampShape, prefixed_stamp
+from logwatch.stampshape import START, StampShape, line_shape, prefixed_stamp
 from logwatch.timestamps import Stamp, parse_line_start, parse_value
 
 __all__ = [
@@ -87,6 +87,7 @@ class RecordAssembler:
         time_fields: Iterable[str] = TIME_FIELDS,
         traceback_fields: Iterable[str] = TRACEBACK_FIELDS,
         shape: StampShape = START,
+        learn_shape: bool = False,
     ) -> None:
         if getattr(tz, "key", None) in _UTC_NAMES:
             tz = UTC  # ZoneInfo("UTC") means UTC, and UTC has fast paths
@@ -98,6 +99,9 @@ class RecordAssembler:
         # Stamps after a prefix (Django's `ERROR 2026-...`): how many tokens, 0 for none.
         self.shape = shape
         self._prefix_tokens = shape.prefix_tokens
+        # A live file's shape, learned from its first stamped line when its head showed
+        # none (uvicorn's undated access lines, then Django's `ERROR 2026-...`).
+        self._learning = learn_shape and not shape.prefix_tokens
         self._time_fields = tuple(time_fields)
         self._traceback_fields = frozenset(traceback_fields)
         self._tail_lines = min(_TAIL_LINES, max_lines // 2)
@@ -154,6 +158,8 @@ class RecordAssembler:
         stamp = parse_line_start(text, self._tz)
         if stamp is None and self._prefix_tokens:
             stamp = prefixed_stamp(text, self._tz, self._prefix_tokens)
+        if self._learning:
+            stamp = self._learn(text, stamp)
         if stamp is None:
             if self._state == _FRAMES:  # the exception line that ends the traceback
                 self._continue(line)
@@ -181,6 +187,20 @@ class RecordAssembler:
         """Where the file's stamps sit, learned late (a live file's first lines arrived)."""
         self.shape = shape
         self._prefix_tokens = shape.prefix_tokens
+        if shape.prefix_tokens:
+            self._learning = False
+
+    def _learn(self, text: str, stamp: Stamp | None) -> Stamp | None:
+        """Until a line shows a stamp: where it sits, if after a prefix (then the file's
+        shape from here on)."""
+        if stamp is not None:
+            self._learning = False
+            return stamp
+        shape = line_shape(text, self._tz)
+        if shape is None or not shape.prefix_tokens:
+            return None
+        self.use_shape(shape)
+        return prefixed_stamp(text, self._tz, shape.prefix_tokens)
 
     def flush(self) -> list[Record]:
         """End of input (or of a live burst): the buffered record, if any."""

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from logwatch.cli import main
+from logwatch.prefilter import make_finder
+from logwatch.sources.tail import Tailer
 
 ACCESS = 'INFO:     172.18.0.1:{port} - "GET /api/v1/feed?page={n} HTTP/1.1" 200 OK\n'
 REFUSED = (
@@ -102,3 +105,44 @@ def test_a_long_file_without_any_stamp_is_still_undated(tmp_path: Path) -> None:
         undated = report["undated"]
         assert isinstance(undated, list) and undated[0]["events"] == 5
         assert str(report["dating"][str(log)]).startswith("no timestamps")  # type: ignore[index]
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("error_line", [PYTHON, DJANGO], ids=["asctime-first", "django-verbose"])
+@pytest.mark.parametrize("start", ["start", "end"])
+@pytest.mark.parametrize("skim", [False, True], ids=["every-line", "skimming"])
+def test_the_agent_dates_errors_stamped_after_100kb_of_undated_lines(
+    tmp_path: Path, error_line: str, start: str, skim: bool
+) -> None:
+    """The tailer learned where stamps sit from a file's first 4 KB only: Django's
+    `ERROR 2026-...` after uvicorn's access lines was never read as a stamp."""
+    log = tmp_path / "app-stdout.log"
+    text = uvicorn_stdout(error_line, errors=3)
+    head, errors = text[: text.index(error_line[:5])], text[text.index(error_line[:5]) :]
+    log.write_text(head if start == "end" else text)
+    clock = FakeMonotonic()
+    finder = make_finder([b"Error 111"]) if skim else None
+    tailer = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536,
+                    finder=finder, monotonic=clock)  # fmt: skip
+    try:
+        tailer.open(log, start=start)
+        records = tailer.poll()
+        if start == "end":
+            with open(log, "a") as fh:
+                fh.write(errors)
+        for _ in range(3):
+            clock.now += 1.0
+            records += tailer.poll()
+    finally:
+        tailer.close()
+    failed = [r for r in records if REFUSED in r.text]
+    assert [(r.time, r.timed) for r in failed] == [
+        (datetime(2026, 11, 26, 14, 50, s, tzinfo=UTC), True) for s in (1, 2, 3)
+    ]

@@ -318,8 +318,10 @@ def make_assembler(
     max_lines: int,
     max_bytes: int,
     shape: StampShape,
+    learn_shape: bool = False,
 ) -> RecordAssembler:
-    """A ContainerAssembler when `head` is a runtime's, else a RecordAssembler."""
+    """A ContainerAssembler when `head` is a runtime's, else a RecordAssembler (which
+    learns its shape from its first stamped line when `learn_shape`)."""
     fmt = container_format(head)
     if fmt is None:
         return RecordAssembler(
@@ -329,6 +331,7 @@ def make_assembler(
             max_lines=max_lines,
             max_bytes=max_bytes,
             shape=shape,
+            learn_shape=learn_shape,
         )
     return ContainerAssembler(
         fmt=fmt,

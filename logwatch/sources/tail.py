@@ -346,6 +346,7 @@ class Tailer:
             max_lines=self._max_lines,
             max_bytes=self._max_bytes,
             shape=shape,
+            learn_shape=True,  # a head of undated lines does not say where stamps sit
         )
 
     def close(self) -> None:
