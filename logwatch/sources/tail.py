@@ -21,6 +21,7 @@ from logwatch.errors import SourceError
 from logwatch.model import Record
 from logwatch.prefilter import Finder
 from logwatch.records import RecordAssembler
+from logwatch.sources.compose import ComposeAssembler, compose_output
 from logwatch.sources.container import ContainerAssembler, container_format, make_assembler
 from logwatch.sources.copies import Heads
 from logwatch.sources.descriptors import Descriptors
@@ -549,12 +550,15 @@ class Tailer:
             # A young file: its first lines may show only now where its stamps sit.
             young = os.pread(tailed.fd, SHAPE, 0)
             tailed.assembler.use_shape(shape_of_head(young))
-            if tailed.offset == 0 and container_format(young) is not None:
+            if tailed.offset == 0 and (
+                container_format(young) is not None or compose_output(young)
+            ):
                 mtime = os.fstat(tailed.fd).st_mtime
                 tailed.assembler = self._assembler(tailed.path, mtime, STAMPS_AT_LINE_START, young)
         try:
-            # Skimming judges raw bytes; a runtime's wrapped lines are read one by one.
-            container = isinstance(tailed.assembler, ContainerAssembler)
+            # Skimming judges raw bytes; a runtime's wrapped lines, and compose output's
+            # interleaved services, are read one by one.
+            container = isinstance(tailed.assembler, ContainerAssembler | ComposeAssembler)
             if self._skimmer is not None and size > tailed.offset and not container:
                 budget = self._skimmer.skim(tailed, size, budget, records)
                 if budget <= 0:
