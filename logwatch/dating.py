@@ -31,9 +31,12 @@ from logwatch.timestamps import parse_value
 HEAD_BYTES = 64 << 10  # looked at to learn a file's shape and first stamps
 _CHUNK = 1 << 20  # read at a time looking past a head without stamps for the first one
 _LINE = 4096  # of a line, looked at to tell whether it holds a stamp
-# A line that may hold a stamp: a clock (every dated format but epochs and JSON), epoch
-# seconds at the start, a JSON object, journalctl's export. Bounded alternatives: linear.
-_MAYBE_STAMPED = re.compile(rb"\d\d:\d\d:\d\d|^\d{10}|^\{|^__REALTIME_TIMESTAMP=", re.M)
+# Lines that may hold a stamp, found by searches that start with a literal (fast: a
+# pattern starting with a class is searched at every byte, 20 times slower). A clock is in
+# every dated format but epochs and JSON; those, and journalctl's export, start a line.
+_CLOCKISH = re.compile(rb":\d\d:\d\d")
+_LINE_STARTS = re.compile(rb"\n(?:\d{10}|\{|__REALTIME_TIMESTAMP=)")
+_NONE = 1 << 62  # no (more) match
 TAIL_BYTES = 64 << 10  # looked at (plain files) for its last full stamp
 
 OWN = "own timestamps"
@@ -120,19 +123,28 @@ def _stamped(lines: Iterable[str], tz: tzinfo) -> bool:
 
 def _from_first_stamp(stream: BinaryIO, head: bytes, tz: tzinfo) -> bytes:
     """The HEAD_BYTES from the first line past `head` that holds a stamp (to the end of
-    the file if shorter); empty when no line does. Lines are picked out for a look by a
-    byte pattern, so a long file without stamps is read at the speed of a search."""
-    data = head[head.rfind(b"\n") + 1 :]  # the line the head cut
+    the file if shorter); empty when no line does. Lines are picked out for a look by
+    byte searches, so a long file without stamps is read at the speed of a search."""
+    data = b"\n" + head[head.rfind(b"\n") + 1 :]  # the line the head cut, after a newline
     while True:
         chunk = stream.read(_CHUNK)
         data += chunk
         end = len(data) if not chunk else data.rfind(b"\n") + 1
-        if end == 0 and len(data) > _CHUNK:  # one line longer than a chunk: look at it
+        if end == 1 and len(data) > _CHUNK:  # one line longer than a chunk: look at it
             end = len(data)
-        pos = 0
-        while (m := _MAYBE_STAMPED.search(data, pos, end)) is not None:
-            start = data.rfind(b"\n", 0, m.start()) + 1
-            stop = data.find(b"\n", m.start(), end)
+        pos, clock, starts = 1, -1, -1
+        while pos < end:
+            if clock < pos:
+                m = _CLOCKISH.search(data, pos, end)
+                clock = _NONE if m is None else m.start()
+            if starts < pos:
+                m = _LINE_STARTS.search(data, pos - 1, end)
+                starts = _NONE if m is None else m.start() + 1  # the line's first byte
+            at = min(clock, starts)
+            if at == _NONE:
+                break
+            start = data.rfind(b"\n", 0, at) + 1
+            stop = data.find(b"\n", at, end)
             stop = end if stop < 0 else stop
             line = data[start : min(stop, start + _LINE)].decode("utf-8", "replace")
             if _stamped([line.rstrip("\r")], tz):
@@ -141,7 +153,7 @@ def _from_first_stamp(stream: BinaryIO, head: bytes, tz: tzinfo) -> bytes:
             pos = stop + 1
         if not chunk:
             return b""
-        data = data[end:]
+        data = b"\n" + data[end:]
 
 
 def plan_dating(

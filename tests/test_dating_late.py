@@ -146,3 +146,24 @@ def test_the_agent_dates_errors_stamped_after_100kb_of_undated_lines(
     assert [(r.time, r.timed) for r in failed] == [
         (datetime(2026, 11, 26, 14, 50, s, tzinfo=UTC), True) for s in (1, 2, 3)
     ]
+
+
+def test_json_records_after_100kb_of_undated_lines_are_dated(tmp_path: Path) -> None:
+    """python-json-logger's lines (their time in a field) after uvicorn's access lines."""
+    record = {
+        "asctime": "2026-11-26 14:50:{s:02d},000",
+        "levelname": "ERROR",
+        "name": "app.main",
+        "message": "enqueue failed",
+        "exc_info": FRAMES.rstrip("\n"),
+    }
+    errors = "".join(
+        json.dumps({**record, "asctime": record["asctime"].format(s=s)}) + "\n" for s in (1, 2, 3)
+    )
+    log = tmp_path / "app-stdout.log"
+    log.write_text(uvicorn_stdout(PYTHON, errors=0) + errors)
+    for path in ("", "--reference"):
+        report = scan(*filter(None, [path]), "--quiet-period", "30s", str(log))
+        assert incidents(report) == [
+            ("connection", 3, "2026-11-26T14:50:01+00:00", "2026-11-26T14:50:03+00:00")
+        ], path
