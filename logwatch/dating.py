@@ -15,18 +15,28 @@ same decision, so they stay identical.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import BinaryIO
 
 from logwatch.errors import SourceError
 from logwatch.records import TIME_FIELDS, json_object
 from logwatch.sources.reader import compression_of, file_mtime, open_log
-from logwatch.stampshape import START, StampShape, learn_shape, parse_stamp
+from logwatch.stampshape import START, StampShape, learn_shape, line_shape, parse_stamp
 from logwatch.timestamps import parse_value
 
 HEAD_BYTES = 64 << 10  # looked at to learn a file's shape and first stamps
+_CHUNK = 1 << 20  # read at a time looking past a head without stamps for the first one
+_LINE = 4096  # of a line, looked at to tell whether it holds a stamp
+# Lines that may hold a stamp, found by searches that start with a literal (fast: a
+# pattern starting with a class is searched at every byte, 20 times slower). A clock is in
+# every dated format but epochs and JSON; those, and journalctl's export, start a line.
+_CLOCKISH = re.compile(rb":\d\d:\d\d")
+_LINE_STARTS = re.compile(rb"\n(?:\d{10}|\{|__REALTIME_TIMESTAMP=)")
+_NONE = 1 << 62  # no (more) match
 TAIL_BYTES = 64 << 10  # looked at (plain files) for its last full stamp
 
 OWN = "own timestamps"
@@ -69,6 +79,11 @@ def read_head(path: Path, tz: tzinfo) -> FileHead:
     try:
         with open_log(path) as stream:
             head = stream.read(HEAD_BYTES)
+            if len(head) == HEAD_BYTES and not _stamped(_lines(head, whole=False), tz):
+                # Its stamps are no less its own for coming after 64 KB of lines without
+                # one (a uvicorn stdout log: access lines, then its app's errors): its head
+                # is where they start.
+                head = _from_first_stamp(stream, head, tz)
     except (OSError, SourceError, ValueError, EOFError):
         return FileHead(path=path, shape=START, first=None, last=None, clock=None, mtime=mtime)
     whole = len(head) < HEAD_BYTES
@@ -94,6 +109,51 @@ def read_head(path: Path, tz: tzinfo) -> FileHead:
         day=day,
         mtime=mtime,
     )
+
+
+def _stamped(lines: Iterable[str], tz: tzinfo) -> bool:
+    """Some line holds a stamp, at its start or after a prefix (or in its JSON)."""
+    for line in lines:
+        if line_shape(line, tz) is not None:
+            return True
+        if line[:1] == "{" and _stamp_of(line, tz, START) != (None, None, 0, 0):
+            return True
+    return False
+
+
+def _from_first_stamp(stream: BinaryIO, head: bytes, tz: tzinfo) -> bytes:
+    """The HEAD_BYTES from the first line past `head` that holds a stamp (to the end of
+    the file if shorter); empty when no line does. Lines are picked out for a look by
+    byte searches, so a long file without stamps is read at the speed of a search."""
+    data = b"\n" + head[head.rfind(b"\n") + 1 :]  # the line the head cut, after a newline
+    while True:
+        chunk = stream.read(_CHUNK)
+        data += chunk
+        end = len(data) if not chunk else data.rfind(b"\n") + 1
+        if end == 1 and len(data) > _CHUNK:  # one line longer than a chunk: look at it
+            end = len(data)
+        pos, clock, starts = 1, -1, -1
+        while pos < end:
+            if clock < pos:
+                m = _CLOCKISH.search(data, pos, end)
+                clock = _NONE if m is None else m.start()
+            if starts < pos:
+                m = _LINE_STARTS.search(data, pos - 1, end)
+                starts = _NONE if m is None else m.start() + 1  # the line's first byte
+            at = min(clock, starts)
+            if at == _NONE:
+                break
+            start = data.rfind(b"\n", 0, at) + 1
+            stop = data.find(b"\n", at, end)
+            stop = end if stop < 0 else stop
+            line = data[start : min(stop, start + _LINE)].decode("utf-8", "replace")
+            if _stamped([line.rstrip("\r")], tz):
+                found = data[start : start + HEAD_BYTES]
+                return found + stream.read(HEAD_BYTES - len(found))
+            pos = stop + 1
+        if not chunk:
+            return b""
+        data = b"\n" + data[end:]
 
 
 def plan_dating(

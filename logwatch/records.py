@@ -9,6 +9,7 @@ file's time and zone are passed in.
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -16,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from logwatch.model import LogLine, Record
-from logwatch.stampshape import START, StampShape, prefixed_stamp
+from logwatch.stampshape import START, StampShape, line_shape, prefixed_stamp
 from logwatch.timestamps import Stamp, parse_line_start, parse_value
 
 __all__ = [
@@ -68,6 +69,9 @@ _SLACK = timedelta(minutes=1)
 _MIN_YEAR, _MAX_YEAR = 1900, 9000  # stamps outside are garbage, never a log's time
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal", "Zulu"})
 _NO_LINE = LogLine(text="", number=0, offset=0, end=0)
+# Looked for in a line before learning a shape from it: literal-led, so it costs little.
+_CLOCK = re.compile(r":\d\d:\d\d")
+_LEARN_CHARS = 300  # three prefix tokens and a stamp fit in this many characters
 
 
 class RecordAssembler:
@@ -88,6 +92,7 @@ class RecordAssembler:
         time_fields: Iterable[str] = TIME_FIELDS,
         traceback_fields: Iterable[str] = TRACEBACK_FIELDS,
         shape: StampShape = START,
+        learn_shape: bool = False,
     ) -> None:
         if getattr(tz, "key", None) in _UTC_NAMES:
             tz = UTC  # ZoneInfo("UTC") means UTC, and UTC has fast paths
@@ -99,6 +104,9 @@ class RecordAssembler:
         # Stamps after a prefix (Django's `ERROR 2026-...`): how many tokens, 0 for none.
         self.shape = shape
         self._prefix_tokens = shape.prefix_tokens
+        # A live file's shape, learned from its first stamped line when its head showed
+        # none (uvicorn's undated access lines, then Django's `ERROR 2026-...`).
+        self._learning = learn_shape and not shape.prefix_tokens
         self._time_fields = tuple(time_fields)
         self._traceback_fields = frozenset(traceback_fields)
         self._tail_lines = min(_TAIL_LINES, max_lines // 2)
@@ -159,6 +167,8 @@ class RecordAssembler:
         stamp = parse_line_start(text, self._tz)
         if stamp is None and self._prefix_tokens:
             stamp = prefixed_stamp(text, self._tz, self._prefix_tokens)
+        if self._learning:
+            stamp = self._learn(text, stamp)
         if stamp is None:
             if self._state == _FRAMES:  # the exception line that ends the traceback
                 self._continue(line)
@@ -186,6 +196,22 @@ class RecordAssembler:
         """Where the file's stamps sit, learned late (a live file's first lines arrived)."""
         self.shape = shape
         self._prefix_tokens = shape.prefix_tokens
+        if shape.prefix_tokens:
+            self._learning = False
+
+    def _learn(self, text: str, stamp: Stamp | None) -> Stamp | None:
+        """Until a line shows a stamp: where it sits, if after a prefix (then the file's
+        shape from here on)."""
+        if stamp is not None:
+            self._learning = False
+            return stamp
+        if _CLOCK.search(text, 0, _LEARN_CHARS) is None:
+            return None  # no stamp a prefix is learned from (all hold a clock): the usual case
+        shape = line_shape(text, self._tz)
+        if shape is None or not shape.prefix_tokens:
+            return None
+        self.use_shape(shape)
+        return prefixed_stamp(text, self._tz, shape.prefix_tokens)
 
     def flush(self) -> list[Record]:
         """End of input (or of a live burst): the buffered record, if any."""

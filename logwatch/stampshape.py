@@ -25,6 +25,7 @@ __all__ = [
     "START",
     "StampShape",
     "learn_shape",
+    "line_shape",
     "parse_stamp",
     "prefixed_stamp",
 ]
@@ -98,6 +99,18 @@ def _prefixed(line: str, tz: tzinfo | None, tokens: int | None) -> tuple[Stamp, 
         if stamp is not None:
             return stamp._replace(end=stamp.end + pos), n
     return None
+
+
+def line_shape(line: str, tz: tzinfo | None) -> StampShape | None:
+    """Where this line's stamp sits, as learn_shape would take it: START for one at its
+    start, the prefix's shape for one after a prefix; None when it shows no stamp."""
+    if parse_line_start(line, tz) is not None:
+        return START
+    c = line[:1]
+    if not c or c in " \t{":
+        return None
+    found = _prefixed(line, tz, None)
+    return None if found is None else StampShape(found[1])
 
 
 def parse_stamp(line: str, tz: tzinfo | None, shape: StampShape) -> Stamp | None:

@@ -60,8 +60,12 @@ _REDIS = re.compile(
 _REDIS_OLD = re.compile(r"\[\d{1,10}\] (?P<d>\d\d) (?P<mon>" + _MON + ") " + _YEARLESS_TAIL + " ")
 # syslog: "Mar  1 12:00:00 host prog[pid]: msg" (no year)
 _SYSLOG = re.compile("(?P<mon>" + _MON + r") (?P<d>[ \d]\d) " + _YEARLESS_TAIL + "(?= |$)")
-# common/combined log format: "[01/Mar/2026:00:00:00 +0000]"
-_CLF = re.compile(r"\[(\d\d)/" + _MON + r"/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-]\d{4})\]")
+# common/combined log format: "[01/Mar/2026:00:00:00 +0000]"; Django's runserver and
+# werkzeug write it with a space and no zone: "[01/Mar/2026 00:00:00]" (local time).
+_CLF = re.compile(
+    r"\[(\d\d)/" + _MON + r"/(\d{4})"
+    r"(?::(\d\d):(\d\d):(\d\d) ([+-]\d{4})| (\d\d):(\d\d):(\d\d))\]"
+)
 
 _ZONES: dict[str, tzinfo] = {}
 _MISSING = Stamp(None)
@@ -110,7 +114,7 @@ def _iso(line: str, pos: int, tz: tzinfo | None) -> tuple[datetime, int] | None:
 def _digit_start(line: str, tz: tzinfo | None) -> Stamp | None:
     """Time-only (RQ), redis-server, epoch seconds, or an access log's IP first."""
     if "." in line[1:4]:  # an IPv4 address: an access log line
-        return _access_log(line)
+        return _access_log(line, tz)
     if line[2:3] == ":":
         m = _CLOCK.match(line)
         if m is not None:
@@ -133,7 +137,7 @@ def _digit_start(line: str, tz: tzinfo | None) -> Stamp | None:
     if m is not None:
         epoch = _from_epoch(int(m[1]), _micros(m[2]))
         return None if epoch is None else Stamp(epoch, None, m.end())
-    return _access_log(line)
+    return _access_log(line, tz)
 
 
 def _bracket_start(line: str, tz: tzinfo | None) -> Stamp | None:
@@ -148,8 +152,8 @@ def _bracket_start(line: str, tz: tzinfo | None) -> Stamp | None:
             close = line.find("]", found[1], found[1] + 64)
             return None if close < 0 else Stamp(found[0], None, close + 1)
         return None
-    if line[3:4] == "/":  # "[01/Mar/2026:00:00:00 +0000]" at the start
-        return _clf(line, 0)
+    if line[3:4] == "/":  # "[01/Mar/2026:00:00:00 +0000]", "[01/Mar/2026 00:00:00]"
+        return _clf(line, 0, tz)
     m = _REDIS_OLD.match(line)
     return None if m is None else _yearless(m, m.end() - 1)
 
@@ -174,7 +178,7 @@ def _yearless(m: re.Match[str], end: int) -> Stamp | None:
 _CLF_CACHE: dict[str, Stamp | None] = {}
 
 
-def _clf(line: str, pos: int) -> Stamp | None:
+def _clf(line: str, pos: int, tz: tzinfo | None) -> Stamp | None:
     # Access logs have whole seconds and dozens of lines a second: remember the last few.
     key = line[pos : pos + 28]
     stamp = _CLF_CACHE.get(key, _MISSING)
@@ -184,29 +188,36 @@ def _clf(line: str, pos: int) -> Stamp | None:
         stamp = _CLF_CACHE[key] = _parse_clf(key)
     if stamp is None:
         return None
-    return stamp if pos == 0 else Stamp(stamp.when, None, stamp.end + pos)
+    when = stamp.when
+    if when is not None and when.tzinfo is None and tz is not None:  # no zone written
+        return Stamp(when.replace(tzinfo=tz), None, stamp.end + pos)
+    return stamp if pos == 0 else Stamp(when, None, stamp.end + pos)
 
 
 def _parse_clf(text: str) -> Stamp | None:
     m = _CLF.match(text)
     if m is None:
         return None
-    d, mon, y, h, mi, s, off = m.groups()
-    if int(off[1:3]) > 23:
+    d, mon, y, h, mi, s, off, h2, mi2, s2 = m.groups()
+    if off is None:  # runserver's and werkzeug's: no zone (naive: the caller's zone applies)
+        h, mi, s = h2, mi2, s2
+    elif int(off[1:3]) > 23:
         return None
     try:
-        when = datetime(int(y), _MONTHS[mon], int(d), int(h), int(mi), int(s), 0, _zone(off))
+        zone = None if off is None else _zone(off)
+        when = datetime(int(y), _MONTHS[mon], int(d), int(h), int(mi), int(s), 0, zone)
     except ValueError:
         return None
     return Stamp(when, None, m.end())
 
 
-def _access_log(line: str) -> Stamp | None:
-    """`host ident user [01/Mar/2026:00:00:00 +0000] "GET ..."`: the time is the 4th field."""
+def _access_log(line: str, tz: tzinfo | None) -> Stamp | None:
+    """`host ident user [01/Mar/2026:00:00:00 +0000] "GET ..."`: the time is the 4th field
+    (werkzeug's: `[01/Mar/2026 00:00:00]`)."""
     i = line.find(" [", 0, 300)
     if i <= 0 or line[i + 4 : i + 5] != "/" or line.count(" ", 0, i) != 2:
         return None
-    return _clf(line, i + 1)
+    return _clf(line, i + 1, tz)
 
 
 def _from_epoch(seconds: int, micros: int) -> datetime | None:
@@ -232,9 +243,9 @@ def parse_line_start(line: str, tz: tzinfo | None = None) -> Stamp | None:
     if c == "[":
         return _bracket_start(line, tz)
     if "A" <= c <= "Z":
-        return _syslog(line) or _access_log(line) or _compose(line, tz)
+        return _syslog(line) or _access_log(line, tz) or _compose(line, tz)
     if "a" <= c <= "z":
-        return _access_log(line) or _compose(line, tz)
+        return _access_log(line, tz) or _compose(line, tz)
     if c == "\x1b":  # ANSI colours before the stamp (uvicorn, structlog's console renderer)
         m = _ANSI.match(line)
         if m is None:

@@ -506,6 +506,41 @@ def test_errors_stamped_in_2001_written_live_open_once_and_resolve_once(
     assert a.log().count("behind the clock") == 1
 
 
+def test_old_logs_read_from_the_start_give_the_incidents_scan_gives(
+    agent: Callable[..., AgentProcess],
+) -> None:
+    """The last record of a file read from its start is held a poll; it came out 'live' and
+    was moved to now: 5 of 6 events in the old incident, and a second one opened today."""
+    a = agent("--from-start")
+    log = a.logs / "redis-server.log"
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=5, hours=3)
+    lines = []
+    for n in range(6):
+        at = (start + timedelta(seconds=2 * n)).strftime("%d %b %Y %H:%M:%S")
+        lines += [
+            f"1:M {at}.002 * 1 changes in 3600 seconds. Saving...\n",
+            f"1:M {at}.003 # Can't save in background: fork: Cannot allocate memory\n",
+        ]
+    log.write_text("".join(lines))
+    a.start()
+    a.wait_until(lambda: "incident.resolved" in a.kinds(), what="resolve")
+    time.sleep(2.0)  # the held last record, and a quiet period, had they opened another
+    assert a.stop() == 0
+    scan = subprocess.run(
+        [sys.executable, "-m", "logwatch", "scan", "--format", "json", "--quiet-period", QUIET,
+         str(log)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    scanned = json.loads(scan.stdout)["incidents"]
+    first = (start + timedelta(milliseconds=3)).isoformat()
+    assert (
+        [(i["category"], i["events"], i["first_seen"]) for i in a.stored()]
+        == [(i["category"], i["events"], i["first_seen"]) for i in scanned]
+        == [("misconf", 6, first)]
+    )
+    assert "behind the clock" not in a.log()
+
+
 def test_a_file_stamped_5h_ahead_does_not_resolve_an_outage_in_another_file(
     agent: Callable[..., AgentProcess],
 ) -> None:

@@ -22,6 +22,7 @@ from logwatch.model import Event
 from logwatch.pipeline import Engine, Stats, read_records
 from logwatch.rules import load_rule_pack
 from logwatch.scan import scan
+from logwatch.sources.container import wrapped_by_runtime
 from logwatch.sources.history import expand_paths
 
 CONFIG = load_config(None, {})
@@ -329,9 +330,11 @@ def test_several_families_merge_by_time(tmp_path: Path, small_pieces: None) -> N
 
 
 def test_docker_compose_logs_keep_their_times(tmp_path: Path, small_pieces: None) -> None:
-    """`docker compose logs` output: each line behind its service's name and a bar. A
-    prefixed traceback is a record per line; its exception line is the one event, at the
-    time of the request line above it."""
+    """`docker compose logs` output: each line behind its service's name and a bar. Its
+    records are assembled per service (sources/compose.py), so a scan reads it by the
+    reference path, as it reads a container runtime's files: the fast path reads raw lines
+    and would take each prefixed traceback line for a record of its own. Its exception line
+    is the one event, at the time of the request line above it, in its service."""
     lines = []
     for n in range(12):
         lines.append(
@@ -345,9 +348,9 @@ def test_docker_compose_logs_keep_their_times(tmp_path: Path, small_pieces: None
     log = tmp_path / "compose.log"
     log.write_text("\n".join(lines) + "\n")
     reference = reference_events(log)
-    assert fast_events(log) == reference
-    assert [e.time for e in reference] == [
-        datetime(2026, 3, 1, 12, 0, n, tzinfo=UTC) for n in range(12)
+    assert wrapped_by_runtime(log)  # the scan's path for it: record by record
+    assert [(e.time, e.line) for e in reference] == [
+        (datetime(2026, 3, 1, 12, 0, n, tzinfo=UTC), 1 + n * (len(FRAMES) + 5)) for n in range(12)
     ]
     assert {e.rule for e in reference} == {"connection-refused"}
 

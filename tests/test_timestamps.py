@@ -469,3 +469,52 @@ def test_journal_export_field(line: str, expected: datetime | None) -> None:
     assert (stamp.when if stamp else None) == expected
     if stamp is not None:
         assert stamp.end == len(line)
+
+
+# -- Django runserver and werkzeug: the access log's date, a space, no zone --------------
+
+
+@pytest.mark.parametrize(
+    ("line", "end"),
+    [
+        ('[26/Nov/2026 14:50:01] "GET /healthz HTTP/1.1" 200 2', 22),  # Django runserver
+        ('[26/Nov/2026 14:50:01] "POST /api/enqueue/ HTTP/1.1" 500 145', 22),
+        ('127.0.0.1 - - [26/Nov/2026 14:50:01] "GET / HTTP/1.1" 500 -', 36),  # werkzeug
+        ('192.168.65.1 - - [26/Nov/2026 14:50:01] "GET /x HTTP/1.1" 200 -', 39),
+    ],
+)
+def test_runserver_and_werkzeug_stamps_are_local_times(line: str, end: int) -> None:
+    plus2 = timezone(timedelta(hours=2))
+    assert parse_line_start(line) == Stamp(datetime(2026, 11, 26, 14, 50, 1), None, end)
+    assert parse_line_start(line, UTC) == Stamp(_utc(2026, 11, 26, 14, 50, 1), None, end)
+    stamp = parse_line_start(line, plus2)  # from the cache now: the zone still applies
+    assert stamp == Stamp(_utc(2026, 11, 26, 12, 50, 1), None, end)
+    assert stamp.when is not None and stamp.when.utcoffset() == timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '[26/Nov/2026:14:50:01 +0000] "GET /"',  # Apache/nginx, with the zone: as before
+        '10.0.0.5 - - [26/Nov/2026:14:50:01 +0000] "GET / HTTP/1.1" 200',
+    ],
+)
+def test_access_logs_keep_their_zone_beside_runserver_stamps(line: str) -> None:
+    parse_line_start('[26/Nov/2026 14:50:01] "GET / HTTP/1.1" 200 2', timezone(timedelta(hours=2)))
+    stamp = parse_line_start(line, timezone(timedelta(hours=2)))
+    assert stamp is not None and stamp.when == _utc(2026, 11, 26, 14, 50, 1)
+    assert stamp.when.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[26/Nov/2026 14:50:01 +0000] a zone after a space",
+        "[26/Nov/2026:14:50:01] no zone after a colon",
+        "[26/Nov/2026 24:50:01] hour 24",
+        "[31/Nov/2026 14:50:01] 31 November",
+        "[26/Nov/2026 14:50:01 missing bracket",
+    ],
+)
+def test_near_runserver_stamps_are_none(line: str) -> None:
+    assert parse_line_start(line) is None

@@ -22,6 +22,7 @@ from pathlib import Path
 from logwatch.errors import SourceError
 from logwatch.model import LogLine, Record
 from logwatch.records import RecordAssembler
+from logwatch.sources.compose import ComposeAssembler, compose_output
 from logwatch.sources.reader import open_log
 from logwatch.stampshape import START, StampShape
 
@@ -123,10 +124,12 @@ def container_format(head: bytes) -> ContainerFormat | None:
 
 
 def wrapped_by_runtime(path: Path) -> bool:
-    """Whether a log file (compressed or not) is a container runtime's."""
+    """Whether a log file (compressed or not) is a container runtime's, or compose output
+    (its records are assembled per stream or service, not from raw bytes)."""
     try:
         with open_log(path) as stream:
-            return container_format(stream.read(4096)) is not None
+            head = stream.read(4096)
+            return container_format(head) is not None or compose_output(head)
     except (OSError, SourceError):
         return False  # reading it reports the error
 
@@ -318,9 +321,21 @@ def make_assembler(
     max_lines: int,
     max_bytes: int,
     shape: StampShape,
+    learn_shape: bool = False,
 ) -> RecordAssembler:
-    """A ContainerAssembler when `head` is a runtime's, else a RecordAssembler."""
+    """A ContainerAssembler when `head` is a runtime's, else a RecordAssembler (which
+    learns its shape from its first stamped line when `learn_shape`)."""
     fmt = container_format(head)
+    if fmt is None and compose_output(head):
+        return ComposeAssembler(
+            source=source,
+            file_time=file_time,
+            tz=tz,
+            max_lines=max_lines,
+            max_bytes=max_bytes,
+            shape=shape,
+            learn_shape=learn_shape,
+        )
     if fmt is None:
         return RecordAssembler(
             source=source,
@@ -329,6 +344,7 @@ def make_assembler(
             max_lines=max_lines,
             max_bytes=max_bytes,
             shape=shape,
+            learn_shape=learn_shape,
         )
     return ContainerAssembler(
         fmt=fmt,

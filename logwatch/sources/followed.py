@@ -45,7 +45,13 @@ class TailedFile:
     stat_seen: tuple[int, int] = (-1, -1)  # (size, mtime_ns) at the last check
     more: bool = False  # the last read stopped at its batch bound, not at the end
     caught_up_at: float | None = None  # monotonic time a read last reached the end
+    # Where the reads had got to when they caught up with the writer: a record starting
+    # here or later was written since (one held back at the end of a backlog was not).
+    live_from: int | None = None
     resumed: bool = False  # read past a previous run's cursor, not yet to the end
+    # Where that resumed reading ended: a record starting before it (the last one, held
+    # back a poll) was written while the previous run was stopped, as those above it.
+    resumed_to: int | None = None
     errors: set[str] = field(default_factory=set)  # said once, until a read succeeds
     # Its head so far is (a prefix of) a file we follow: its lines are read there, and it
     # is not read until that file is truncated (a copytruncate copy) or its head differs.
@@ -61,6 +67,22 @@ class TailedFile:
     def head_len(self) -> int:
         """How many leading bytes the head digest covers."""
         return len(self.head_bytes)
+
+    def batches(self, records: list[Record], *, live: bool, resumed: bool) -> list[FileRecords]:
+        """The records of one read, as batches of those alike: `live`, `resumed`, the file's
+        state when the read began; each record is judged by where its first line is."""
+        live_from = self.live_from if live else None
+        groups: dict[tuple[bool, bool], list[Record]] = {}
+        for record in records:
+            key = (
+                live_from is not None and record.offset >= live_from,
+                resumed or (self.resumed_to is not None and record.offset < self.resumed_to),
+            )
+            groups.setdefault(key, []).append(record)
+        return [
+            FileRecords(self.file, self.path, is_live, group, resumed=is_resumed)
+            for (is_live, is_resumed), group in groups.items()
+        ]
 
     def position(self) -> Position:
         """Where the lines fed so far end."""

@@ -22,6 +22,7 @@ from logwatch.model import Record
 from logwatch.prefilter import Finder
 from logwatch.records import RecordAssembler
 from logwatch.regexfilter import RuleFilter
+from logwatch.sources.compose import ComposeAssembler, compose_output
 from logwatch.sources.container import ContainerAssembler, container_format, make_assembler
 from logwatch.sources.copies import Heads
 from logwatch.sources.descriptors import Descriptors
@@ -156,7 +157,8 @@ class Tailer:
                 # descriptor keeps an inode from reuse; without one, only the head tells,
                 # and a file of which nothing was read is as well taken for a new one).
                 logger.info("inode reused path=%s (was %s)", path, tailed.path)
-                self._done.append(self._batch(tailed, self._finish(tailed), live=False))
+                records = self._finish(tailed)
+                self._done += tailed.batches(records, live=False, resumed=tailed.resumed)
                 return None
             logger.info("renamed old=%s new=%s", tailed.path, path)
             tailed.path = path
@@ -248,6 +250,7 @@ class Tailer:
         now = self._monotonic()
         self._seq += 1
         shape_head = os.pread(fd, SHAPE, 0)
+        at_end = _at_end(fd, position.offset, st.st_size)
         tailed = TailedFile(
             path=path,
             file=file,
@@ -260,7 +263,8 @@ class Tailer:
             last_change=now,
             maybe_copy=maybe_copy,
             # Nothing complete left to read: what comes next is written live.
-            caught_up_at=now if _at_end(fd, position.offset, st.st_size) else None,
+            caught_up_at=now if at_end else None,
+            live_from=position.offset if at_end else None,
             resumed=resumed,
         )
         self.files[file] = tailed
@@ -359,6 +363,7 @@ class Tailer:
             max_lines=self._max_lines,
             max_bytes=self._max_bytes,
             shape=shape,
+            learn_shape=True,  # a head of undated lines does not say where stamps sit
         )
 
     def close(self) -> None:
@@ -415,16 +420,21 @@ class Tailer:
             else:
                 self._note(tailed)
             if records:
-                batches.append(FileRecords(file, tailed.path, live, records, resumed=resumed))
+                batches += tailed.batches(records, live=live, resumed=resumed)
         return batches
-
-    @staticmethod
-    def _batch(tailed: TailedFile, records: list[Record], *, live: bool) -> FileRecords:
-        return FileRecords(tailed.file, tailed.path, live, records, resumed=tailed.resumed)
 
     def _live(self, tailed: TailedFile) -> bool:
         at = tailed.caught_up_at
         return at is not None and self._monotonic() - at <= LIVE_WINDOW_S
+
+    def _caught_up(self, tailed: TailedFile, now: float) -> None:
+        """A read reached the end: what the file holds next is written live. Records that
+        started before (the one held back at the end of a backlog) are not."""
+        if tailed.live_from is None or not self._live(tailed):
+            tailed.live_from = tailed.offset
+        tailed.caught_up_at = now
+        if tailed.resumed:
+            tailed.resumed, tailed.resumed_to = False, tailed.offset
 
     def _note(self, tailed: TailedFile) -> None:
         """Keep the busy and backlog sets in step with what the last check left."""
@@ -475,7 +485,7 @@ class Tailer:
             and tailed.size_seen <= tailed.offset
         ):
             if not tailed.more:
-                tailed.caught_up_at = self._monotonic()
+                self._caught_up(tailed, self._monotonic())
             return False
         try:
             fh = self._descriptors.open(tailed.path)
@@ -512,6 +522,9 @@ class Tailer:
                 tailed.offset,
             )
             records += tailed.assembler.flush()
+            # What it holds now was written since it was read to its end, if it was.
+            tailed.live_from = 0 if self._live(tailed) else None
+            tailed.resumed_to = None
             # Its copy (copytruncate) may show up later, even after a restart: read from here.
             self.memory.left(tailed.head_bytes, tailed.position(), str(tailed.path), saved=True)
             tailed.offset, tailed.line = START
@@ -553,12 +566,15 @@ class Tailer:
             # A young file: its first lines may show only now where its stamps sit.
             young = os.pread(tailed.fd, SHAPE, 0)
             tailed.assembler.use_shape(shape_of_head(young))
-            if tailed.offset == 0 and container_format(young) is not None:
+            if tailed.offset == 0 and (
+                container_format(young) is not None or compose_output(young)
+            ):
                 mtime = os.fstat(tailed.fd).st_mtime
                 tailed.assembler = self._assembler(tailed.path, mtime, STAMPS_AT_LINE_START, young)
         try:
-            # Skimming judges raw bytes; a runtime's wrapped lines are read one by one.
-            container = isinstance(tailed.assembler, ContainerAssembler)
+            # Skimming judges raw bytes; a runtime's wrapped lines, and compose output's
+            # interleaved services, are read one by one.
+            container = isinstance(tailed.assembler, ContainerAssembler | ComposeAssembler)
             if self._skimmer is not None and size > tailed.offset and not container:
                 budget = self._skimmer.skim(tailed, size, budget, records)
                 if budget <= 0:
@@ -589,10 +605,10 @@ class Tailer:
         # more lines have come for a moment (a traceback split across writes still joins);
         # a traceback whose exception line has not come waits as long as a partial line.
         tailed.more = budget <= 0
-        tailed.caught_up_at = None if tailed.more else now
-        tailed.resumed = tailed.resumed and tailed.more
         if tailed.more:
+            tailed.caught_up_at = None
             return records  # more to read right away: the record may go on
+        self._caught_up(tailed, now)
         assembler = tailed.assembler
         if (
             final
