@@ -145,15 +145,16 @@ class RangeScanner:
                 end = pos + cut
             self.count_at, self.count_line = pos, newlines
             eof = pos + cut >= data.size
-            prev = -1
+            line_end = 0  # in the block, just past the line of the last hit
             for hit in self.finder(memoryview(block)[:cut]):
+                if hit < line_end:  # more hits on the same line: one look back per line,
+                    continue  # else a long line full of them costs its length per hit
                 line = pos + block.rfind(b"\n", 0, hit) + 1
-                if line != prev:
-                    prev = line
-                    if self.rules is not None and self._pass_over(block, pos, cut, line, eof):
-                        continue
-                    if not self._lean(block, pos, cut, line, eof):
-                        self._candidate(line)
+                line_end = block.find(b"\n", hit, cut) + 1 or cut
+                if self.rules is not None and self._pass_over(block, pos, cut, line, eof):
+                    continue
+                if not self._lean(block, pos, cut, line, eof):
+                    self._candidate(line)
             newlines = self._number(pos + cut)  # counted on from the last candidate
             pos = end
         self._finish_run()
