@@ -63,6 +63,7 @@ MODULES: dict[str, Target] = {
             "tests/test_tail_line_numbers.py",
             "tests/test_tail_model.py",
             "tests/test_tail_paths.py",
+            "tests/test_tail_said.py",
         ),
         # The tail's stateful model, in a short seeded run (400 examples take half a minute).
         args=("--hypothesis-seed=0",),

@@ -1,0 +1,693 @@
+"""What the tailer tells the operator, and the edges of following a file that the other
+tail tests pass by.
+
+The tailer's info lines are how an operator sees a rotation happen: each event is said
+once, as its name then key=value words (`renamed old=... new=...`), naming the file and
+where reading stands; the benchmarks wait for `following path=`. The tests read them as
+an operator's grep does: the event's words, then the values of its keys.
+"""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import logging
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from logwatch.model import Record
+from logwatch.sources.descriptors import Descriptors, Holder
+from logwatch.sources.identity import START, FileId
+from logwatch.sources.tail import Tailer
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Pool(Descriptors):
+    """The real pool; `hold=False`: no descriptor is held (more files than descriptors);
+    `before_open`: called with the path before each open (a rotation racing the open)."""
+
+    def __init__(self, budget: int = 64, *, hold: bool = True) -> None:
+        super().__init__(budget)
+        self.hold = hold
+        self.before_open: Callable[[Path], None] | None = None
+
+    def open(self, path: Path) -> BinaryIO:
+        if self.before_open is not None:
+            self.before_open(path)
+        return super().open(path)
+
+    def keep(self, file: FileId, holder: Holder, *, changed: bool) -> bool:
+        return self.hold and super().keep(file, holder, changed=changed)
+
+
+def line(n: int, text: str = "INFO ok") -> str:
+    return f"2026-03-01 12:00:{n % 60:02d},000 {text} n={n}\n"
+
+
+def numbers(records: list[Record]) -> list[int]:
+    return [int(r.text.split("n=", 1)[1].split()[0]) for r in records if "n=" in r.text]
+
+
+def append(path: Path, text: str) -> None:
+    with open(path, "a") as fh:
+        fh.write(text)
+
+
+@pytest.fixture
+def clock() -> FakeMonotonic:
+    return FakeMonotonic()
+
+
+@pytest.fixture
+def make(clock: FakeMonotonic) -> Iterator[Callable[..., Tailer]]:
+    made: list[Tailer] = []
+
+    def build(pool: Pool | None = None, max_lines_per_poll: int = 20000) -> Tailer:
+        t = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536,
+                   max_lines_per_poll=max_lines_per_poll, monotonic=clock,
+                   descriptors=pool or Pool())  # fmt: skip
+        made.append(t)
+        return t
+
+    yield build
+    for t in made:
+        t.close()
+
+
+def settle(tailer: Tailer, clock: FakeMonotonic) -> list[Record]:
+    """Poll, let the record wait pass, poll again (the last record is flushed)."""
+    records = tailer.poll()
+    clock.now += 1.0
+    return records + tailer.poll()
+
+
+class Said:
+    """One info line of the tailer, as an operator's grep reads it."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        words = message.split()
+        keyed = [i for i, w in enumerate(words) if "=" in w]
+        self.event = " ".join(words[: keyed[0]] if keyed else words)
+        self.values = dict(w.split("=", 1) for w in words if "=" in w)
+
+
+def said(caplog: pytest.LogCaptureFixture, event: str) -> list[Said]:
+    lines = [
+        Said(r.getMessage())
+        for r in caplog.records
+        if r.name == "logwatch.sources.tail" and r.levelno == logging.INFO
+    ]
+    return [s for s in lines if s.event == event]
+
+
+@pytest.fixture
+def info(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO, logger="logwatch")
+    return caplog
+
+
+# -- what is said ----------------------------------------------------------------------
+
+
+def test_following_names_the_file_and_where_reading_starts(
+    tmp_path: Path, make: Callable[..., Tailer], info: pytest.LogCaptureFixture
+) -> None:
+    tailer = make()
+    log, other = tmp_path / "app.log", tmp_path / "other.log"
+    log.write_text(line(1) + line(2))
+    other.write_text(line(1))
+    tailer.open(log)
+    tailer.open(other, start="end")
+    tailer.open(log)  # already followed: nothing new to say
+    assert [s.values for s in said(info, "following")] == [
+        {"path": str(log), "offset": "0"},
+        {"path": str(other), "offset": str(len(line(1)))},
+    ]
+
+
+def test_a_resume_names_the_file_and_its_offset(
+    tmp_path: Path,
+    make: Callable[..., Tailer],
+    clock: FakeMonotonic,
+    info: pytest.LogCaptureFixture,
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + line(2))
+    first = make()
+    first.open(log)
+    settle(first, clock)
+    (cursor,) = first.cursors()
+    first.close()
+    info.clear()
+    second = make()
+    assert second.resume(log, cursor) is not None
+    assert [s.values for s in said(info, "resume")] == [
+        {"path": str(log), "offset": str(log.stat().st_size)}
+    ]
+
+
+def test_a_rename_is_said_once_with_both_names(
+    tmp_path: Path,
+    make: Callable[..., Tailer],
+    clock: FakeMonotonic,
+    info: pytest.LogCaptureFixture,
+) -> None:
+    tailer = make()
+    log, rotated = tmp_path / "app.log", tmp_path / "app.log.1"
+    log.write_text(line(1))
+    file = tailer.open(log)
+    settle(tailer, clock)
+    log.rename(rotated)
+    assert tailer.known(rotated) == file
+    assert tailer.known(rotated) == file  # found again under the same name: no news
+    assert [s.values for s in said(info, "renamed")] == [{"old": str(log), "new": str(rotated)}]
+
+
+def test_a_truncation_is_said_once_with_the_size_and_the_offset_read_to(
+    tmp_path: Path,
+    make: Callable[..., Tailer],
+    clock: FakeMonotonic,
+    info: pytest.LogCaptureFixture,
+) -> None:
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + line(2))
+    tailer.open(log)
+    settle(tailer, clock)
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+    append(log, line(3))
+    assert numbers(settle(tailer, clock) + settle(tailer, clock)) == [3]
+    assert [s.values for s in said(info, "truncation detected")] == [
+        {"path": str(log), "size": str(len(line(3))), "offset": str(len(line(1) + line(2)))}
+    ]
+
+
+def test_a_copy_is_said_with_where_its_reading_starts(
+    tmp_path: Path,
+    make: Callable[..., Tailer],
+    clock: FakeMonotonic,
+    info: pytest.LogCaptureFixture,
+) -> None:
+    """copytruncate seen in both orders: truncate first (the copy is known at its open),
+    and copy first (it waits, and is settled once its source is truncated)."""
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n) for n in range(20)))
+    tailer.open(log)
+    settle(tailer, clock)
+    read_to = log.stat().st_size
+    append(log, line(20))
+    first = tmp_path / "app.log.1"
+    first.write_bytes(log.read_bytes())
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+    assert settle(tailer, clock) == []
+    tailer.open(first)
+    assert numbers(settle(tailer, clock)) == [20]
+
+    append(log, "".join(line(n) for n in range(30, 50)))
+    settle(tailer, clock)
+    read_again = log.stat().st_size
+    append(log, line(50))
+    second = tmp_path / "app.log.2"
+    second.write_bytes(log.read_bytes())
+    tailer.open(second)  # its source is not truncated yet: it waits
+    assert len(said(info, "copy of a followed file")) == 1
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+    got = settle(tailer, clock) + settle(tailer, clock)
+    assert sorted(numbers(got)) == [50]
+    assert [s.values for s in said(info, "copy of a followed file")] == [
+        {"path": str(first), "offset": str(read_to)},
+        {"path": str(second), "offset": str(read_again)},
+    ]
+
+
+def test_a_deleted_file_is_said_gone_then_done_once_each(
+    tmp_path: Path,
+    make: Callable[..., Tailer],
+    clock: FakeMonotonic,
+    info: pytest.LogCaptureFixture,
+) -> None:
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    file = tailer.open(log)
+    settle(tailer, clock)
+    append(log, line(2))  # written just before the delete
+    log.unlink()
+    tailer.vanished(set())
+    assert tailer.busy() == [file]  # drained within its grace: polled soon
+    tailer.vanished(set())  # still gone: no news
+    assert [s.message for s in said(info, "file gone")] == [f"file gone path={log} (draining)"]
+    got = settle(tailer, clock)
+    clock.now += 10.0
+    got += tailer.poll() + tailer.poll()
+    assert numbers(got) == [2]
+    assert [s.values for s in said(info, "file done")] == [{"path": str(log)}]
+
+
+def test_an_inode_reused_by_another_file_is_said_and_the_old_files_record_comes_out(
+    tmp_path: Path,
+    make: Callable[..., Tailer],
+    clock: FakeMonotonic,
+    info: pytest.LogCaptureFixture,
+) -> None:
+    """A file followed without a descriptor is deleted, and its inode given to a new file
+    under another name (here the same inode rewritten and renamed, which the tailer cannot
+    tell from a reuse). The old file's unfinished record comes out, in a batch of its own
+    that names it; the new file is not taken for a rename of the old one."""
+    tailer = make(Pool(hold=False))
+    log, other = tmp_path / "app.log", tmp_path / "worker.log"
+    log.write_text("".join(line(n) for n in range(3)))
+    file = tailer.open(log, hold=False)
+    assert numbers(tailer.poll()) == [0, 1]  # the last record waits for what may follow
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+        fh.write("another file entirely, of its own content\n")
+    log.rename(other)
+    assert tailer.known(other) is None
+    assert file not in tailer.files
+    batches = tailer.read()
+    assert [(b.file, b.path, b.live, numbers(b.records), b.resumed) for b in batches] == [
+        (file, log, False, [2], False)
+    ]
+    assert [s.message for s in said(info, "inode reused")] == [
+        f"inode reused path={other} (was {log})"
+    ]
+
+
+def test_a_file_readable_again_is_said_once(
+    tmp_path: Path, make: Callable[..., Tailer], info: pytest.LogCaptureFixture
+) -> None:
+    pool = Pool()
+    tailer = make(pool)
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+
+    def deny(path: Path) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    pool.before_open = deny
+    assert tailer.open(log) is None
+    pool.before_open = None
+    assert tailer.open(log) is not None
+    messages = [r.getMessage() for r in info.records if r.levelno == logging.INFO]
+    assert messages.count(f"{log}: readable again") == 1
+
+
+# -- the batch a resumed file's last record comes out in ---------------------------------
+
+
+def test_a_resumed_files_record_cut_off_by_an_inode_reuse_is_still_marked_resumed(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Read past a previous run's cursor, in batches of one line: the record still
+    assembling when its inode is taken by another file was written while we were stopped
+    (its stamp is checked against the last commit, not the clock)."""
+    log, other = tmp_path / "app.log", tmp_path / "worker.log"
+    log.write_text(line(0))
+    first = make()
+    first.open(log)
+    settle(first, clock)
+    (cursor,) = first.cursors()
+    first.close()
+    append(log, "".join(line(n) for n in range(1, 4)))  # written while stopped
+    tailer = make(Pool(hold=False), max_lines_per_poll=1)
+    file = tailer.resume(log, cursor)
+    got = tailer.poll()
+    assert numbers(got) == []  # line 1 read, its record may go on
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+        fh.write("another file entirely, of its own content\n")
+    log.rename(other)
+    assert tailer.known(other) is None
+    batches = tailer.read()
+    assert [(b.file, numbers(b.records), b.resumed) for b in batches] == [(file, [1], True)]
+
+
+# -- descriptors -----------------------------------------------------------------------
+
+
+def test_a_resumed_file_does_not_take_the_descriptor_of_a_followed_one(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """At a start, files resumed from their cursors are followed without a descriptor when
+    none is left: a file already followed keeps its own, so its last lines, written just
+    before it is deleted, are still read through it."""
+    log, old = tmp_path / "app.log", tmp_path / "old.log"
+    old.write_text(line(0))
+    first = make()
+    first.open(old)
+    settle(first, clock)
+    (cursor,) = first.cursors()
+    first.close()
+    tailer = make(Pool(budget=1))
+    log.write_text(line(1))
+    tailer.open(log)
+    got = settle(tailer, clock)
+    assert tailer.resume(old, cursor) is not None
+    append(log, line(2))
+    log.unlink()
+    tailer.vanished({FileId(old.stat().st_dev, old.stat().st_ino)})
+    got += settle(tailer, clock)
+    clock.now += 10.0
+    got += tailer.poll()
+    assert numbers(got) == [1, 2]
+
+
+def test_a_file_without_a_descriptor_replaced_under_its_name_is_not_read_as_itself(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Renamed away, a new file under its name: until the rescan finds it again, polling
+    reads nothing from either (the new file is not the followed one), and fails nothing."""
+    tailer = make(Pool(hold=False))
+    log, rotated = tmp_path / "app.log", tmp_path / "app.log.1"
+    log.write_text(line(1))
+    file = tailer.open(log, hold=False)
+    got = settle(tailer, clock)
+    log.rename(rotated)
+    append(rotated, line(2))
+    log.write_text(line(3))
+    got += settle(tailer, clock)
+    assert numbers(got) == [1]
+    assert tailer.known(rotated) == file
+    got += settle(tailer, clock)
+    assert numbers(got) == [1, 2]
+
+
+def test_a_file_replaced_between_its_stat_and_its_open_is_not_read_as_itself(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """A rotation racing the reopen of a file followed without a descriptor: the name
+    holds the followed file at the stat and a new one at the open. Nothing is read from
+    the new file as the old one's; the old one is found again under its new name."""
+    pool = Pool(hold=False)
+    tailer = make(pool)
+    log, rotated = tmp_path / "app.log", tmp_path / "app.log.1"
+    log.write_text(line(1))
+    file = tailer.open(log, hold=False)
+    got = settle(tailer, clock)
+    append(log, line(2))
+
+    def rotate(path: Path) -> None:
+        pool.before_open = None
+        log.rename(rotated)
+        log.write_text(line(3))
+
+    pool.before_open = rotate
+    got += settle(tailer, clock)
+    assert numbers(got) == [1]
+    assert tailer.known(rotated) == file
+    got += settle(tailer, clock)
+    assert numbers(got) == [1, 2]
+
+
+# -- polling ---------------------------------------------------------------------------
+
+
+def test_poll_reads_only_the_files_it_is_given(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    tailer = make()
+    log, other = tmp_path / "app.log", tmp_path / "other.log"
+    log.write_text(line(1))
+    other.write_text(line(2))
+    a = tailer.open(log)
+    b = tailer.open(other)
+    assert a is not None and b is not None
+    got = tailer.poll([a])
+    clock.now += 1.0
+    got += tailer.poll([a])
+    assert numbers(got) == [1]
+    got = tailer.poll([b])
+    clock.now += 1.0
+    got += tailer.poll([b])
+    assert numbers(got) == [2]
+
+
+# -- a file done leaves its content's cursor ---------------------------------------------
+
+
+def test_a_copy_of_a_file_done_made_while_stopped_is_read_from_where_reading_got_to(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """A file deleted and done: what was read of it is saved with the cursors (under its
+    name), so a copy of it seen after a restart adds only what was not read."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n) for n in range(20)))
+    tailer = make()
+    tailer.open(log)
+    settle(tailer, clock)
+    kept = log.read_bytes()
+    log.unlink()
+    tailer.vanished(set())
+    settle(tailer, clock)
+    clock.now += 10.0
+    tailer.poll()
+    assert tailer.files == {}
+    saved = tailer.cursors()
+    assert [(c.path, c.offset, c.line) for c in saved] == [(str(log), len(kept), 21)]
+    tailer.close()
+
+    copy = tmp_path / "app.log.1"
+    copy.write_bytes(kept + line(20).encode())
+    after = make()
+    after.remember(saved)
+    after.open(copy)
+    assert numbers(settle(after, clock)) == [20]
+
+
+# -- compressed files ------------------------------------------------------------------
+
+
+def test_a_damaged_compressed_file_is_said_with_why(
+    tmp_path: Path, make: Callable[..., Tailer], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="logwatch")
+    tailer = make()
+    damaged = tmp_path / "app.log.2.gz"
+    damaged.write_bytes(gzip.compress("".join(line(n) for n in range(200)).encode())[:300])
+    assert tailer.read_archive(damaged, START) is None
+    (message,) = [r.getMessage() for r in caplog.records if str(damaged) in r.getMessage()]
+    assert message.startswith(f"{damaged}: cannot read: ")
+    assert "corrupt gzip data" in message  # why: cut short
+
+
+def test_a_compressed_file_gives_the_records_its_plain_file_gave(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Django's `ERROR 2026-...` lines below a head of long start-stamped lines: the
+    shape is learned from the same head live and compressed, so the records agree."""
+    head = "".join(line(n, "INFO " + "x" * 100) for n in range(50))  # > 4,096 bytes
+    assert len(head) > 4096
+    django = "".join(f"ERROR 2026-03-01 12:05:{n:02d},000 django n={n}\n" for n in range(50, 53))
+    log = tmp_path / "app.log"
+    log.write_text(head + django)
+    tailer = make()
+    tailer.open(log)
+    live = settle(tailer, clock)
+    archive = tmp_path / "app.log.1.gz"
+    archive.write_bytes(gzip.compress((head + django).encode()))
+    os.utime(archive, (log.stat().st_atime, log.stat().st_mtime))
+    read = tailer.read_archive(archive, START)
+    assert read is not None
+    assert [(r.time, r.text) for r in read[0]] == [(r.time, r.text) for r in live]
+
+
+def test_a_file_whose_head_cannot_be_read_under_a_new_name_is_not_taken_for_a_rename(
+    tmp_path: Path,
+    make: Callable[..., Tailer],
+    clock: FakeMonotonic,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Followed without a descriptor, its inode found under another name whose head cannot
+    be read: nothing says it is the same file, so it is not read on from the old offset
+    (the new name is opened as a new file, read from its start once it can be read)."""
+    import logwatch.sources.tail as tail
+
+    tailer = make(Pool(hold=False))
+    log, other = tmp_path / "app.log", tmp_path / "worker.log"
+    log.write_text("".join(line(n) for n in range(3)))
+    file = tailer.open(log, hold=False)
+    settle(tailer, clock)
+    log.rename(other)
+
+    def unreadable(path: Path, mode: str = "r") -> BinaryIO:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(tail, "open", unreadable, raising=False)
+    assert tailer.known(other) is None
+    assert file not in tailer.files
+
+
+# -- two copies at once ----------------------------------------------------------------
+
+
+def test_two_copies_of_one_file_made_before_its_truncate_are_read_once(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Two copies (logrotate's, and a backup job's) made before the truncate: both wait
+    for their source; once it is truncated, one reads the lines its source had not, and
+    the other waits on that one (a copy waits only on a file followed before it: no two
+    wait on each other for ever)."""
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n) for n in range(30)))
+    tailer.open(log)
+    got = settle(tailer, clock)
+    append(log, line(30) + line(31))  # written just before the rotation, not read yet
+    copies = [tmp_path / "app.log.1", tmp_path / "backup.log"]
+    for copy in copies:
+        copy.write_bytes(log.read_bytes())
+    for copy in copies:
+        tailer.open(copy)
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+    for _ in range(3):
+        got += settle(tailer, clock)
+    assert sorted(numbers(got)) == list(range(32))
+
+
+# -- busy, drained, counted ------------------------------------------------------------
+
+
+def test_a_file_read_to_its_end_is_not_busy_and_a_draining_one_is(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """busy(): poll these again soon. A file read to its end, its last record out, is not
+    (the agent then waits for news, not a busy tick); one draining after its delete is,
+    until it is done."""
+    tailer = make()
+    log, quiet = tmp_path / "app.log", tmp_path / "quiet.log"
+    log.write_text(line(1))
+    quiet.write_text(line(2))
+    file = tailer.open(log)
+    tailer.open(quiet)
+    settle(tailer, clock)
+    settle(tailer, clock)
+    assert tailer.busy() == []
+    log.unlink()
+    tailer.vanished({q for q in tailer.files if q != file})
+    settle(tailer, clock)
+    assert tailer.busy() == [file]
+    clock.now += 10.0
+    tailer.poll()
+    assert tailer.busy() == []
+
+
+def test_a_deleted_file_is_drained_for_its_grace_then_done(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Its writer may not have reopened yet: what it writes through its open descriptor
+    within the grace (five seconds) is read; at the grace the file is done."""
+    from logwatch.sources.tail import DRAIN_GRACE_S
+
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    file = tailer.open(log)
+    got = settle(tailer, clock)
+    with open(log, "a") as writer:
+        log.unlink()
+        tailer.vanished(set())
+        gone_at = clock.now
+        got += tailer.poll()
+        writer.write(line(2))
+        writer.flush()
+        clock.now = gone_at + 2.0
+        got += tailer.poll()
+        writer.write(line(3))
+        writer.flush()
+        clock.now = gone_at + DRAIN_GRACE_S
+        got += tailer.poll()  # read to its end and done in the same poll
+    assert numbers(got) == [1, 2, 3]
+    assert file not in tailer.files and tailer.gone == [file]
+
+
+def test_each_batch_names_its_file(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    tailer = make()
+    log, other = tmp_path / "app.log", tmp_path / "other.log"
+    log.write_text(line(1))
+    other.write_text(line(2))
+    a, b = tailer.open(log), tailer.open(other)
+    tailer.read()
+    clock.now += 1.0
+    assert [(x.file, x.path, numbers(x.records)) for x in tailer.read()] == [
+        (a, log, [1]),
+        (b, other, [2]),
+    ]
+
+
+def test_bytes_read_add_up_over_polls_until_taken(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    tailer.open(log)
+    settle(tailer, clock)
+    append(log, line(2))
+    settle(tailer, clock)
+    assert tailer.take_bytes_read() == {str(log): len(line(1) + line(2))}
+    assert tailer.take_bytes_read() == {}
+
+
+def test_records_are_live_for_a_minute_after_the_file_was_caught_up(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Read to its end within LIVE_WINDOW_S (a minute, included): what the file holds next
+    was just written, its stamps checked against the clock; later, not so."""
+    from logwatch.sources.tail import LIVE_WINDOW_S
+
+    tailer = make(Pool(hold=False))
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    tailer.open(log, hold=False)
+    settle(tailer, clock)
+    caught_up = clock.now
+    append(log, line(2) + line(3))
+    clock.now = caught_up + LIVE_WINDOW_S
+    batches = tailer.read()
+    assert [(numbers(b.records), b.live) for b in batches] == [([2], True)]
+
+
+def test_a_done_file_gives_its_descriptor_back(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """One descriptor to hold: a file deleted and done gives it back, so the next file
+    holds it, and its last lines, written just before its own delete, are read."""
+    tailer = make(Pool(budget=1))
+    old, log = tmp_path / "old.log", tmp_path / "app.log"
+    old.write_text(line(0))
+    tailer.open(old)
+    settle(tailer, clock)
+    old.unlink()
+    tailer.vanished(set())
+    clock.now += 10.0
+    tailer.poll()
+    assert tailer.files == {}
+    log.write_text(line(1))
+    tailer.open(log)
+    got = settle(tailer, clock)
+    append(log, line(2))
+    log.unlink()
+    tailer.vanished(set())
+    got += settle(tailer, clock)
+    assert numbers(got) == [1, 2]
