@@ -676,6 +676,7 @@ def test_a_done_file_gives_its_descriptor_back(
     tailer = make(Pool(budget=1))
     old, log = tmp_path / "old.log", tmp_path / "app.log"
     old.write_text(line(0))
+    log.write_text(line(1))  # made now: it does not get the inode of the file deleted
     tailer.open(old)
     settle(tailer, clock)
     old.unlink()
@@ -683,7 +684,6 @@ def test_a_done_file_gives_its_descriptor_back(
     clock.now += 10.0
     tailer.poll()
     assert tailer.files == {}
-    log.write_text(line(1))
     tailer.open(log)
     got = settle(tailer, clock)
     append(log, line(2))
@@ -691,3 +691,27 @@ def test_a_done_file_gives_its_descriptor_back(
     tailer.vanished(set())
     got += settle(tailer, clock)
     assert numbers(got) == [1, 2]
+
+
+def test_a_file_rewritten_while_stopped_under_the_same_banner_is_read_from_its_start(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """A log that begins with a header line (W3C's `#Software:`) is truncated and written
+    anew while the agent is stopped: its cursor no longer describes it (shorter than the
+    offset read), and its own old cursor is not a source it copies: every new line is read.
+    """
+    banner = "#Software: logwatch test server 1.2\n"
+    log = tmp_path / "app.log"
+    log.write_text(banner + "".join(line(n) for n in range(30)))
+    first = make()
+    first.open(log)
+    settle(first, clock)
+    saved = first.cursors()
+    first.close()
+    log.write_text(banner + line(40) + line(41))  # same inode, same first line, shorter
+    second = make()
+    second.remember(saved)
+    (cursor,) = saved
+    assert second.resume(log, cursor) is None
+    second.open(log, start="start", hold=False)
+    assert numbers(settle(second, clock)) == [40, 41]
