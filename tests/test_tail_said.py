@@ -715,3 +715,88 @@ def test_a_file_rewritten_while_stopped_under_the_same_banner_is_read_from_its_s
     assert second.resume(log, cursor) is None
     second.open(log, start="start", hold=False)
     assert numbers(settle(second, clock)) == [40, 41]
+
+
+# -- which files hold the descriptors ----------------------------------------------------
+
+
+def test_a_file_that_changes_takes_the_descriptor_of_an_idle_one(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """One descriptor to hold, two files: the one that changed last holds it (so its last
+    lines, written just before its delete, are read through it)."""
+    tailer = make(Pool(budget=1))
+    idle, log = tmp_path / "idle.log", tmp_path / "app.log"
+    idle.write_text(line(0))
+    log.write_text(line(1))
+    tailer.open(idle)
+    tailer.open(log, hold=False)  # none left: followed without one
+    got = settle(tailer, clock)
+    append(log, line(2))  # it changes: reopened, and it keeps the descriptor
+    got += settle(tailer, clock)
+    append(log, line(3))
+    log.unlink()
+    tailer.vanished({f for f, t in tailer.files.items() if t.path == idle})
+    got += settle(tailer, clock)
+    assert numbers(got) == [0, 1, 2, 3]
+
+
+def test_the_file_that_changed_last_is_the_last_to_give_up_its_descriptor(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Two descriptors, three files: a new file takes the descriptor of the file idle the
+    longest, not of the one that just changed."""
+    tailer = make(Pool(budget=2))
+    a, b, c = tmp_path / "a.log", tmp_path / "b.log", tmp_path / "c.log"
+    a.write_text(line(1))
+    b.write_text(line(2))
+    c.write_text(line(3))
+    tailer.open(a)
+    tailer.open(b)
+    got = settle(tailer, clock)
+    append(a, line(4))
+    got += settle(tailer, clock)  # a changed after b
+    tailer.open(c)  # takes b's descriptor
+    got += settle(tailer, clock)
+    append(a, line(5))
+    a.unlink()
+    tailer.vanished({f for f, t in tailer.files.items() if t.path != a})
+    got += settle(tailer, clock)
+    assert sorted(numbers(got)) == [1, 2, 3, 4, 5]
+
+
+# -- a file that cannot be looked at -----------------------------------------------------
+
+
+def test_a_file_that_cannot_be_stated_is_said_once_and_read_when_it_can(
+    tmp_path: Path,
+    make: Callable[..., Tailer],
+    clock: FakeMonotonic,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """NFS's stale handle: fstat of the held descriptor fails. Said once, with the path and
+    why; nothing read meanwhile, nothing lost: read on once it can be looked at again."""
+    caplog.set_level(logging.WARNING, logger="logwatch")
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    file = tailer.open(log)
+    assert file is not None
+    got = settle(tailer, clock)
+    fd = tailer.files[file].fd
+    real = os.fstat
+
+    def stale(n: int) -> os.stat_result:
+        if n == fd:
+            raise OSError(errno.ESTALE, "Stale file handle")
+        return real(n)
+
+    monkeypatch.setattr(os, "fstat", stale)
+    append(log, line(2))
+    got += settle(tailer, clock) + settle(tailer, clock)
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert said == [f"{log}: cannot stat: Stale file handle"]
+    monkeypatch.setattr(os, "fstat", real)
+    got += settle(tailer, clock)
+    assert numbers(got) == [1, 2]
