@@ -800,3 +800,52 @@ def test_a_file_that_cannot_be_stated_is_said_once_and_read_when_it_can(
     monkeypatch.setattr(os, "fstat", real)
     got += settle(tailer, clock)
     assert numbers(got) == [1, 2]
+
+
+# -- truncated content is saved until its copy is read -----------------------------------
+
+
+def test_a_copy_seen_only_after_a_restart_is_read_from_where_the_truncated_file_was_read(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """copytruncate: the truncate is seen, then the agent stops before the copy is: what
+    was read of the truncated content is saved with the cursors, under the file's name,
+    so the copy seen after the restart adds only its unread lines."""
+    log, copy = tmp_path / "app.log", tmp_path / "app.log.1"
+    log.write_text("".join(line(n) for n in range(30)))
+    first = make()
+    first.open(log)
+    settle(first, clock)
+    read_to = log.stat().st_size
+    append(log, line(30) + line(31))  # written just before the rotation, not read yet
+    copy.write_bytes(log.read_bytes())
+    with open(log, "r+") as fh:
+        fh.truncate(0)
+    assert settle(first, clock) == []
+    saved = first.cursors()
+    assert sorted((c.path, c.offset) for c in saved) == [(str(log), 0), (str(log), read_to)]
+    first.close()
+    second = make()
+    second.remember(saved)
+    second.open(copy)
+    assert numbers(settle(second, clock)) == [30, 31]
+
+
+def test_a_partial_line_is_flushed_once_it_has_sat_for_the_partial_wait(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """A crashed writer's unended last line: out once it sat unchanged partial_wait_s
+    (three seconds, included), not before."""
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + line(2).rstrip("\n"))
+    tailer.open(log)
+    written = clock.now
+    got = tailer.poll()
+    clock.now = written + 1.0
+    got += tailer.poll()
+    clock.now = written + 2.5
+    got += tailer.poll()
+    assert numbers(got) == [1]
+    clock.now = written + 3.0
+    assert numbers(tailer.poll()) == [2]
