@@ -849,3 +849,72 @@ def test_a_partial_line_is_flushed_once_it_has_sat_for_the_partial_wait(
     assert numbers(got) == [1]
     clock.now = written + 3.0
     assert numbers(tailer.poll()) == [2]
+
+
+# -- a young file: its first lines show how to read it -----------------------------------
+
+
+def test_a_container_log_created_empty_is_unwrapped_once_its_lines_come(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Docker makes a container's json-file log empty and writes to it later: the first
+    lines show the runtime's wrapping, and the messages come out, not the JSON."""
+    tailer = make()
+    log = tmp_path / "abc-json.log"
+    log.write_text("")
+    tailer.open(log)
+    assert settle(tailer, clock) == []
+    messages = [line(1).rstrip(), line(2).rstrip()]
+    append(
+        log,
+        "".join(
+            f'{{"log":"{m}\\n","stream":"stdout","time":"2026-03-01T12:00:0{k}.000000000Z"}}\n'
+            for k, m in enumerate(messages, 1)
+        ),
+    )
+    assert [r.text for r in settle(tailer, clock)] == messages
+
+
+def test_a_file_created_empty_learns_where_its_stamps_sit_from_its_first_lines(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Django's `ERROR 2026-...` first line, in a file made empty: the stamp after the
+    level is the record's time, as it is for a file opened with that line in it."""
+    tailer = make()
+    log = tmp_path / "django.log"
+    log.write_text("")
+    tailer.open(log)
+    assert settle(tailer, clock) == []
+    append(log, "ERROR 2026-03-01 12:05:00,000 django failed n=50\n" + line(51))
+    got = settle(tailer, clock)
+    assert [(numbers([r]), r.timed, r.time.isoformat()) for r in got] == [
+        ([50], True, "2026-03-01T12:05:00+00:00"),
+        ([51], True, "2026-03-01T12:00:51+00:00"),
+    ]
+
+
+def test_polling_a_file_read_to_its_end_reads_no_bytes(
+    tmp_path: Path,
+    make: Callable[..., Tailer],
+    clock: FakeMonotonic,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Polling thousands of quiet files costs one fstat each: no byte of a file read to
+    its end (a young one too, whose stamps' place is still being learned) is read again."""
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    tailer.open(log)
+    settle(tailer, clock)
+    reads: list[int] = []
+    real = os.pread
+
+    def counted(fd: int, n: int, offset: int) -> bytes:
+        reads.append(n)
+        return real(fd, n, offset)
+
+    monkeypatch.setattr(os, "pread", counted)
+    for _ in range(3):
+        clock.now += 1.0
+        assert tailer.poll() == []
+    assert reads == []
