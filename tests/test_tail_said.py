@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import gzip
+import io
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from typing import BinaryIO
 import pytest
 
 from logwatch.model import Record
+from logwatch.prefilter import Finder, make_finder
 from logwatch.sources.descriptors import Descriptors, Holder
 from logwatch.sources.identity import START, FileId
 from logwatch.sources.tail import Tailer
@@ -42,14 +44,28 @@ class Pool(Descriptors):
         super().__init__(budget)
         self.hold = hold
         self.before_open: Callable[[Path], None] | None = None
+        self.reads: list[int] = []  # sizes asked of the descriptors' read()
 
     def open(self, path: Path) -> BinaryIO:
         if self.before_open is not None:
             self.before_open(path)
-        return super().open(path)
+        super().open(path).close()  # the pool's own errors (EMFILE), then a counted reader
+        return Counted(io.FileIO(path, "rb"), self.reads)
 
     def keep(self, file: FileId, holder: Holder, *, changed: bool) -> bool:
         return self.hold and super().keep(file, holder, changed=changed)
+
+
+class Counted(io.BufferedReader):
+    """A file opened for reading that notes each read() asked of it."""
+
+    def __init__(self, raw: io.FileIO, reads: list[int]) -> None:
+        super().__init__(raw)
+        self._reads = reads
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        self._reads.append(-1 if size is None else size)
+        return super().read(size)
 
 
 def line(n: int, text: str = "INFO ok") -> str:
@@ -74,10 +90,12 @@ def clock() -> FakeMonotonic:
 def make(clock: FakeMonotonic) -> Iterator[Callable[..., Tailer]]:
     made: list[Tailer] = []
 
-    def build(pool: Pool | None = None, max_lines_per_poll: int = 20000) -> Tailer:
+    def build(
+        pool: Pool | None = None, max_lines_per_poll: int = 20000, finder: Finder | None = None
+    ) -> Tailer:
         t = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536,
                    max_lines_per_poll=max_lines_per_poll, monotonic=clock,
-                   descriptors=pool or Pool())  # fmt: skip
+                   descriptors=pool or Pool(), finder=finder)  # fmt: skip
         made.append(t)
         return t
 
@@ -893,28 +911,33 @@ def test_a_file_created_empty_learns_where_its_stamps_sit_from_its_first_lines(
     ]
 
 
+@pytest.mark.parametrize("skimming", [False, True])
 def test_polling_a_file_read_to_its_end_reads_no_bytes(
     tmp_path: Path,
     make: Callable[..., Tailer],
     clock: FakeMonotonic,
     monkeypatch: pytest.MonkeyPatch,
+    skimming: bool,
 ) -> None:
     """Polling thousands of quiet files costs one fstat each: no byte of a file read to
-    its end (a young one too, whose stamps' place is still being learned) is read again."""
-    tailer = make()
+    its end (a young one too, whose stamps' place is still being learned) is read again,
+    whether its lines are read one by one or skimmed for the rule pack's literals."""
+    pool = Pool()
+    tailer = make(pool, finder=make_finder([b"refused"]) if skimming else None)
     log = tmp_path / "app.log"
-    log.write_text(line(1))
+    log.write_text(line(1) + line(2, "ERROR Connection refused"))
     tailer.open(log)
-    settle(tailer, clock)
-    reads: list[int] = []
+    assert numbers(settle(tailer, clock)) == [1, 2]
+    preads: list[int] = []
     real = os.pread
 
     def counted(fd: int, n: int, offset: int) -> bytes:
-        reads.append(n)
+        preads.append(n)
         return real(fd, n, offset)
 
     monkeypatch.setattr(os, "pread", counted)
+    pool.reads.clear()
     for _ in range(3):
         clock.now += 1.0
         assert tailer.poll() == []
-    assert reads == []
+    assert (preads, pool.reads) == ([], [])
