@@ -45,12 +45,13 @@ class Pool(Descriptors):
         self.hold = hold
         self.before_open: Callable[[Path], None] | None = None
         self.reads: list[int] = []  # sizes asked of the descriptors' read()
+        self.failing: OSError | None = None  # raised by every read() while set
 
     def open(self, path: Path) -> BinaryIO:
         if self.before_open is not None:
             self.before_open(path)
         super().open(path).close()  # the pool's own errors (EMFILE), then a counted reader
-        return Counted(io.FileIO(path, "rb"), self.reads)
+        return Counted(io.FileIO(path, "rb"), self)
 
     def keep(self, file: FileId, holder: Holder, *, changed: bool) -> bool:
         return self.hold and super().keep(file, holder, changed=changed)
@@ -59,12 +60,14 @@ class Pool(Descriptors):
 class Counted(io.BufferedReader):
     """A file opened for reading that notes each read() asked of it."""
 
-    def __init__(self, raw: io.FileIO, reads: list[int]) -> None:
+    def __init__(self, raw: io.FileIO, pool: Pool) -> None:
         super().__init__(raw)
-        self._reads = reads
+        self._pool = pool
 
     def read(self, size: int | None = -1, /) -> bytes:
-        self._reads.append(-1 if size is None else size)
+        self._pool.reads.append(-1 if size is None else size)
+        if self._pool.failing is not None:
+            raise self._pool.failing
         return super().read(size)
 
 
@@ -91,11 +94,16 @@ def make(clock: FakeMonotonic) -> Iterator[Callable[..., Tailer]]:
     made: list[Tailer] = []
 
     def build(
-        pool: Pool | None = None, max_lines_per_poll: int = 20000, finder: Finder | None = None
+        pool: Pool | None = None,
+        max_lines_per_poll: int = 20000,
+        finder: Finder | None = None,
+        max_line_bytes: int = 65536,
+        record_wait_s: float = 0.3,
     ) -> Tailer:
-        t = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=65536,
+        t = Tailer(tz=UTC, max_lines=200, max_bytes=65536, max_line_bytes=max_line_bytes,
                    max_lines_per_poll=max_lines_per_poll, monotonic=clock,
-                   descriptors=pool or Pool(), finder=finder)  # fmt: skip
+                   descriptors=pool or Pool(), finder=finder,
+                   record_wait_s=record_wait_s)  # fmt: skip
         made.append(t)
         return t
 
@@ -941,3 +949,178 @@ def test_polling_a_file_read_to_its_end_reads_no_bytes(
         clock.now += 1.0
         assert tailer.poll() == []
     assert (preads, pool.reads) == ([], [])
+
+
+# -- skimming for the rule pack's literals -----------------------------------------------
+
+
+def test_a_container_log_is_unwrapped_when_the_rest_is_skimmed(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """With a literal search on, a runtime's wrapped lines are still read one by one and
+    unwrapped (skimming judges raw bytes: the JSON is not the message); a plain file
+    beside it is skimmed: its lines without the literal are passed over."""
+    tailer = make(finder=make_finder([b"refused"]))
+    docker, plain = tmp_path / "abc-json.log", tmp_path / "app.log"
+    messages = [line(n).rstrip() for n in range(20)] + [
+        line(20, "ERROR Connection refused").rstrip()
+    ]
+    docker.write_text(
+        "".join(
+            f'{{"log":"{m}\\n","stream":"stdout","time":"2026-03-01T12:00:00.000000000Z"}}\n'
+            for m in messages
+        )
+    )
+    plain.write_text("".join(m + "\n" for m in messages))
+    tailer.open(docker)
+    tailer.open(plain)
+    got = settle(tailer, clock)
+    assert [r.text for r in got if "json" in r.source] == messages
+    skimmed = [r.text for r in got if r.source == str(plain)]
+    assert skimmed[-1] == messages[-1] and len(skimmed) < len(messages)
+
+
+def test_a_skimmed_backlog_is_read_in_bounded_batches_each_line_once(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Skimming, a poll reads at most max_lines_per_poll lines; the tailer says it has a
+    backlog until it has read it all (the agent polls again at once), every record once."""
+    tailer = make(max_lines_per_poll=5, finder=make_finder([b"refused"]))
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n, "ERROR Connection refused") for n in range(12)))
+    tailer.open(log)
+    got = tailer.poll()
+    assert tailer.backlog()
+    assert tailer.take_bytes_read() == {str(log): 5 * len(line(0, "ERROR Connection refused"))}
+    for _ in range(5):
+        got += tailer.poll()
+    clock.now += 1.0
+    got += tailer.poll()
+    assert not tailer.backlog()
+    assert numbers(got) == list(range(12))
+
+
+@pytest.mark.parametrize("skimming", [False, True])
+def test_a_poll_that_reads_a_file_to_its_end_leaves_no_backlog(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic, skimming: bool
+) -> None:
+    """backlog(): some file has bytes not read yet. A poll whose bound (two lines) was not
+    reached read everything: none, and its records are live."""
+    tailer = make(max_lines_per_poll=2, finder=make_finder([b"refused"]) if skimming else None)
+    log = tmp_path / "app.log"
+    log.write_text(line(1, "ERROR Connection refused"))
+    tailer.open(log)
+    assert tailer.poll() == []  # its record may go on
+    assert not tailer.backlog()
+    append(log, line(2, "ERROR Connection refused"))
+    clock.now += 1.0
+    batches = tailer.read()
+    assert [(numbers(b.records), b.live) for b in batches] == [([1], True)]
+
+
+def test_a_backlog_is_read_in_bounded_batches_and_is_not_live(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Line by line: at most max_lines_per_poll lines a poll; a file not read to its end
+    is not caught up, so what comes of it next is not live (its stamps are old)."""
+    tailer = make(max_lines_per_poll=5)
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n) for n in range(12)))
+    tailer.open(log)
+    got = tailer.poll()
+    assert tailer.take_bytes_read() == {str(log): 5 * len(line(0))}
+    assert tailer.backlog()
+    batches = tailer.read()
+    assert [b.live for b in batches] == [False]
+    got += [r for b in batches for r in b.records]
+    clock.now += 1.0
+    got += tailer.poll() + tailer.poll()
+    assert numbers(got) == list(range(12))
+
+
+def test_a_line_longer_than_the_bound_is_cut_to_it(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    tailer = make(max_line_bytes=200)
+    log = tmp_path / "app.log"
+    log.write_text(line(1, "ERROR " + "x" * 1000) + line(2))
+    tailer.open(log)
+    got = settle(tailer, clock)
+    assert numbers(got)[-1:] == [2]
+    assert got[0].truncated and len(got[0].text) <= 200
+
+
+def test_a_record_comes_out_once_it_waited_the_record_wait(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """No more lines for record_wait_s (included): the last record is complete."""
+    tailer = make(record_wait_s=0.5)
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    tailer.open(log)
+    start = clock.now
+    assert tailer.poll() == []
+    clock.now = start + 0.25
+    assert tailer.poll() == []
+    clock.now = start + 0.5
+    assert numbers(tailer.poll()) == [1]
+
+
+def test_a_file_opened_at_its_end_is_live_at_once(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Opened with nothing complete left to read: its next lines were just written."""
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    tailer.open(log, start="end")
+    append(log, line(2) + line(3))
+    batches = tailer.read()
+    assert [(numbers(b.records), b.live) for b in batches] == [([2], True)]
+
+
+def test_a_read_that_fails_is_said_once_and_the_lines_are_read_when_it_works(
+    tmp_path: Path,
+    make: Callable[..., Tailer],
+    clock: FakeMonotonic,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """EIO mid-read (a failing disk, a network filesystem): said once, with the path and
+    why; nothing lost: the lines are read once reading works again."""
+    caplog.set_level(logging.WARNING, logger="logwatch")
+    pool = Pool()
+    tailer = make(pool)
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    tailer.open(log)
+    got = settle(tailer, clock)
+    pool.failing = OSError(errno.EIO, "Input/output error")
+    append(log, line(2))
+    got += settle(tailer, clock) + settle(tailer, clock)
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert said == [f"{log}: cannot read: [Errno 5] Input/output error"]
+    pool.failing = None
+    got += settle(tailer, clock)
+    assert numbers(got) == [1, 2]
+
+
+def test_only_what_was_written_while_stopped_is_resumed(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Read past a previous run's cursor: resumed (stamps bounded by the last commit);
+    once read to its end, what the file holds next was written live, not resumed."""
+    log = tmp_path / "app.log"
+    log.write_text(line(0))
+    first = make()
+    first.open(log)
+    settle(first, clock)
+    (cursor,) = first.cursors()
+    first.close()
+    append(log, line(1) + line(2))  # written while stopped
+    tailer = make()
+    tailer.resume(log, cursor)
+    batches = tailer.read()
+    append(log, line(3) + line(4))
+    clock.now += 1.0
+    batches += tailer.read()
+    assert [(numbers(b.records), b.resumed) for b in batches] == [([1], True), ([2, 3], False)]
