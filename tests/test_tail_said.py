@@ -15,7 +15,7 @@ import io
 import logging
 import os
 from collections.abc import Callable, Iterator
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -1124,3 +1124,78 @@ def test_only_what_was_written_while_stopped_is_resumed(
     clock.now += 1.0
     batches += tailer.read()
     assert [(numbers(b.records), b.resumed) for b in batches] == [([1], True), ([2, 3], False)]
+
+
+# -- caught up at open: what comes next is live --------------------------------------------
+
+
+def test_a_file_opened_with_complete_lines_to_read_is_not_live_until_read(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Its first lines were written before: not live, however few (or many: past the 64
+    KiB looked at, it is taken for a backlog at once)."""
+    tailer = make()
+    small, big = tmp_path / "small.log", tmp_path / "big.log"
+    small.write_text(line(1) + line(2))
+    big.write_text("".join(line(n) for n in range(3, 3000)))
+    assert big.stat().st_size > 1 << 16
+    tailer.open(small)
+    tailer.open(big)
+    assert [b.live for b in tailer.read()] == [False, False]
+
+
+def test_a_file_with_only_a_partial_line_left_is_caught_up(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Opened at its end, or resumed, with only an unended line (up to 64 KiB of it)
+    left: caught up; that line, once ended, and the next were written live."""
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + "2026-03-01 12:00:02,000 INFO ok n=2")
+    tailer.open(log, start="end")
+    append(log, "\n" + line(3))
+    assert [(numbers(b.records), b.live) for b in tailer.read()] == [([2], True)]
+
+    big = tmp_path / "big.log"
+    big.write_text("".join(line(n) for n in range(2000)))
+    first = make()
+    first.open(big)
+    settle(first, clock)
+    (cursor,) = first.cursors()
+    first.close()
+    append(big, "2026-03-01 12:00:10,000 INFO ok n=2000 " + "x" * ((1 << 16) - 39))
+    assert big.stat().st_size - cursor.offset == 1 << 16
+    resumed = make()
+    resumed.resume(big, cursor)
+    append(big, "\n" + line(2001))
+    assert [(numbers(b.records), b.live) for b in resumed.read()] == [([2000], True)]
+
+
+def test_opening_a_file_with_a_long_unread_end_reads_at_most_64_kib_of_it(
+    tmp_path: Path, make: Callable[..., Tailer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a file opened is caught up is judged from at most 64 KiB: opening 10,000
+    files with long unread ends does not read them all."""
+    log = tmp_path / "app.log"
+    log.write_text(line(1) + "x" * 100_000)  # a long unended last line
+    tailer = make()
+    sizes: list[int] = []
+    real = os.pread
+
+    def counted(fd: int, n: int, offset: int) -> bytes:
+        sizes.append(n)
+        return real(fd, n, offset)
+
+    monkeypatch.setattr(os, "pread", counted)
+    tailer.open(log)
+    assert sizes and max(sizes) <= 1 << 16
+
+
+def test_a_file_opened_since_a_time_is_read_from_there(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    tailer = make()
+    log = tmp_path / "app.log"
+    log.write_text("".join(line(n) for n in range(10)))
+    tailer.open(log, start="since", since=datetime(2026, 3, 1, 12, 0, 6, tzinfo=UTC))
+    assert numbers(settle(tailer, clock)) == [6, 7, 8, 9]
