@@ -46,6 +46,7 @@ class Pool(Descriptors):
         self.before_open: Callable[[Path], None] | None = None
         self.reads: list[int] = []  # sizes asked of the descriptors' read()
         self.failing: OSError | None = None  # raised by every read() while set
+        self.before_read: Callable[[], None] | None = None  # once, at the next read()
 
     def open(self, path: Path) -> BinaryIO:
         if self.before_open is not None:
@@ -66,6 +67,9 @@ class Counted(io.BufferedReader):
 
     def read(self, size: int | None = -1, /) -> bytes:
         self._pool.reads.append(-1 if size is None else size)
+        hook, self._pool.before_read = self._pool.before_read, None
+        if hook is not None:
+            hook()
         if self._pool.failing is not None:
             raise self._pool.failing
         return super().read(size)
@@ -1199,3 +1203,36 @@ def test_a_file_opened_since_a_time_is_read_from_there(
     log.write_text("".join(line(n) for n in range(10)))
     tailer.open(log, start="since", since=datetime(2026, 3, 1, 12, 0, 6, tzinfo=UTC))
     assert numbers(settle(tailer, clock)) == [6, 7, 8, 9]
+
+
+def test_a_draining_file_is_read_to_the_size_seen_not_into_a_line_still_being_written(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """A deleted file's writer goes on writing while it drains: a read goes as far as the
+    size its look saw; a line begun after that look is read once its writer ends it, whole,
+    not cut at the bytes that happened to be there."""
+    pool = Pool()
+    tailer = make(pool)
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    tailer.open(log)
+    got = settle(tailer, clock)
+    with open(log, "a") as writer:
+        log.unlink()
+        tailer.vanished(set())
+        writer.write(line(2))
+        writer.flush()
+
+        def begin_a_line() -> None:
+            writer.write("2026-03-01 12:00:03,000 INFO ok n=3 part")
+            writer.flush()
+
+        pool.before_read = begin_a_line
+        got += tailer.poll()
+        writer.write("ial\n")
+        writer.flush()
+        clock.now += 1.0
+        got += tailer.poll()
+    clock.now += 10.0
+    got += tailer.poll()
+    assert [r.text.rsplit(" ", 1)[-1] for r in got] == ["n=1", "n=2", "partial"]
