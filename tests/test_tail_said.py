@@ -1236,3 +1236,47 @@ def test_a_draining_file_is_read_to_the_size_seen_not_into_a_line_still_being_wr
     clock.now += 10.0
     got += tailer.poll()
     assert [r.text.rsplit(" ", 1)[-1] for r in got] == ["n=1", "n=2", "partial"]
+
+
+# -- resuming from a cursor ------------------------------------------------------------------
+
+
+def test_a_tiny_file_resumes_from_its_cursor_under_its_own_name(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """A head too short to tell files apart ("ok"): its cursor is trusted under the same
+    name (and the same inode), so a restart reads on, not from the start again."""
+    log = tmp_path / "tiny.log"
+    log.write_text("ok\n")
+    first = make()
+    first.open(log)
+    settle(first, clock)
+    (cursor,) = first.cursors()
+    first.close()
+    append(log, line(1))
+    second = make()
+    assert second.resume(log, cursor) is not None
+    assert numbers(settle(second, clock)) == [1]
+
+
+def test_a_file_rewritten_shorter_under_the_same_long_banner_is_not_resumed(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """A startup banner longer than the head the digest covers (Spring's, a config dump),
+    then the log truncated and the app restarted while we were stopped: same head, but
+    shorter than the cursor's offset. Not the content the cursor read: every new line is
+    read from the start."""
+    banner = "".join(f"#  banner line {n:02d} " + "=" * 40 + "\n" for n in range(20))
+    assert len(banner) > 1024
+    log = tmp_path / "app.log"
+    log.write_text(banner + "".join(line(n) for n in range(30)))
+    first = make()
+    first.open(log)
+    settle(first, clock)
+    (cursor,) = first.cursors()
+    first.close()
+    log.write_text(banner + line(40) + line(41))
+    second = make()
+    assert second.resume(log, cursor) is None
+    second.open(log, start="start", hold=False)
+    assert numbers(settle(second, clock))[-2:] == [40, 41]
