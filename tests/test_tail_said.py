@@ -1201,8 +1201,13 @@ def test_a_file_opened_since_a_time_is_read_from_there(
     tailer = make()
     log = tmp_path / "app.log"
     log.write_text("".join(line(n) for n in range(10)))
-    tailer.open(log, start="since", since=datetime(2026, 3, 1, 12, 0, 6, tzinfo=UTC))
+    since = datetime(2026, 3, 1, 12, 0, 6, tzinfo=UTC)
+    tailer.open(log, start="since", since=since)
     assert numbers(settle(tailer, clock)) == [6, 7, 8, 9]
+    other = tmp_path / "other.log"  # `start` decides: a time is read only with "since"
+    other.write_text("".join(line(n) for n in range(10)))
+    tailer.open(other, start="start", since=since)
+    assert numbers(settle(tailer, clock)) == list(range(10))
 
 
 def test_a_draining_file_is_read_to_the_size_seen_not_into_a_line_still_being_written(
@@ -1280,3 +1285,22 @@ def test_a_file_rewritten_shorter_under_the_same_long_banner_is_not_resumed(
     assert second.resume(log, cursor) is None
     second.open(log, start="start", hold=False)
     assert numbers(settle(second, clock))[-2:] == [40, 41]
+
+
+def test_a_container_log_opened_at_its_end_is_unwrapped(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    """Started with start=end on a running container's json-file log: what it writes next
+    comes out as its messages, not as JSON."""
+    tailer = make()
+    log = tmp_path / "abc-json.log"
+
+    def entry(n: int) -> str:
+        return (
+            f'{{"log":"{line(n).rstrip()}\\n","stream":"stdout","time":"2026-03-01T12:00:00Z"}}\n'
+        )
+
+    log.write_text(entry(1))
+    tailer.open(log, start="end")
+    append(log, entry(2))
+    assert [r.text for r in settle(tailer, clock)] == [line(2).rstrip()]
