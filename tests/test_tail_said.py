@@ -1205,7 +1205,7 @@ def test_a_file_opened_since_a_time_is_read_from_there(
     tailer.open(log, start="since", since=since)
     assert numbers(settle(tailer, clock)) == [6, 7, 8, 9]
     other = tmp_path / "other.log"  # `start` decides: a time is read only with "since"
-    other.write_text("".join(line(n) for n in range(10)))
+    other.write_text("".join(line(n, "INFO other") for n in range(10)))
     tailer.open(other, start="start", since=since)
     assert numbers(settle(tailer, clock)) == list(range(10))
 
