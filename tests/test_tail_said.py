@@ -1304,3 +1304,34 @@ def test_a_container_log_opened_at_its_end_is_unwrapped(
     tailer.open(log, start="end")
     append(log, entry(2))
     assert [r.text for r in settle(tailer, clock)] == [line(2).rstrip()]
+
+
+def test_a_kubelet_log_is_named_by_its_pod_and_container(
+    tmp_path: Path, make: Callable[..., Tailer], clock: FakeMonotonic
+) -> None:
+    tailer = make()
+    pod = tmp_path / "pods" / "shop_web-1_0b5e2c1a-7f3d-4c2e-9a1b-2f6d8e4c1a3b" / "app"
+    pod.mkdir(parents=True)
+    log = pod / "0.log"
+    log.write_text(f"2026-03-01T12:00:01.000000000Z stdout F {line(1).rstrip()}\n")
+    tailer.open(log)
+    assert [(r.source, numbers([r])) for r in settle(tailer, clock)] == [
+        ("k8s/shop/web-1/app:stdout", [1])
+    ]
+
+
+def test_a_stamp_without_a_zone_is_read_in_the_configured_zone(
+    tmp_path: Path, clock: FakeMonotonic
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    log = tmp_path / "app.log"
+    log.write_text(line(1))
+    tailer = Tailer(tz=ZoneInfo("Asia/Tokyo"), max_lines=200, max_bytes=65536,
+                    max_line_bytes=65536, monotonic=clock)  # fmt: skip
+    try:
+        tailer.open(log)
+        (record,) = settle(tailer, clock)
+        assert record.time.astimezone(UTC).isoformat() == "2026-03-01T03:00:01+00:00"
+    finally:
+        tailer.close()
