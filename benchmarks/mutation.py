@@ -63,6 +63,10 @@ MODULES: dict[str, Target] = {
             "tests/test_tail_line_numbers.py",
             "tests/test_tail_model.py",
             "tests/test_tail_paths.py",
+            "tests/test_tail_said.py",
+            "tests/test_tail_edges.py",
+            "tests/test_tail_reads.py",
+            "tests/test_tail_young.py",
         ),
         # The tail's stateful model, in a short seeded run (400 examples take half a minute).
         args=("--hypothesis-seed=0",),
