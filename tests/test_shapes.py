@@ -169,7 +169,7 @@ def test_the_guard_accepts_whole_classes_and_0x(pattern: str) -> None:
     assert shape_safe([re.compile(pattern)])
 
 
-@pytest.mark.parametrize("pattern", [r"(\d)\1", r"(?P<d>\d)(?P=d)"])
+@pytest.mark.parametrize("pattern", [r"(\d)\1", r"(?P<d>\d)(?P=d)", r"(?P<n>\d)(?P=n)"])
 def test_the_guard_refuses_backreferences(pattern: str) -> None:
     # "11" and "12" have one shape; a backreference tells them apart.
     assert re.fullmatch(pattern, "11") and not re.fullmatch(pattern, "12")
