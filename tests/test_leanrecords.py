@@ -1,6 +1,6 @@
 """The lean record path against RecordAssembler: the same records, times and line numbers.
 
-Hypothesis writes mixed logs (dated, time-only, year-less and prefixed stamps, JSON lines
+Hypothesis writes (LOGWATCH_LEAN_EXAMPLES, default 400) mixed logs (dated, time-only, year-less and prefixed stamps, JSON lines
 with and without times and tracebacks, chained tracebacks, blank lines, "\\r", invalid
 UTF-8, over-long lines, small record budgets); for every line, the record LeanRecords
 builds from the bytes (from the file's start, and from a block cut out of its middle) is
@@ -10,6 +10,7 @@ either None or exactly the record the assembler, fed the whole file, gives that 
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -23,6 +24,7 @@ from logwatch.sources.reader import make_line
 from logwatch.stampshape import START, StampShape
 
 FILE_TIME = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+EXAMPLES = int(os.environ.get("LOGWATCH_LEAN_EXAMPLES", "400"))
 REFUSED = (
     "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused."
 )
@@ -140,7 +142,7 @@ def _starts(data: bytes) -> list[int]:
     return starts
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=_log(),
     prefixed=st.booleans(),
