@@ -323,3 +323,24 @@ def test_a_read_of_a_broken_state_is_one_error(tmp_path: Path) -> None:
             store.cursors()
     finally:
         store.close()
+
+
+def test_a_state_deleted_before_a_meta_save_is_rebuilt_whole(tmp_path: Path) -> None:
+    """The agent's health is saved between batches: a state deleted under it is written
+    back whole at the path, not left missing until the next batch."""
+    path = tmp_path / "state.db"
+    store = StateStore(path)
+    try:
+        batch(store, 10)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        store.save_meta("health", "ok")
+        assert path.exists()
+        other = StateStore(path)
+        try:
+            assert other.meta("health") == "ok"
+            assert [c.offset for c in other.cursors()] == [10]
+        finally:
+            other.close()
+    finally:
+        store.close()
