@@ -142,6 +142,13 @@ def _starts(data: bytes) -> list[int]:
     return starts
 
 
+def _json_opener(data: bytes, record: Record) -> bool:
+    """Whether the record's first line looks like a JSON object (the lean path leaves a
+    JSON line with continuation lines to the assembler)."""
+    first = data[record.offset : record.end].split(b"\n")[0]
+    return first[:1] == b"{" and first[-1:] == b"}"
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=_log(),
@@ -158,6 +165,19 @@ def test_lean_records_are_the_assemblers(
     records = _assembled(data, shape, max_lines, max_bytes, max_line)
     lean = _lean(shape, max_lines, max_bytes, max_line)
     starts = _starts(data)
+    # What the lean path hands back to the assembler: a "\r", an over-long line, a walk
+    # over more than 32 unindented lines, a blank first line. Short of those, a record of
+    # the whole file within the assembler's head budget is built lean.
+    budget = RecordAssembler(
+        source="log", file_time=FILE_TIME, max_lines=max_lines, max_bytes=max_bytes, shape=shape
+    )
+    plain = (
+        b"\r" not in data
+        and data[:1] != b"\n"
+        and data.count(b"\n") < 30
+        and all(len(raw) < max_line for raw in data.split(b"\n"))
+        and not any(r.lines > 1 and _json_opener(data, r) for r in records)
+    )
     # A block cut out of the middle: from a line start to the end of a later line.
     lo = starts[min(cut, len(starts) - 1)]
     hi_line = min(len(starts) - 1, cut + 1 + cut % 7)
@@ -179,6 +199,14 @@ def test_lean_records_are_the_assemblers(
             )
             if got is not None:
                 assert holding == [got], (line, base, limit)
+            elif base == 0 and limit == len(data) and plain and len(holding) == 1:
+                r = holding[0]
+                within = (
+                    not r.truncated
+                    and r.lines <= budget._head_lines
+                    and len(r.text) < budget._head_chars
+                )
+                assert not within, ("not built lean", line, r)
 
 
 def _app_log() -> bytes:
