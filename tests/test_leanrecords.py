@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -237,3 +238,27 @@ def test_common_shapes_take_the_lean_path(index: int) -> None:
     )
     assert got is not None
     assert [r for r in records if r.offset <= line < r.end] == [got]
+
+
+def test_stamps_without_an_offset_are_read_in_the_log_s_zone() -> None:
+    """A log written in New York: the lean records' times are the assembler's, in that zone
+    (not the machine's)."""
+    zone = ZoneInfo("America/New_York")
+    data = _app_log()
+    assembler = RecordAssembler(source="log", file_time=FILE_TIME, tz=zone)
+    records: list[Record] = []
+    pos = 0
+    for number, raw in enumerate(data.split(b"\n")[:-1]):
+        end = pos + len(raw) + 1
+        records += assembler.feed(make_line(raw, number, pos, end, 64 * 1024))
+        pos = end
+    records += assembler.flush()
+    lean = LeanRecords(source="log", file_time=lambda: FILE_TIME, tz=zone, shape=START,
+                       max_lines=200, max_bytes=64 * 1024, max_line=64 * 1024)  # fmt: skip
+    for index in (1, 6, 8, 9):
+        line = _starts(data)[index]
+        got = lean.record(
+            data, 0, len(data), line, eof=True, number=lambda o: data.count(b"\n", 0, o)
+        )
+        assert got is not None and [r for r in records if r.offset <= line < r.end] == [got]
+    assert records[1].time == datetime(2026, 3, 1, 17, 0, 1, tzinfo=UTC)  # 12:00:01 EST
