@@ -262,3 +262,46 @@ def test_stamps_without_an_offset_are_read_in_the_log_s_zone() -> None:
         )
         assert got is not None and [r for r in records if r.offset <= line < r.end] == [got]
     assert records[1].time == datetime(2026, 3, 1, 17, 0, 1, tzinfo=UTC)  # 12:00:01 EST
+
+
+_DATED = "2026-03-01 12:00:0{},000 ERROR [app] job failed"
+_FRAME = '  File "/app/x.py", line 3, in f'
+_TB = "Traceback (most recent call last):"
+
+
+@pytest.mark.parametrize(
+    ("lines", "prefixed", "sizes"),
+    [
+        ([_DATED.format(1), _TB, _FRAME, '{"message": "m"}', REFUSED], False, [3, 1, 1]),
+        ([_DATED.format(1), _TB, _FRAME, '{"message": "not json}', _DATED.format(2)], False, [4, 1]),
+        ([_DATED.format(1), _TB, _FRAME, _DATED.format(2), REFUSED], False, [3, 1, 1]),
+        ([_TB, _FRAME, REFUSED, _DATED.format(2), REFUSED], False, [3, 1, 1]),
+        (
+            [
+                "ERROR 2026-03-01 12:00:00,5 failed", _TB, _FRAME,
+                "ERROR 2026-03-01 12:00:01,5 failed", _TB, _FRAME, REFUSED,
+                "ERROR 2026-03-01 12:00:02,5 done",
+            ],
+            True,
+            [3, 4, 1],
+        ),
+    ],
+    ids=["json-ends-frames", "not-json-is-the-exception", "stamp-ends-frames",
+         "file-starts-in-a-traceback", "prefixed-stamps"],
+)  # fmt: skip
+def test_what_ends_a_traceback_is_the_assemblers_choice(
+    lines: list[str], prefixed: bool, sizes: list[int]
+) -> None:
+    """A line after a traceback's frames: a JSON object or a stamp opens the next record,
+    anything else is the traceback's exception line; every line is built lean, and right."""
+    data = ("\n".join(lines) + "\n").encode()
+    shape = StampShape(1) if prefixed else START
+    records = _assembled(data, shape, 200, 64 * 1024, 1024)
+    assert [r.lines for r in records] == sizes
+    lean = _lean(shape, 200, 64 * 1024, 1024)
+    for line in _starts(data):
+        got = lean.record(
+            data, 0, len(data), line, eof=True, number=lambda o: data.count(b"\n", 0, o)
+        )
+        assert got is not None, line
+        assert [r for r in records if r.offset <= line < r.end] == [got]
