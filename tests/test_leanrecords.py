@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from logwatch.leanrecords import LeanRecords
@@ -305,3 +305,40 @@ def test_what_ends_a_traceback_is_the_assemblers_choice(
         )
         assert got is not None, line
         assert [r for r in records if r.offset <= line < r.end] == [got]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(
+        _line().filter(lambda raw: b"\r" not in raw and len(raw) < 120), min_size=1, max_size=25
+    ),
+    end=st.sampled_from([b"\n", b""]),
+    prefixed=st.booleans(),
+    max_lines=st.sampled_from([2, 3, 6, 200]),
+    max_bytes=st.sampled_from([60, 200, 64 * 1024]),
+)
+def test_plain_logs_are_built_lean(
+    lines: list[bytes], end: bytes, prefixed: bool, max_lines: int, max_bytes: int
+) -> None:
+    """No "\\r", no over-long line, no JSON line with continuations, a short file: every
+    record within the assembler's head budget is built lean, and is the assembler's."""
+    data = b"\n".join(line.replace(b"\n", b" ") for line in lines) + end
+    assume(data[:1] not in (b"\n", b""))
+    shape = StampShape(1) if prefixed else START
+    records = _assembled(data, shape, max_lines, max_bytes, 120)
+    assume(not any(r.lines > 1 and _json_opener(data, r) for r in records))
+    budget = RecordAssembler(
+        source="log", file_time=FILE_TIME, max_lines=max_lines, max_bytes=max_bytes, shape=shape
+    )
+    lean = _lean(shape, max_lines, max_bytes, 120)
+    for line in _starts(data):
+        if data[line : line + 1] in (b"\n", b""):
+            continue
+        got = lean.record(
+            data, 0, len(data), line, eof=True, number=lambda o: data.count(b"\n", 0, o)
+        )
+        [r] = [r for r in records if r.offset <= line < r.end]
+        if r.truncated or r.lines > budget._head_lines or len(r.text) >= budget._head_chars:
+            assert got is None or got == r
+        else:
+            assert got == r, line
