@@ -342,3 +342,41 @@ def test_plain_logs_are_built_lean(
             assert got is None or got == r
         else:
             assert got == r, line
+
+
+def test_a_block_cut_from_the_middle_is_walked_back_to_its_stamp() -> None:
+    """A block that starts at a dated line: a traceback's last line is built lean from it."""
+    data = _app_log()
+    starts = _starts(data)
+    records = _assembled(data, START, 200, 64 * 1024, 1024)
+    base = starts[1]
+    lean = _lean(START, 200, 64 * 1024, 1024)
+    for index in (1, 2, 6, 8):
+        line = starts[index]
+        got = lean.record(
+            data[base:], base, len(data) - base, line, eof=True,
+            number=lambda o: data.count(b"\n", 0, o),
+        )  # fmt: skip
+        assert got is not None and [r for r in records if r.offset <= line < r.end] == [got]
+
+
+def test_the_walk_back_decodes_at_most_32_lines() -> None:
+    """A candidate 31 plain lines below its stamp is built lean; one 32 below is handed
+    back (the walk's cost per candidate is bounded)."""
+    lines = ["x", "2026-03-01 12:00:00,000 ERROR [app] start"]
+    lines += [f"plain line {n}" for n in range(40)]
+    data = ("\n".join(lines) + "\n").encode()
+    starts = _starts(data)
+    records = _assembled(data, START, 200, 64 * 1024, 1024)
+    base = starts[1]
+    lean = _lean(START, 200, 64 * 1024, 1024)
+
+    def at(index: int) -> Record | None:
+        return lean.record(
+            data[base:], base, len(data) - base, starts[index], eof=True,
+            number=lambda o: data.count(b"\n", 0, o),
+        )  # fmt: skip
+
+    got = at(1 + 31)
+    assert got is not None and got == records[1 + 31]
+    assert at(1 + 32) is None
