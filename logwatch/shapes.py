@@ -71,6 +71,8 @@ def shape_safe(patterns: Iterable[re.Pattern[str]]) -> bool:
     """Whether every pattern tells digits and hex letters apart only by class."""
     for pattern in patterns:
         source = pattern.pattern
+        if "(?P=" in source:  # a named backreference: (?P<n>\d)(?P=n) takes 11, not 12
+            return False
         for m in _TOKEN.finditer(source):
             token = m.group()
             if token.startswith("[") and len(token) > 1:

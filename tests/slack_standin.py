@@ -61,6 +61,7 @@ class _Fault:
     status: int
     retry_after: int | None = None
     delay_s: float = 0.0
+    cut: bool = False  # close the connection without an answer
 
 
 class _Server(ThreadingHTTPServer):
@@ -233,6 +234,11 @@ class SlackStandin:
         with self._changed:
             self._faults.extend(_Fault(status, retry_after) for _ in range(count))
 
+    def cut_next(self, count: int) -> None:
+        """Read the next `count` requests and close their connections without an answer."""
+        with self._changed:
+            self._faults.extend(_Fault(0, cut=True) for _ in range(count))
+
     def delay_next(self, count: int, seconds: float) -> None:
         """Answer the next `count` requests normally but only after `seconds`."""
         with self._changed:
@@ -374,6 +380,9 @@ class SlackStandin:
                 body.update({k: v[-1] for k, v in parse_qs(query).items()})  # GET parameters
                 recorded = Recorded(self.command, path, headers, body, raw)
                 fault = standin._record(recorded)
+                if fault and fault.cut:
+                    self.close_connection = True
+                    return
                 if fault and fault.delay_s:
                     standin._release.wait(fault.delay_s)
                 elif fault:

@@ -1,6 +1,6 @@
 """The lean record path against RecordAssembler: the same records, times and line numbers.
 
-Hypothesis writes mixed logs (dated, time-only, year-less and prefixed stamps, JSON lines
+Hypothesis writes (LOGWATCH_LEAN_EXAMPLES, default 400) mixed logs (dated, time-only, year-less and prefixed stamps, JSON lines
 with and without times and tracebacks, chained tracebacks, blank lines, "\\r", invalid
 UTF-8, over-long lines, small record budgets); for every line, the record LeanRecords
 builds from the bytes (from the file's start, and from a block cut out of its middle) is
@@ -10,10 +10,12 @@ either None or exactly the record the assembler, fed the whole file, gives that 
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from logwatch.leanrecords import LeanRecords
@@ -23,6 +25,7 @@ from logwatch.sources.reader import make_line
 from logwatch.stampshape import START, StampShape
 
 FILE_TIME = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+EXAMPLES = int(os.environ.get("LOGWATCH_LEAN_EXAMPLES", "400"))
 REFUSED = (
     "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused."
 )
@@ -140,7 +143,14 @@ def _starts(data: bytes) -> list[int]:
     return starts
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _json_opener(data: bytes, record: Record) -> bool:
+    """Whether the record's first line looks like a JSON object (the lean path leaves a
+    JSON line with continuation lines to the assembler)."""
+    first = data[record.offset : record.end].split(b"\n")[0]
+    return first[:1] == b"{" and first[-1:] == b"}"
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=_log(),
     prefixed=st.booleans(),
@@ -156,6 +166,19 @@ def test_lean_records_are_the_assemblers(
     records = _assembled(data, shape, max_lines, max_bytes, max_line)
     lean = _lean(shape, max_lines, max_bytes, max_line)
     starts = _starts(data)
+    # What the lean path hands back to the assembler: a "\r", an over-long line, a walk
+    # over more than 32 unindented lines, a blank first line. Short of those, a record of
+    # the whole file within the assembler's head budget is built lean.
+    budget = RecordAssembler(
+        source="log", file_time=FILE_TIME, max_lines=max_lines, max_bytes=max_bytes, shape=shape
+    )
+    plain = (
+        b"\r" not in data
+        and data[:1] != b"\n"
+        and data.count(b"\n") < 30
+        and all(len(raw) < max_line for raw in data.split(b"\n"))
+        and not any(r.lines > 1 and _json_opener(data, r) for r in records)
+    )
     # A block cut out of the middle: from a line start to the end of a later line.
     lo = starts[min(cut, len(starts) - 1)]
     hi_line = min(len(starts) - 1, cut + 1 + cut % 7)
@@ -177,6 +200,14 @@ def test_lean_records_are_the_assemblers(
             )
             if got is not None:
                 assert holding == [got], (line, base, limit)
+            elif base == 0 and limit == len(data) and plain and len(holding) == 1:
+                r = holding[0]
+                within = (
+                    not r.truncated
+                    and r.lines <= budget._head_lines
+                    and len(r.text) < budget._head_chars
+                )
+                assert not within, ("not built lean", line, r)
 
 
 def _app_log() -> bytes:
@@ -207,3 +238,145 @@ def test_common_shapes_take_the_lean_path(index: int) -> None:
     )
     assert got is not None
     assert [r for r in records if r.offset <= line < r.end] == [got]
+
+
+def test_stamps_without_an_offset_are_read_in_the_log_s_zone() -> None:
+    """A log written in New York: the lean records' times are the assembler's, in that zone
+    (not the machine's)."""
+    zone = ZoneInfo("America/New_York")
+    data = _app_log()
+    assembler = RecordAssembler(source="log", file_time=FILE_TIME, tz=zone)
+    records: list[Record] = []
+    pos = 0
+    for number, raw in enumerate(data.split(b"\n")[:-1]):
+        end = pos + len(raw) + 1
+        records += assembler.feed(make_line(raw, number, pos, end, 64 * 1024))
+        pos = end
+    records += assembler.flush()
+    lean = LeanRecords(source="log", file_time=lambda: FILE_TIME, tz=zone, shape=START,
+                       max_lines=200, max_bytes=64 * 1024, max_line=64 * 1024)  # fmt: skip
+    for index in (1, 6, 8, 9):
+        line = _starts(data)[index]
+        got = lean.record(
+            data, 0, len(data), line, eof=True, number=lambda o: data.count(b"\n", 0, o)
+        )
+        assert got is not None and [r for r in records if r.offset <= line < r.end] == [got]
+    assert records[1].time == datetime(2026, 3, 1, 17, 0, 1, tzinfo=UTC)  # 12:00:01 EST
+
+
+_DATED = "2026-03-01 12:00:0{},000 ERROR [app] job failed"
+_FRAME = '  File "/app/x.py", line 3, in f'
+_TB = "Traceback (most recent call last):"
+
+
+@pytest.mark.parametrize(
+    ("lines", "prefixed", "sizes"),
+    [
+        ([_DATED.format(1), _TB, _FRAME, '{"message": "m"}', REFUSED], False, [3, 1, 1]),
+        ([_DATED.format(1), _TB, _FRAME, '{"message": "not json}', _DATED.format(2)], False, [4, 1]),
+        ([_DATED.format(1), _TB, _FRAME, _DATED.format(2), REFUSED], False, [3, 1, 1]),
+        ([_TB, _FRAME, REFUSED, _DATED.format(2), REFUSED], False, [3, 1, 1]),
+        (
+            [
+                "ERROR 2026-03-01 12:00:00,5 failed", _TB, _FRAME,
+                "ERROR 2026-03-01 12:00:01,5 failed", _TB, _FRAME, REFUSED,
+                "ERROR 2026-03-01 12:00:02,5 done",
+            ],
+            True,
+            [3, 4, 1],
+        ),
+    ],
+    ids=["json-ends-frames", "not-json-is-the-exception", "stamp-ends-frames",
+         "file-starts-in-a-traceback", "prefixed-stamps"],
+)  # fmt: skip
+def test_what_ends_a_traceback_is_the_assemblers_choice(
+    lines: list[str], prefixed: bool, sizes: list[int]
+) -> None:
+    """A line after a traceback's frames: a JSON object or a stamp opens the next record,
+    anything else is the traceback's exception line; every line is built lean, and right."""
+    data = ("\n".join(lines) + "\n").encode()
+    shape = StampShape(1) if prefixed else START
+    records = _assembled(data, shape, 200, 64 * 1024, 1024)
+    assert [r.lines for r in records] == sizes
+    lean = _lean(shape, 200, 64 * 1024, 1024)
+    for line in _starts(data):
+        got = lean.record(
+            data, 0, len(data), line, eof=True, number=lambda o: data.count(b"\n", 0, o)
+        )
+        assert got is not None, line
+        assert [r for r in records if r.offset <= line < r.end] == [got]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(
+        _line().filter(lambda raw: b"\r" not in raw and len(raw) < 120), min_size=1, max_size=25
+    ),
+    end=st.sampled_from([b"\n", b""]),
+    prefixed=st.booleans(),
+    max_lines=st.sampled_from([2, 3, 6, 200]),
+    max_bytes=st.sampled_from([60, 200, 64 * 1024]),
+)
+def test_plain_logs_are_built_lean(
+    lines: list[bytes], end: bytes, prefixed: bool, max_lines: int, max_bytes: int
+) -> None:
+    """No "\\r", no over-long line, no JSON line with continuations, a short file: every
+    record within the assembler's head budget is built lean, and is the assembler's."""
+    data = b"\n".join(line.replace(b"\n", b" ") for line in lines) + end
+    assume(data[:1] not in (b"\n", b""))
+    shape = StampShape(1) if prefixed else START
+    records = _assembled(data, shape, max_lines, max_bytes, 120)
+    assume(not any(r.lines > 1 and _json_opener(data, r) for r in records))
+    budget = RecordAssembler(
+        source="log", file_time=FILE_TIME, max_lines=max_lines, max_bytes=max_bytes, shape=shape
+    )
+    lean = _lean(shape, max_lines, max_bytes, 120)
+    for line in _starts(data):
+        if data[line : line + 1] in (b"\n", b""):
+            continue
+        got = lean.record(
+            data, 0, len(data), line, eof=True, number=lambda o: data.count(b"\n", 0, o)
+        )
+        [r] = [r for r in records if r.offset <= line < r.end]
+        if r.truncated or r.lines > budget._head_lines or len(r.text) >= budget._head_chars:
+            assert got is None or got == r
+        else:
+            assert got == r, line
+
+
+def test_a_block_cut_from_the_middle_is_walked_back_to_its_stamp() -> None:
+    """A block that starts at a dated line: a traceback's last line is built lean from it."""
+    data = _app_log()
+    starts = _starts(data)
+    records = _assembled(data, START, 200, 64 * 1024, 1024)
+    base = starts[1]
+    lean = _lean(START, 200, 64 * 1024, 1024)
+    for index in (1, 2, 6, 8):
+        line = starts[index]
+        got = lean.record(
+            data[base:], base, len(data) - base, line, eof=True,
+            number=lambda o: data.count(b"\n", 0, o),
+        )  # fmt: skip
+        assert got is not None and [r for r in records if r.offset <= line < r.end] == [got]
+
+
+def test_the_walk_back_decodes_at_most_32_lines() -> None:
+    """A candidate 31 plain lines below its stamp is built lean; one 32 below is handed
+    back (the walk's cost per candidate is bounded)."""
+    lines = ["x", "2026-03-01 12:00:00,000 ERROR [app] start"]
+    lines += [f"plain line {n}" for n in range(40)]
+    data = ("\n".join(lines) + "\n").encode()
+    starts = _starts(data)
+    records = _assembled(data, START, 200, 64 * 1024, 1024)
+    base = starts[1]
+    lean = _lean(START, 200, 64 * 1024, 1024)
+
+    def at(index: int) -> Record | None:
+        return lean.record(
+            data[base:], base, len(data) - base, starts[index], eof=True,
+            number=lambda o: data.count(b"\n", 0, o),
+        )  # fmt: skip
+
+    got = at(1 + 31)
+    assert got is not None and got == records[1 + 31]
+    assert at(1 + 32) is None

@@ -629,6 +629,34 @@ def test_unreachable_is_uncertain_unless_the_connection_was_refused() -> None:
     assert blank.reason == "slack: x: Slack unreachable: OSError"
 
 
+def test_a_cut_connection_is_retried_once_in_the_client(slack: SlackStandin) -> None:
+    """A post whose connection is cut may have landed: one quick retry in the client, then
+    the outbox's uncertain retry (which checks before posting again), never a third post."""
+    slack.cut_next(1)
+    assert isinstance(notifier(slack).send(make_notification("opened")), Delivered)
+    assert len(slack.calls("chat.postMessage")) == 2
+    slack.cut_next(2)
+    outcome = notifier(slack).send(make_notification("opened", id=2))
+    assert isinstance(outcome, Retry) and outcome.uncertain, outcome
+    assert len(slack.calls("chat.postMessage")) == 4
+
+
+def test_what_slack_sdk_logs_reaches_logwatchs_log_masked(
+    slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    """slack-sdk's client logger is quiet but for CRITICAL; what it does log goes to
+    logwatch's log (not Python's last-resort stderr), named as logwatch's, token masked."""
+    from logwatch.notify.sdk import sdk_logger
+
+    sdk = sdk_logger([slack.token])
+    assert not sdk.isEnabledFor(logging.ERROR)
+    with caplog.at_level(logging.DEBUG, logger="logwatch.notify.slack"):
+        sdk.critical("request with %s failed", slack.token)
+    [record] = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert record.getMessage() == "request with *** failed"
+    assert record.name.startswith("logwatch.notify") and slack.token not in caplog.text
+
+
 def test_the_sdk_log_filter_masks_the_token() -> None:
     from logwatch.notify.sdk import MaskSecrets as _MaskSecrets
 

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from logwatch import matching
@@ -128,3 +128,49 @@ def test_a_secret_never_reaches_a_cache_key_in_clear() -> None:
     keys = repr(list(matcher._seen)) + repr(list(matcher._signatures))
     assert matcher._signatures and matcher._seen
     assert secret not in keys and secret.encode() not in b"".join(k[1] for k in matcher._seen)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(_PIECES, max_size=30))
+@example(pieces=["d5dc9f9d8c3544ad4c149bb999289e6b", "://", "host"])  # a url: first a letter
+@example(pieces=["5852cf7196fe50a9", "://", "host"])  # no url: first a digit
+@example(pieces=["a3732721-6310-755c-1234-5852cf7196fe"])  # a uuid: its parts' lengths
+@example(pieces=["user", "=", "42", " ", "ab12cd34"])  # an id of eight
+def test_a_shape_is_a_message_of_its_own_shape(pieces: list[str]) -> None:
+    """The shape replaces ids and numbers by ones of the same class and length: it has
+    the message's signature (else a cached signature would be another shape's)."""
+    text = "".join(pieces)
+    assert normalise(shape_of(text)) == normalise(text)
+    assert shape_of(shape_of(text)) == shape_of(text)
+
+
+def test_ids_whose_first_class_differs_have_other_shapes() -> None:
+    # "deadbeef1://cache" is a url (its scheme starts with a letter), "1deadbeef://cache"
+    # is an id then "://cache": one cache key would give one the other's signature.
+    url, hexid = "deadbeef1://cache", "1deadbeef://cache"
+    assert normalise(url) != normalise(hexid)
+    assert shape_of(url) != shape_of(hexid)
+    line = "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Refused. "
+    records = [_record(line + t, 1) for t in (url, hexid)]
+    matcher = Matcher(load_rule_pack(), default_target="redis:6379", redact=Redactor())
+    events = [matcher.match(r) for r in records]
+    assert all(e is not None for e in events)
+    signatures = [e.signature for e in events if e is not None]
+    assert signatures[0] != signatures[1]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"[A-Z]+", r"[a-z]+", r"[A-F]", r"[a-f]", r"[^0-9]", r"[0-9A-Za-z_]", r"0X[0-9A-F]+",
+     r"0x\d", r"[^^0-9]"],
+)  # fmt: skip
+def test_the_guard_accepts_whole_classes_and_0x(pattern: str) -> None:
+    # A refused mask would switch the shape cache off: every JSON line a miss.
+    assert shape_safe([re.compile(pattern)])
+
+
+@pytest.mark.parametrize("pattern", [r"(\d)\1", r"(?P<d>\d)(?P=d)", r"(?P<n>\d)(?P=n)"])
+def test_the_guard_refuses_backreferences(pattern: str) -> None:
+    # "11" and "12" have one shape; a backreference tells them apart.
+    assert re.fullmatch(pattern, "11") and not re.fullmatch(pattern, "12")
+    assert not shape_safe([re.compile(pattern)])

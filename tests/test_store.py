@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from logwatch.errors import StateError
 from logwatch.model import Change, Incident, Severity
 from logwatch.store import MIGRATIONS, Cursor, StateStore
+from logwatch.store.sqlite import default_state_path
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -145,5 +147,200 @@ def test_a_deleted_state_behind_a_symlink_is_rebuilt_where_the_link_leads(tmp_pa
         assert link.is_symlink() and real.is_file()  # the link kept, its file rebuilt
         assert [c.offset for c in store.cursors()] == [20]
         assert Path(f"{real}-wal").exists() and not Path(f"{link}-wal").exists()
+    finally:
+        store.close()
+
+
+# -- a restart reads back what was committed, nothing more, nothing twice --------------
+
+
+def _incident(id: str, *, status: str = "open", minute: int = 0) -> Incident:
+    when = T0.replace(minute=minute)
+    return replace(incident(), id=id, status=status, first_seen=when, last_seen=when)  # type: ignore[arg-type]
+
+
+def _cursor(ino: int, offset: int, *, path: str = "app.log", line: int = 3) -> Cursor:
+    return Cursor(dev=1, ino=ino, head_len=4, head=f"h{ino}", path=path, offset=offset, line=line)
+
+
+def test_a_batch_reads_back_whole_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = StateStore(path)
+    assert store.last_commit() is None and store.grouper_state() is None
+    assert store.cursors() == [] and store.incidents() == []
+    a, b = _incident("inc-a", minute=1), _incident("inc-b", status="resolved", minute=2)
+    ids = store.commit_batch(
+        cursors=[_cursor(2, 10), _cursor(3, 99, path="worker.log", line=7)],
+        changes=[
+            Change(kind="opened", at=T0, incident=a),
+            Change(kind="resolved", at=T0, incident=b),
+        ],
+        incidents=[a, b],
+        grouper_state={"live": ["x"]},
+        notifiers=["slack", "webhook"],
+        now=T0.replace(second=30),
+        # A silenced incident's change goes to the local record only.
+        deliver_to=lambda change: ["slack"] if change.incident.id == "inc-a" else [],
+    )
+    store.close()
+
+    store = StateStore(path)  # the restart
+    try:
+        assert sorted(store.cursors(), key=lambda c: c.ino) == [
+            _cursor(2, 10),
+            _cursor(3, 99, path="worker.log", line=7),
+        ]
+        assert store.incidents() == [b, a]  # newest first
+        assert store.incidents(status="open") == [a]
+        assert store.incidents(status="resolved") == [b]
+        assert store.incidents(limit=1) == [b]
+        assert store.grouper_state() == {"live": ["x"]}
+        assert store.last_commit() == T0.replace(second=30)
+        [row] = store.pending("slack", now=T0)
+        assert (row.id, row.incident_id, row.kind, row.incident) == (ids[0], "inc-a", "opened", a)
+        assert row.created == T0.replace(second=30)
+        assert store.pending("webhook", now=T0) == []
+        assert len(ids) == 2 and ids[0] != ids[1]
+    finally:
+        store.close()
+
+
+def test_a_later_batch_moves_cursors_and_incidents_and_forgets_files(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.db")
+    try:
+        a = _incident("inc-a")
+        store.commit_batch(
+            cursors=[_cursor(2, 10), _cursor(3, 20)], changes=[], incidents=[a],
+            grouper_state={"live": [1]}, notifiers=["slack"], now=T0,
+        )  # fmt: skip
+        moved = Cursor(dev=1, ino=2, head_len=8, head="other", path="app.log.1", offset=50, line=9)
+        resolved = replace(a, status="resolved", last_seen=T0.replace(minute=5), events=7)
+        store.commit_batch(
+            cursors=[moved], forget=[(1, 3), (9, 9)], changes=[], incidents=[resolved],
+            grouper_state=None, notifiers=["slack"], now=T0.replace(minute=6),
+        )  # fmt: skip
+        assert store.cursors() == [moved]  # every field updated; the rotated-away file gone
+        assert store.incidents() == [resolved]
+        assert store.incidents(status="open") == []
+        assert store.grouper_state() == {"live": [1]}  # no new snapshot: the last kept
+        assert store.last_commit() == T0.replace(minute=6)
+        assert store.pending("slack", now=T0) == []  # no changes, no notifications
+    finally:
+        store.close()
+
+
+def test_a_forgotten_cursor_is_only_that_file(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.db")
+    try:
+        cursors = [Cursor(dev=d, ino=i, head_len=1, head="h", path="p", offset=1, line=1)
+                   for d, i in ((1, 1), (1, 2), (2, 1))]  # fmt: skip
+        store.commit_batch(cursors=cursors, changes=[], incidents=[], grouper_state=None,
+                           notifiers=[], now=T0)  # fmt: skip
+        store.commit_batch(cursors=[], forget=[(1, 2)], changes=[], incidents=[],
+                           grouper_state=None, notifiers=[], now=T0)  # fmt: skip
+        assert sorted((c.dev, c.ino) for c in store.cursors()) == [(1, 1), (2, 1)]
+    finally:
+        store.close()
+
+
+def test_meta_values_survive_a_restart_and_are_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = StateStore(path)
+    assert store.meta("health") is None
+    store.save_meta("health", "ok")
+    store.save_meta("other", "1")
+    store.save_meta("health", "degraded")
+    store.close()
+    store = StateStore(path)
+    try:
+        assert (store.meta("health"), store.meta("other"), store.meta("nope")) == (
+            "degraded", "1", None,
+        )  # fmt: skip
+    finally:
+        store.close()
+
+
+def test_the_default_state_path_follows_xdg_state_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert default_state_path({"XDG_STATE_HOME": "/srv/st"}) == Path("/srv/st/logwatch/state.db")
+    monkeypatch.setenv("HOME", "/home/op")
+    expected = Path("/home/op/.local/state/logwatch/state.db")
+    assert default_state_path({}) == expected
+    assert default_state_path({"XDG_STATE_HOME": ""}) == expected
+    monkeypatch.setenv("XDG_STATE_HOME", "/var/st")
+    assert default_state_path() == Path("/var/st/logwatch/state.db")
+
+
+def test_a_state_deleted_while_idle_is_rebuilt_by_check_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = StateStore(path)
+    try:
+        batch(store, 10)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        store.check_file()
+        assert path.exists()
+        other = StateStore(path)
+        try:
+            assert [c.offset for c in other.cursors()] == [10]
+            assert len(other.pending("slack", now=T0)) == 1
+        finally:
+            other.close()
+    finally:
+        store.close()
+
+
+def test_a_locked_state_is_one_error_and_a_failed_batch_keeps_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = StateStore(path)
+    holder = sqlite3.connect(path, timeout=0)
+    try:
+        batch(store, 10)
+        holder.execute("BEGIN IMMEDIATE")
+        store._file.connection().execute("PRAGMA busy_timeout = 0")
+        with pytest.raises(StateError, match=r"state\.db: state database is locked or unusable"):
+            batch(store, 20)
+        holder.execute("ROLLBACK")
+
+        class Boom(Exception):
+            pass
+
+        with pytest.raises(Boom), store.transaction() as db:  # not a database error
+            db.execute("DELETE FROM cursors")
+            raise Boom
+        assert [c.offset for c in store.cursors()] == [10]  # rolled back
+        batch(store, 30)  # and the store still takes batches
+        assert [c.offset for c in store.cursors()] == [30]
+    finally:
+        holder.close()
+        store.close()
+
+
+def test_a_read_of_a_broken_state_is_one_error(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.db")
+    try:
+        store._file.connection().execute("DROP TABLE cursors")
+        with pytest.raises(StateError, match=r"state\.db: cannot read state: no such table"):
+            store.cursors()
+    finally:
+        store.close()
+
+
+def test_a_state_deleted_before_a_meta_save_is_rebuilt_whole(tmp_path: Path) -> None:
+    """The agent's health is saved between batches: a state deleted under it is written
+    back whole at the path, not left missing until the next batch."""
+    path = tmp_path / "state.db"
+    store = StateStore(path)
+    try:
+        batch(store, 10)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        store.save_meta("health", "ok")
+        assert path.exists()
+        other = StateStore(path)
+        try:
+            assert other.meta("health") == "ok"
+            assert [c.offset for c in other.cursors()] == [10]
+        finally:
+            other.close()
     finally:
         store.close()
