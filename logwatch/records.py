@@ -135,8 +135,10 @@ class RecordAssembler:
         """Records completed by this line (usually none or one)."""
         text = line.text
         c = text[:1]
-        if c == "\0":  # a hole: copytruncate under a writer without O_APPEND leaves NULs
-            text = text.lstrip("\0")
+        if c == "\0" and (after := text.lstrip("\0")):
+            # A hole: copytruncate under a writer without O_APPEND leaves NULs before the
+            # line written after it (a line of NULs alone stays what it was).
+            text = after
             line = replace(line, text=text)
             c = text[:1]
         if c == " " or c == "\t":
