@@ -167,3 +167,104 @@ def test_known_in_says_whether_a_configured_secret_occurs() -> None:
     assert r.known_in("x pa55-word-xyz y")
     assert not r.known_in("x pa55-word y")
     assert not Redactor().known_in("anything")
+
+
+# -- the gates: each pattern runs only when its gate passes (redact._GATES) -----------------
+
+# Pieces of every pattern's keywords, in cases and Unicode folds the (?i) patterns match
+# (long s folds to s, the Kelvin sign to k), with the separators and values around them.
+_PIECES = st.sampled_from(
+    [
+        "password",
+        "PaSsWoRd",
+        "pa\u017f\u017fword",
+        "pwd",
+        "auth",
+        "AUTH",
+        "Auth2",
+        "requirepass",
+        "masterauth",
+        "secret",
+        "token",
+        "api_key",
+        "api-key",
+        "apikey",
+        "ACCESS_KEY",
+        "private-key",
+        "credentials",
+        "to\u212aen",
+        "authorization",
+        "Bearer",
+        "redis-cli",
+        " -a ",
+        "--pass",
+        "-requirepass",
+        "--api-key",
+        "--access-key",
+        '"AUTH"',
+        '"requirepass"',
+        "redis://",
+        "https://",
+        ":\\/\\/",
+        "@",
+        ":",
+        "=",
+        "=>",
+        " ",
+        "\t",
+        '"',
+        "'",
+        "\\",
+        "/",
+        ",",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "-----END RSA PRIVATE KEY-----",
+        "hooks.slack.com/services/",
+        "eyJhbGciOi",
+        ".",
+        "xoxb-",
+        "xapp-",
+        "ghp_",
+        "github_pat_",
+        "sk_live_",
+        "pk_test_",
+        "whsec_",
+        "AKIA",
+        "ASIA",
+        "ABCDEFGHIJKLMNOP",
+        "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/Ab",
+        "s3cr3t",
+        "0123456789",
+        "x",
+        "\n",
+    ]
+)
+
+
+def _ungated(text: str) -> str:
+    from logwatch.redact import _PATTERNS
+
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+@given(st.lists(_PIECES, max_size=12).map("".join))
+def test_gates_change_nothing(text: str) -> None:
+    """A gate only skips a pattern that cannot match: the output is every pattern's."""
+    assert redact(text) == _ungated(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pa\u017f\u017fword=hunter2",  # long s: (?i) matches it as "s", str.lower() keeps it
+        "to\u212aen: abcdefgh",  # the Kelvin sign matches "k"
+        "id=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/Ab done",
+        "url redis://app:pw@host:1",
+        '{"url": "redis:\\/\\/app:pw@host"}',  # JSON's escaped slashes
+        "pwd=hunter2",
+    ],
+)
+def test_gates_pass_folded_and_case_sensitive_shapes(text: str) -> None:
+    assert redact(text) == _ungated(text) != text
