@@ -41,6 +41,8 @@ _AUTH_WORDS = (
     "success|successful|supported|the|then|timed|timeout|to|unsupported|using|via|was|were|"
     "when|while|with|without|wrong"
 )
+# Commands and settings whose arguments are credentials.
+_PW_COMMANDS = "auth2?|requirepass|masterauth|primaryauth"
 # An AUTH argument: quoted, or a bare word that is not a placeholder (<password>), an
 # earlier mask or punctuation.
 # A prose word ends the text or is followed by a blank, after punctuation at most:
@@ -150,8 +152,7 @@ _PATTERNS: tuple[tuple[regex.Pattern[str], _Replacement], ...] = (
     # "CONFIG" "SET" "requirepass" "pw"; up to two arguments are the credentials.
     (
         regex.compile(
-            rf"(?i)(\"(?:(?P<two>auth2?)|requirepass|masterauth|primaryauth)\")[ \t]+{_DQ}"
-            rf"(?(two)(?:[ \t]+{_DQ})?)"
+            rf"(?i)(\"(?:{_PW_COMMANDS})\")[ \t]+{_DQ}(?:[ \t]+(?!\"(?:{_PW_COMMANDS})\"){_DQ})?"
         ),
         rf'\1 "{MASK}"',
     ),
@@ -159,11 +160,10 @@ _PATTERNS: tuple[tuple[regex.Pattern[str], _Replacement], ...] = (
     # ("AUTH failed", "AUTH <password> called without...").
     (
         regex.compile(
-            rf"(?i)(?P<cmd>(?<![\w-])(?:(?P<two>auth2?)|requirepass|masterauth|primaryauth)"
-            rf"[ \t]{{1,8}}){_AUTH_ARG}"
-            # AUTH takes a user and a password; requirepass and masterauth one value, so
-            # `requirepass a masterauth b` is two settings, each masked.
-            rf"(?(two)(?:(?P<gap>[ \t]{{1,8}})(?P<arg2>{_AUTH_ARG}))?)"
+            rf"(?i)(?P<cmd>(?<![\w-])(?:{_PW_COMMANDS})[ \t]{{1,8}}){_AUTH_ARG}"
+            # A second argument (AUTH's user, then password) unless it is the next
+            # setting: `requirepass a masterauth b` is two settings, each masked.
+            rf"(?:(?P<gap>[ \t]{{1,8}})(?!(?:{_PW_COMMANDS})(?![\w-]))(?P<arg2>{_AUTH_ARG}))?"
         ),
         _auth_args,
     ),
