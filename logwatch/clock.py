@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from logwatch.durations import parse_duration
+from logwatch.durations import is_duration, parse_duration
 from logwatch.errors import ConfigError
 
 _DAYS = {"today": 0, "yesterday": 1}
-_NUMBER = re.compile(r"\s*\d+(?:\.\d+)?\s*\Z")  # a bare number: a duration missing its unit
 
 
 def check_range(since: datetime | None, until: datetime | None) -> None:
@@ -36,22 +34,33 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+def shift(moment: datetime, seconds: float, *, option: str, value: str) -> datetime:
+    """moment + seconds; ConfigError naming the option and value when that leaves the
+    years datetime can hold (1-9999)."""
+    try:
+        return moment + timedelta(seconds=seconds)
+    except OverflowError:
+        raise ConfigError(f"{option}: {value!r} is out of range (years 1 to 9999)") from None
+
+
 def parse_when(value: str, *, now: datetime, tz: tzinfo, option: str = "time") -> datetime:
     """An ISO time (naive means `tz`), a duration back from now (`2h`, `3d`), or `today` /
-    `yesterday` (the start of that day in `tz`) -> aware UTC."""
+    `yesterday` (the start of that day in `tz`) -> aware UTC. ConfigError, naming the
+    option and value, for anything else and for a time outside years 1-9999 in UTC."""
+    try:
+        return _parse_when(value, now=now, tz=tz, option=option)
+    except OverflowError:
+        raise ConfigError(f"{option}: {value!r} is out of range (years 1 to 9999)") from None
+
+
+def _parse_when(value: str, *, now: datetime, tz: tzinfo, option: str) -> datetime:
     text = value.strip()
     day = _DAYS.get(text.lower())
     if day is not None:  # Perl Logwatch's ranges: the start of the day, in `tz`
         midnight = datetime.combine(now.astimezone(tz).date() - timedelta(days=day), time())
         return midnight.replace(tzinfo=tz).astimezone(UTC)
-    if _NUMBER.match(text):
+    if is_duration(text):  # a bare number is refused for its missing unit
         return now - timedelta(seconds=parse_duration(text, what=option))
-    try:
-        seconds = parse_duration(text)
-    except ConfigError:
-        pass
-    else:
-        return now - timedelta(seconds=seconds)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

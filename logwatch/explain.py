@@ -18,6 +18,7 @@ from logwatch.matching import Matcher
 from logwatch.model import Record
 from logwatch.pipeline import Stats, read_records
 from logwatch.redact import Redactor
+from logwatch.report_text import neutralise
 from logwatch.rules import RulePack
 from logwatch.stampshape import parse_stamp
 
@@ -95,6 +96,19 @@ def time_origin(record: Record, dating: Dating, tz: tzinfo) -> str:
     return f"time-only stamp: {dating.how.removeprefix('time-only stamps ')}"
 
 
+def _last_line(text: str) -> str:
+    """A record's last line: the exception of a traceback. Split at newlines only: a CR
+    inside a line is part of it (splitlines() would show only the text after it, which a
+    line can use to hide what precedes it)."""
+    return text.rstrip("\n").rpartition("\n")[2]
+
+
+def _shown(text: str) -> str:
+    """Log text as `logwatch test` prints it: at most 200 characters, control and bidi
+    characters made visible as scan's table shows them (`<U+000D>`)."""
+    return neutralise(text[:200])
+
+
 def run_test(
     path: Path,
     label: str,
@@ -119,15 +133,16 @@ def run_test(
         if show_all or shown <= SHOWN:
             extracted = " ".join(f"{k}={v}" for k, v in sorted(fields.items()))
             when = record.time.astimezone(tz).isoformat()
+            head = neutralise(f"line {record.line}: {rule} target={target} {extracted}".rstrip())
             out.append(
-                f"line {record.line}: {rule} target={target} {extracted}".rstrip()
+                head
                 + f"\n    time: {when} ({time_origin(record, dating, tz)})"
-                + f"\n    {redact(record.text.splitlines()[-1] if record.text else '')[:200]}"
+                + f"\n    {_shown(redact(_last_line(record.text)))}"
             )
 
     records = read_records(path, config, stats, dating, label=label)
     result = explain(records, matcher, on_match=on_match)
-    yield f"{label}: {dating.how}"
+    yield f"{neutralise(label)}: {dating.how}"
     yield from out
     if shown > SHOWN and not show_all:
         yield f"... {shown - SHOWN} more matched records (--all shows them)"
@@ -143,6 +158,6 @@ def run_test(
     yield ""
     yield f"error-looking records no rule matched: {result.missed_total:,}"
     for record in result.missed:
-        yield f"line {record.line}: {redact(record.text.splitlines()[0])[:200]}"
+        yield f"line {record.line}: {_shown(redact(record.text.split(chr(10), 1)[0]))}"
     if result.missed_total > len(result.missed):
         yield f"... {result.missed_total - len(result.missed)} more"

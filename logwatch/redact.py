@@ -41,6 +41,8 @@ _AUTH_WORDS = (
     "success|successful|supported|the|then|timed|timeout|to|unsupported|using|via|was|were|"
     "when|while|with|without|wrong"
 )
+# Commands and settings whose arguments are credentials.
+_PW_COMMANDS = "auth2?|requirepass|masterauth|primaryauth"
 # An AUTH argument: quoted, or a bare word that is not a placeholder (<password>), an
 # earlier mask or punctuation.
 # A prose word ends the text or is followed by a blank, after punctuation at most:
@@ -56,6 +58,10 @@ def _keep_user(m: regex.Match[str]) -> str:
     info = m.group("info")
     user, colon, _ = info.partition(":")
     return f"{m.group('lead')}{user}:{MASK}@" if colon else f"{m.group('lead')}{MASK}@"
+
+
+def _keep_url_user(m: regex.Match[str]) -> str:
+    return f"{m.group('lead')}{m.group('user')}:{MASK}@"
 
 
 def _keep_quotes(m: regex.Match[str]) -> str:
@@ -77,6 +83,23 @@ def _auth_args(m: regex.Match[str]) -> str:
     return f"{m.group('cmd')}{MASK}{second}"
 
 
+# One ACL rule that carries a password or its hash, bare or quoted (redis-cli, MONITOR).
+_ACL_RULE = regex.compile(
+    r"(?<!\S)(?:(?P<q>[\"'])(?P<qs>[<>#!])(?:(?!(?P=q))[^\\\n]|\\.)*+(?P=q)?|(?P<s>[<>#!])\S++)"
+)
+
+
+def _acl_rule(m: regex.Match[str]) -> str:
+    quote = m.group("q")
+    if quote is None:
+        return f"{m.group('s')}{MASK}"
+    return f"{quote}{m.group('qs')}{MASK}{quote}"
+
+
+def _acl_rules(m: regex.Match[str]) -> str:
+    return str(_ACL_RULE.sub(_acl_rule, m.group()))
+
+
 _Replacement = str | Callable[[regex.Match[str]], str]
 # Each pattern keeps the part that tells the reader what was there and masks the secret.
 # Order matters where shapes nest: a PEM block and URLs before key=value pairs.
@@ -96,6 +119,20 @@ _PATTERNS: tuple[tuple[regex.Pattern[str], _Replacement], ...] = (
         ),
         f"https://hooks.slack.com/services/{MASK}",
     ),
+    # A URL's password (scheme://user:password@host): everything from the colon after the
+    # user to the last @ before the host, whatever is in between: an unencoded /, ?, # or
+    # blank too (redis://:k7Gq/Zp+3x==@redis). The run never crosses the next URL or the
+    # line's end, so each character is read from one URL's start only: linear.
+    (
+        regex.compile(
+            r"(?P<lead>(?<=[A-Za-z0-9]):(?:\\?/){2})(?P<user>[^\s:/?#@\"<>\\\[\]]*+):"
+            # Without blanks: to the last @ of the run.
+            r"(?:(?:(?!:\\?/\\?/)[^\s\"])*@"
+            # With blanks, unless a port stands where the password would (host:6379/0).
+            r"|(?!\d{1,5}(?!\w))(?:(?!:\\?/\\?/)[^\n\"])*@)"
+        ),
+        _keep_url_user,
+    ),
     # A URL's userinfo (redis://user:password@host, https://token@host): as urllib reads
     # it, up to the last @ before the path; JSON's escaped slashes (:\/\/) too.
     (
@@ -114,17 +151,40 @@ _PATTERNS: tuple[tuple[regex.Pattern[str], _Replacement], ...] = (
     # MONITOR and redis-cli echo commands as quoted words: "AUTH" "user" "pw",
     # "CONFIG" "SET" "requirepass" "pw"; up to two arguments are the credentials.
     (
-        regex.compile(rf"(?i)(\"(?:auth2?|requirepass|masterauth)\")(?:[ \t]+{_DQ}){{1,2}}"),
+        regex.compile(
+            rf"(?i)(\"(?:{_PW_COMMANDS})\")[ \t]+{_DQ}(?:[ \t]+(?!\"(?:{_PW_COMMANDS})\"){_DQ})?"
+        ),
         rf'\1 "{MASK}"',
     ),
     # AUTH pw, auth user pw, requirepass pw, masterauth pw: the command, not the prose
     # ("AUTH failed", "AUTH <password> called without...").
     (
         regex.compile(
-            rf"(?i)(?P<cmd>(?<![\w-])(?:auth2?|requirepass|masterauth)[ \t]{{1,8}}){_AUTH_ARG}"
-            rf"(?:(?P<gap>[ \t]{{1,8}})(?P<arg2>{_AUTH_ARG}))?"
+            rf"(?i)(?P<cmd>(?<![\w-])(?:{_PW_COMMANDS})[ \t]{{1,8}}){_AUTH_ARG}"
+            # A second argument (AUTH's user, then password) unless it is the next
+            # setting: `requirepass a masterauth b` is two settings, each masked.
+            rf"(?:(?P<gap>[ \t]{{1,8}})(?!(?:{_PW_COMMANDS})(?![\w-]))(?P<arg2>{_AUTH_ARG}))?"
         ),
         _auth_args,
+    ),
+    # Redis ACL password rules after ACL SETUSER or in an ACL file's or ACL LIST's
+    # `user NAME on|off ...`: >pw adds, <pw removes, #hash and !hash by their SHA-256.
+    (
+        regex.compile(
+            r"(?i)(?:(?<![\w-])acl[\"']?[ \t]{1,8}[\"']?setuser"
+            r"|(?<![\w-])user[ \t]{1,8}[^\s\"']++[ \t]{1,8}(?=(?:on|off)(?!\S)))[^\n]*+"
+        ),
+        _acl_rules,
+    ),
+    # Sentinel's `sentinel auth-pass <master> <pw>` and `SENTINEL SET <m> auth-pass <pw>`,
+    # `sentinel-pass`, and TLS key-file passphrases, in config files and on command lines.
+    (
+        regex.compile(
+            r"(?i)(?P<cmd>(?<![\w-])(?:sentinel[ \t]{1,8}auth-pass[ \t]{1,8}[^\s\"']++[ \t]{1,8}"
+            r"|(?:--)?(?:auth-pass|sentinel-pass|tls-(?:client-)?key-file-pass)[ \t]{1,8}))"
+            rf"(?:{_DQ}|{_SQ}|\S++)"
+        ),
+        rf"\g<cmd>{MASK}",
     ),
     # Password flags: --pass pw, --password=pw, -pass pw; redis-cli's -a pw.
     (
@@ -186,10 +246,13 @@ _GATES: tuple[_Gate, ...] = (
     ("-----begin",),
     ("hooks.slack",),
     (":/", ":\\/"),
+    (":/", ":\\/"),
     ("authorization",),
     ("bearer",),
-    ('"auth', '"requirepass"', '"masterauth"'),
+    ('"auth', '"requirepass"', '"masterauth"', '"primaryauth"'),
     ("auth", "requirepass"),
+    ("user",),
+    ("-pass",),
     ("-pass", "-requirepass", "-masterauth", "-auth", "-token", "-secret", "-api", "-access-key"),
     ("redis-cli",),
     (

@@ -12,12 +12,11 @@ import math
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from logwatch.durations import parse_duration
+from logwatch.durations import MAX_DURATION_S, parse_duration
 from logwatch.errors import ConfigError
 
 #: Longest duration a key accepts: ten years. Longer ones overflow the datetime arithmetic
 #: of the grouper (an incident that can never resolve is a mistake, not a setting).
-MAX_DURATION_S = 10 * 365 * 86400.0
 
 
 def shown(value: object) -> str:
@@ -95,7 +94,7 @@ class TomlTable:
             self.refuse(key, 'a duration (e.g. 90, "90s", "5m", "2h")', value)
         if isinstance(value, float) and not math.isfinite(value):
             self.refuse(key, "a finite duration", value)
-        seconds = parse_duration(value, what=self.where(key))
+        seconds = parse_duration(value, what=self.where(key), bounded=False)  # refused below
         if seconds > MAX_DURATION_S:
             self.refuse(key, "a duration of at most 3650d", value)
         if positive and seconds <= 0:

@@ -215,3 +215,27 @@ def test_a_log_with_a_hole_of_nuls_is_read_not_skipped(logs: Path, tmp_path: Pat
                 (i["category"], i["first_seen"], i["events"]) for i in json.loads(out)["incidents"]
             ]
     assert found["app.log", ()] and len(set(map(tuple, found.values()))) == 1
+
+
+def test_test_shows_a_record_with_a_carriage_return_whole_with_controls_escaped(
+    tmp_path: Path,
+) -> None:
+    """`logwatch test` printed only the text after a record's last CR (the red team's
+    esc.log showed " FAKE" for a refused connection) and let ESC sequences reach the
+    terminal: it shows the line as scan's table does, controls written as <U+001B>."""
+    log = tmp_path / "esc.log"
+    log.write_bytes(
+        b"2026-11-26 14:50:01,000 ERROR app: \x1b]0;pwned\x07\xe2\x80\xaeredis.exceptions."
+        b"ConnectionError: Error 111 connecting to redis:6379. Connection refused.\r FAKE\n"
+        b"2026-11-26 14:50:02,000 ERROR app: redis.exceptions.ConnectionError: Error 111"
+        b" connecting to redis:6379. Connection refused.\n"
+        b"2026-11-26 14:50:03,000 ERROR app: boom\rredis.exceptions.RedisError: hidden\n"
+    )
+    code, out, _ = run("test", str(log))
+    assert code == 0
+    lines = out.splitlines()
+    first = lines[lines.index(next(x for x in lines if x.startswith("line 1:"))) + 2]
+    assert "Connection refused.<U+000D> FAKE" in first
+    assert "<U+001B>]0;pwned<U+0007><U+202E>redis.exceptions" in first
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
+    assert "line 3: 2026-11-26 14:50:03,000 ERROR app: boom<U+000D>redis.exceptions" in out

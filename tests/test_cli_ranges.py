@@ -99,3 +99,96 @@ def test_config_durations_need_units_in_strings_not_in_numbers(tmp_path: Path) -
     cfg.write_text("[incidents]\nquiet_period = 90\n")
     assert load_config(cfg, {}).grouping.quiet_period_s == 90
     assert parse_duration("0") == 0 and parse_duration("1.5h") == 5400
+
+
+# -- out-of-range times and durations: a one-line error, never an OverflowError -------------
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "value"),
+    [
+        pytest.param(("scan", "--since", "999999d"), "--since", "999999d", id="since-days"),
+        pytest.param(
+            ("scan", "--since", "0001-01-01T00:00:00+14:00"),
+            "--since",
+            "0001-01-01T00:00:00+14:00",
+            id="since-before-year-1",
+        ),
+        pytest.param(
+            ("scan", "--since", "9999-12-31T23:59:59-14:00"),
+            "--since",
+            "9999-12-31T23:59:59-14:00",
+            id="since-after-9999",
+        ),
+        pytest.param(
+            ("scan", "--until", "9999-12-31T23:59:59-14:00"),
+            "--until",
+            "9999-12-31T23:59:59-14:00",
+            id="until-after-9999",
+        ),
+        pytest.param(
+            ("scan", "--quiet-period", "99999999999d"),
+            "--quiet-period",
+            "99999999999d",
+            id="quiet-period",
+        ),
+        pytest.param(("report", "--since", "99999999999d"), "--since", "99999999999d", id="report"),
+        pytest.param(
+            ("silence", "add", "--reason", "r", "--category", "auth", "--for", "99999999999d"),
+            "--for",
+            "99999999999d",
+            id="silence-for",
+        ),
+        pytest.param(
+            (
+                "silence",
+                "add",
+                "--reason",
+                "r",
+                "--category",
+                "auth",
+                "--start",
+                "9999-12-31T00:00:00Z",
+                "--for",
+                "2d",
+            ),
+            "--for",
+            "2d",
+            id="silence-ends-after-9999",
+        ),
+        pytest.param(
+            (
+                "silence",
+                "add",
+                "--reason",
+                "r",
+                "--category",
+                "auth",
+                "--start",
+                "99999999999d",
+                "--for",
+                "1h",
+            ),
+            "--start",
+            "99999999999d",
+            id="silence-start",
+        ),
+    ],
+)
+def test_out_of_range_time_or_duration_is_a_one_line_error(
+    tmp_path: Path, args: tuple[str, ...], option: str, value: str
+) -> None:
+    extra = [str(APP_LOG)] if args[0] == "scan" else ["--state", str(tmp_path / "st.db")]
+    result = CliRunner().invoke(main, [*args, *extra], env={})
+    assert not isinstance(result.exception, OverflowError), result.exception
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0] and value in lines[0], result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("value", [1e300, float("inf"), "3651d", "99999999999999999999s"])
+def test_a_duration_longer_than_ten_years_is_refused(value: object) -> None:
+    with pytest.raises(ConfigError, match="out of range"):
+        parse_duration(value, what="x")
+    assert parse_duration("3650d") == 3650 * 86400.0

@@ -49,6 +49,8 @@ UNITS = [
     "authorization: ", "://", "a://", "a://a:", "-----BEGIN PRIVATE KEY-----", "--pass",
     "requirepass ", "connecting to ", "Error 111 connecting to a:1", "[Errno 111] ",
     "Error Multiple exceptions: ", "while reading from a:1", "Timeout reading from ",
+    "a://:a b", "a://a:a/", "a://a:a@", "acl setuser ", "user a on ", ">a ", '">a', "#",
+    "auth-pass ", "sentinel auth-pass a ", '"requirepass" "a" ',
 ]  # fmt: skip
 # A prefix that starts a match, then a long run of one fragment that never completes it.
 PREFIXES = [
@@ -56,7 +58,8 @@ PREFIXES = [
     "Timeout reading from ", "Timeout connecting to ", "Error Multiple exceptions: ",
     "Error 1 connecting to unix socket: ", "Error accepting a client connection: ",
     "password=", 'password="', "redis://", "AUTH ", "-----BEGIN PRIVATE KEY-----", "eyJ",
-    "Authorization: ", "redis-cli ", "[", "x@", "x://",
+    "Authorization: ", "redis-cli ", "[", "x@", "x://", "redis://:", "redis://u:",
+    "ACL SETUSER a on ", "user a on ", "sentinel auth-pass ",
 ]  # fmt: skip
 RUNS = [
     "a",
@@ -75,6 +78,9 @@ RUNS = [
     "\n",
     " ",
     "\t",
+    "a b",
+    ">a ",
+    '"<a',
 ]
 
 

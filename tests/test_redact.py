@@ -237,6 +237,18 @@ _PIECES = st.sampled_from(
         "0123456789",
         "x",
         "\n",
+        "#",
+        "?",
+        ">",
+        "<",
+        "redis://:",
+        "ACL SETUSER ",
+        "user app on ",
+        "sentinel auth-pass ",
+        "--sentinel-pass",
+        "primaryauth",
+        '"masterauth"',
+        "6379",
     ]
 )
 
@@ -268,3 +280,86 @@ def test_gates_change_nothing(text: str) -> None:
 )
 def test_gates_pass_folded_and_case_sensitive_shapes(text: str) -> None:
     assert redact(text) == _ungated(text) != text
+
+
+# -- the red team's leaks: each of these secrets was in scan/test output ---------------------
+
+LEAK_CASES = [
+    # A URL password holding an unencoded /, +, =, #, ?, or a blank: up to the last @.
+    pytest.param("REDIS_URL=redis://:k7Gq/Zp+3x==@redis:6379/0", ["k7Gq", "Zp+3x"], id="url-b64"),
+    pytest.param("broker redis://default:Ab+Cd/Ef=Gh@redis:6379/0", ["Ab+Cd", "Ef=Gh"], id="url-b64-user"),
+    pytest.param("ctx: redis://appuser:Qa2#x@redis:6379/0", ["Qa2", "#x@"], id="url-hash"),
+    pytest.param("ctx: redis://:Qa3#x@redis:6379/0", ["Qa3", "#x@"], id="url-hash-nouser"),
+    pytest.param("ctx: redis://appuser:Qa4?x@redis:6379/0", ["Qa4", "?x@"], id="url-query"),
+    pytest.param("ctx: redis://appuser:Qa5/x@redis:6379/0", ["Qa5", "/x@"], id="url-slash"),
+    pytest.param("ctx: redis://:Qa6 x@redis:6379/0", ["Qa6", " x@"], id="url-blank"),
+    pytest.param("rediss://u:p@ss/w?rd#1@redis:6380 next", ["p@ss", "w?rd"], id="url-last-at"),
+    pytest.param('{"url": "redis:\\/\\/u:k7\\/Gq@redis"}', ["k7"], id="url-json-escaped"),
+    pytest.param("redis://:1234/5678@redis:6379", ["1234", "5678"], id="url-digits-slash"),
+    # requirepass and masterauth each take one value: two on a line are both masked.
+    pytest.param("requirepass Qa9sek masterauth Qb1sek", ["Qa9sek", "Qb1sek"], id="two-settings"),
+    pytest.param(
+        '"CONFIG" "SET" "requirepass" "Qc1" "masterauth" "Qc2sek"', ["Qc1", "Qc2sek"],
+        id="monitor-two-settings",
+    ),
+    pytest.param("primaryauth Qc3sek", ["Qc3sek"], id="valkey-primaryauth"),
+    # Redis ACL rules: >pw adds, <pw removes, #hash/!hash by SHA-256.
+    pytest.param("ACL SETUSER app on >Qd7sek ~* +@all", ["Qd7sek"], id="acl-add"),
+    pytest.param("acl setuser app <Qd8old >Qd8new", ["Qd8old", "Qd8new"], id="acl-remove"),
+    pytest.param(
+        "ACL SETUSER app on #5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+        ["5e884898da"], id="acl-hash",
+    ),
+    pytest.param("ACL SETUSER app !5e884898da28047151d0", ["5e884898da"], id="acl-remove-hash"),
+    pytest.param('"ACL" "SETUSER" "app" "on" ">Qd9 sek" "~*"', ["Qd9", " sek"], id="acl-monitor"),
+    pytest.param(
+        "user app on #5e884898da28047151d0e56f8dc62927 ~* &* +@all", ["5e884898da"],
+        id="acl-list",
+    ),
+    pytest.param("user worker off >Qe0sek resetchannels", ["Qe0sek"], id="acl-file"),
+    # Sentinel and TLS passwords.
+    pytest.param("sentinel auth-pass mymaster Qe1sek", ["Qe1sek"], id="sentinel-auth-pass"),
+    pytest.param("SENTINEL SET mymaster auth-pass Qe2sek", ["Qe2sek"], id="sentinel-set"),
+    pytest.param("redis-sentinel --sentinel-pass Qe3sek", ["Qe3sek"], id="sentinel-pass"),
+    pytest.param("tls-key-file-pass Qe4sek", ["Qe4sek"], id="tls-key-file-pass"),
+    # Forms that already worked: held to it.
+    pytest.param("CONFIG SET requirepass Qf1sek", ["Qf1sek"], id="config-set"),
+    pytest.param("AUTH appuser Qf2sek", ["Qf2sek", "appuser"], id="auth-two-args"),
+    pytest.param("redis-cli --user app --pass Qf3sek ping", ["Qf3sek"], id="cli-user-pass"),
+    pytest.param("redis-cli -h r -a Qf4sek ping", ["Qf4sek"], id="cli-a"),
+    pytest.param("REDISCLI_AUTH=Qf5sek redis-cli ping", ["Qf5sek"], id="rediscli-auth"),
+    pytest.param("redis-server --requirepass Qf6sek --port 1", ["Qf6sek"], id="server-flag"),
+    pytest.param('{"password": "Qf7 sek"}', ["Qf7", " sek"], id="json-password"),
+    pytest.param("GET /cb?user=a&password=Qf8sek&x=1", ["Qf8sek"], id="query-string"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "pieces"), LEAK_CASES)
+def test_red_team_secret_shapes_are_masked(text: str, pieces: list[str]) -> None:
+    out = redact(text)
+    for piece in pieces:
+        assert piece not in out, out
+    assert MASK in out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The user and the host stay; the whole password, whatever is in it, goes.
+        ("redis://:k7Gq/Zp+3x==@redis:6379/0", "redis://:***@redis:6379/0"),
+        ("redis://app:a#b?c/d@redis:6379/0 x", "redis://app:***@redis:6379/0 x"),
+        ("requirepass a1 masterauth b2", "requirepass *** masterauth ***"),
+        ("ACL SETUSER app on >pw1 ~* +@all", "ACL SETUSER app on >*** ~* +@all"),
+        ('"ACL" "SETUSER" "app" ">p w"', '"ACL" "SETUSER" "app" ">***"'),
+        # A host's port is not a password: a later @ on the line (an address) stays.
+        (
+            "Error 111 connecting to redis://redis:6379/0. Paged ops@example.com",
+            "Error 111 connecting to redis://redis:6379/0. Paged ops@example.com",
+        ),
+        ("redis://localhost:6379 up; mail a@b", "redis://localhost:6379 up; mail a@b"),
+        ("ACL SETUSER app on ~cache:* +get", "ACL SETUSER app on ~cache:* +get"),
+        ("user app logged in from 10.0.0.1 <- ok", "user app logged in from 10.0.0.1 <- ok"),
+    ],
+)
+def test_what_stays_around_the_red_team_shapes(text: str, expected: str) -> None:
+    assert redact(text) == expected

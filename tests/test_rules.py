@@ -443,3 +443,53 @@ def test_builtin_patterns_do_not_backtrack_on_texts_they_run_unguarded(piece: st
     for rule in PACK.rules:
         for pattern in rule.patterns:
             pattern.search(text, timeout=0.2)  # TimeoutError fails the test
+
+
+# -- an access log's request lines: any rule's words in a URL are not a Redis error ---------
+
+_LITERALS = sorted({lit for rule in PACK.rules for lit in rule.literals})
+
+
+def _request_lines(word: str) -> list[str]:
+    """Access-log lines (nginx/Apache combined) whose request holds word in its URL."""
+    lines = []
+    for w in {word.replace(" ", "%20"), word.replace(" ", "+"), word.replace(" ", "-")}:
+        for path in (f"/{w}", f"/api/{w}/x", f"/?q={w}", f"/search?a=1&err={w}", f"/{w}.html"):
+            for method in ("GET", "POST"):
+                lines.append(
+                    f'203.0.113.9 - - [26/Nov/2026:14:50:01 +0000] "{method} {path} HTTP/1.1"'
+                    ' 404 179 "-" "Mozilla/5.0 (scanner)"'
+                )
+    if " " not in word:  # a malformed request target: a bare token, logged as sent
+        lines.append(f'10.0.0.1 - - [26/Nov/2026:14:50:01 +0000] "GET {word} HTTP/1.1" 400 0')
+    return lines
+
+
+@pytest.mark.parametrize("word", sorted({*_LITERALS, "BusyLoadingError", "MaxConnectionsError"}))
+def test_a_rule_word_in_a_request_url_opens_nothing(word: str) -> None:
+    """The red team's scanner 404s (`GET /WRONGPASS HTTP/1.1`, `/NOPERM`,
+    `/BusyLoadingError`, `/MaxConnectionsError`) opened critical auth/loading/max_clients
+    incidents: every rule wants the error's own context, never a bare token in a URL."""
+    for line in _request_lines(word):
+        assert PACK.match(line) is None, line
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("redis GET feed:1 failed: MaxConnectionsError", "client-pool-exhausted"),
+        ("redis.MaxConnectionsError('Too many connections')", "client-pool-exhausted"),
+        ("cache write failed: CLUSTERDOWN", "cluster-down"),
+        ('{"error_type":"BusyLoadingError"}', "loading"),
+        ("retry after BusyLoadingError.", "loading"),
+        ("NOPERM No permissions to access a key", "auth-no-permission"),
+        (
+            "redis.exceptions.NoPermissionError: No permissions to access a channel",
+            "auth-no-permission",
+        ),
+        ("ResponseError: WRONGPASS invalid password", "auth-failed"),
+    ],
+)
+def test_class_names_and_codes_in_their_own_context_still_match(line: str, rule: str) -> None:
+    m = PACK.match(line)
+    assert m is not None and m.rule.id == rule, line

@@ -9,14 +9,14 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from logwatch.cli.app import FORMAT, AppContext, CliError, pass_app
-from logwatch.clock import SystemClock, parse_when
+from logwatch.clock import SystemClock, parse_when, shift
 from logwatch.config import Config
 from logwatch.durations import parse_duration
 from logwatch.errors import LogwatchError
@@ -136,7 +136,7 @@ def silence_add(
         by=by or _login(),
         reason=reason.strip(),
         starts=begins,
-        ends=begins + timedelta(seconds=seconds),
+        ends=shift(begins, seconds, option="--for", value=for_),
         category=category.strip() if category else None,
         target=target.strip() if target else None,
     )
