@@ -126,7 +126,9 @@ class AgentProcess:
     def stop(self) -> int:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=5)
+        # 20 s: an agent following 10,000 files on a loaded machine takes seconds to close
+        # them and commit its state (systemd allows 90 s).
+        code = self.proc.wait(timeout=20)
         self.proc = None
         return code
 

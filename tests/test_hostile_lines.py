@@ -37,7 +37,8 @@ from logwatch.timestamps import parse_line_start
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = 64_000  # characters per hostile line (the reader cuts lines at 64 KiB; records too)
-BOUND_S = 1.0  # per call: linear code takes milliseconds here, quadratic code seconds
+BOUND_S = 1.0  # CPU-s per call (not wall: a loaded machine must not fail it): linear code
+# takes milliseconds here, quadratic code seconds
 
 # Fragments that almost start a match of some pattern, repeated to SIZE.
 UNITS = [
@@ -102,15 +103,18 @@ def hostile_texts() -> list[tuple[str, str]]:
 
 
 TEXTS = hostile_texts()
+PARTS = 3  # the whole-text stages' tests run over a third of TEXTS each
 
 
-def slowest(run: Callable[[str], Any]) -> tuple[float, str]:
-    """The longest one call of run took over TEXTS, and on which text."""
+def slowest(
+    run: Callable[[str], Any], texts: list[tuple[str, str]] | None = None
+) -> tuple[float, str]:
+    """The longest one call of run took over texts (all of TEXTS), and on which text."""
     worst = (0.0, "")
-    for what, text in TEXTS:
-        started = time.perf_counter()
+    for what, text in TEXTS if texts is None else texts:
+        started = time.process_time()
         run(text)
-        took = time.perf_counter() - started
+        took = time.process_time() - started
         if took > worst[0]:
             worst = (took, what)
         if took > BOUND_S:
@@ -148,8 +152,9 @@ def test_each_redaction_pattern_is_linear_on_hostile_lines(pattern: Any) -> None
         pytest.param(explain._ERRORISH.search, id="logwatch-test-errorish"),
     ],
 )
-def test_text_stage_is_linear_on_hostile_lines(run: Callable[[str], Any]) -> None:
-    took, what = slowest(run)
+@pytest.mark.parametrize("part", range(PARTS))
+def test_text_stage_is_linear_on_hostile_lines(run: Callable[[str], Any], part: int) -> None:
+    took, what = slowest(run, TEXTS[part::PARTS])  # in parts, that `pytest -n` spreads
     assert took < BOUND_S, (what, took)
 
 
@@ -172,13 +177,13 @@ def test_hex_tail_after_a_refused_line_does_not_stall_the_matcher() -> None:
         + "".join(rng.choice("0123456789abcdef") for _ in range(45_000))
     )
     matcher = Matcher(load_rule_pack(), default_target="redis", redact=Redactor())
-    started = time.perf_counter()
+    started = time.process_time()
     for n in range(5):  # five distinct lines: the per-line cache does not help
         text = line + "0" * n
         event = matcher.match(Record(source="a.log", line=n, offset=0, end=len(text),
                                      time=datetime.now(UTC), text=text, lines=1))  # fmt: skip
         assert event is not None and event.target == "10.0.0.5:6379"
-    assert time.perf_counter() - started < 5 * BOUND_S
+    assert time.process_time() - started < 5 * BOUND_S
 
 
 # -- a user rule that keeps timing out -------------------------------------------------
@@ -215,10 +220,10 @@ def test_user_rule_that_keeps_timing_out_is_switched_off_then_tried_again(
         assert pack.match(HOSTILE_A) is None
         clock.now += 1
     assert pack.switched_off() == ["evil-backtracking"]
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(20):  # switched off: no line pays the timeout any more
         assert pack.match(HOSTILE_A) is None
-    assert time.perf_counter() - started < 0.05
+    assert time.process_time() - started < 0.05
     assert pack.timeouts == {"evil-backtracking": 3}
     off = [r.getMessage() for r in caplog.records if "switched off" in r.getMessage()]
     assert off == [
@@ -306,10 +311,12 @@ def _opened_after_hostile_lines(tmp_path: Path, hostile: str, config: str = "") 
     proc = subprocess.Popen(
         [sys.executable, "-m", "logwatch", "--config", str(tmp_path / "logwatch.toml"), "-v",
          "watch", str(logs), "--dry-run", "--state", str(tmp_path / "state.db"),
-         "--jsonl", str(jsonl), "--quiet-period", "5s"],
+         "--jsonl", str(jsonl), "--quiet-period", "40s"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.DEVNULL, stderr=err,
     )  # fmt: skip
+    # 40 s: longer than the test waits, so the burst is never opened and resolved in one
+    # batch (a "resolved" alone) when a loaded machine reads it late.
     err.close()
     agent_log = tmp_path / "agent.log"
     try:
@@ -361,14 +368,16 @@ patterns = ['''(a+)+$''']
 def test_user_rule_that_keeps_timing_out_stops_delaying_the_next_incident(
     tmp_path: Path,
 ) -> None:
-    """20 lines of 40,000 a's against `(a+)+$` with a 0.3 s timeout: 3 timeouts switch
-    the rule off (about 1 s), where every line used to pay it (6 s)."""
+    """100 lines of 40,000 a's against `(a+)+$` with a 0.3 s timeout: 3 timeouts switch
+    the rule off (the log says so) and the burst after them opens at once (about 1 s; 9 s
+    on a machine loaded 10 times over), where every line paying the timeout would take 30 s
+    (wall-clock timeouts: no load makes that shorter)."""
     (tmp_path / "evil.toml").write_text(EVIL_RULE)
-    hostile = "".join(f"{_stamp()} INFO [morningai.api] {'a' * 40_000}!\n" for _ in range(20))
+    hostile = "".join(f"{_stamp()} INFO [morningai.api] {'a' * 40_000}!\n" for _ in range(100))
     took = _opened_after_hostile_lines(
         tmp_path, hostile, 'rules = ["evil.toml"]\nmatch_timeout = "300ms"\n'
     )
-    assert took < 3.0, took
+    assert took < 15.0, took
     log = (tmp_path / "agent.log").read_text()
     assert log.count("rule evil-backtracking (") == 1
     assert "switched off for 600s" in log

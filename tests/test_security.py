@@ -231,10 +231,12 @@ def test_catastrophic_user_rule_is_stopped_logged_once_and_the_agent_keeps_its_l
     err = open(tmp_path / "agent.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "logwatch", "--config", str(config), "-v", "watch", str(logs),
-         "--state", str(tmp_path / "state.db"), "--jsonl", str(jsonl), "--quiet-period", "1s"],
+         "--state", str(tmp_path / "state.db"), "--jsonl", str(jsonl), "--quiet-period", "20s"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.DEVNULL, stderr=err,
     )  # fmt: skip
+    # A quiet period the test outlasts never: with 1 s, a loaded machine read the burst over
+    # a second late, and the incident opened and resolved in one batch ("resolved" alone).
     err.close()
     try:
         deadline = time.monotonic() + 15
@@ -248,6 +250,7 @@ def test_catastrophic_user_rule_is_stopped_logged_once_and_the_agent_keeps_its_l
         started = time.monotonic()
         with open(log, "a") as fh:
             fh.write(refused(7001) * 2)
+        deadline = started + 20
         while '"incident.opened"' not in _read(jsonl) and time.monotonic() < deadline:
             time.sleep(0.02)
         latency = time.monotonic() - started
@@ -256,8 +259,9 @@ def test_catastrophic_user_rule_is_stopped_logged_once_and_the_agent_keeps_its_l
         proc.wait(timeout=10)
     opened = [json.loads(x) for x in _read(jsonl).splitlines() if "incident.opened" in x]
     assert [o["incident"]["target"] for o in opened] == ["10.0.0.5:7001"]
-    # Each hostile record costs at most the timeout; the outage is still seen at once.
-    assert latency < 1.5, latency
+    # Each hostile record costs at most the timeout (0.5 s for the five); without one, `(a|aa)+$`
+    # on 40 a's runs for hours. The bound leaves room for a loaded machine.
+    assert latency < 5.0, latency
     stderr = _read(tmp_path / "agent.log")
     assert stderr.count("rule evil-backtracking: match timed out after 0.1s; skipped") == 1
     assert proc.returncode == 0

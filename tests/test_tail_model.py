@@ -463,13 +463,23 @@ class TailerModel(RuleBasedStateMachine):
         f.ids = []
 
 
-TailerModel.TestCase.settings = settings(
-    max_examples=EXAMPLES,
-    stateful_step_count=50,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-TestTailerModel = TailerModel.TestCase
+def _model_settings(examples: int) -> settings:
+    return settings(
+        max_examples=examples,
+        stateful_step_count=50,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+
+
+# Two halves of the examples, so that `pytest -n` runs them side by side (each draws its
+# own random sequences; together they are the EXAMPLES the model asks for).
+class TestTailerModel(TailerModel.TestCase):  # type: ignore[misc,valid-type]
+    settings = _model_settings((EXAMPLES + 1) // 2)
+
+
+class TestTailerModelMore(TailerModel.TestCase):  # type: ignore[misc,valid-type]
+    settings = _model_settings(EXAMPLES // 2)
 
 
 # -- sequences the model found, kept as plain tests ---------------------------------------
