@@ -192,21 +192,23 @@ def test_the_all_clear_is_an_edit_and_a_broadcast_and_a_confirmed_recovery_resol
 ) -> None:
     server = redis_server()
     target = f"127.0.0.1:{server.port}"
-    # A 60 s quiet period, but the probe confirms recovery after 2 s of quiet.
+    # A 60 s quiet period, but the probe confirms recovery after 5 s of quiet (with 2 s, a
+    # loaded machine's opening verdict, which the root waits up to 2 s for, came after the
+    # recovery: the incident opened and resolved in one batch, one "RESOLVED" root).
     a = oncall_agent(quiet="60s", env={"REDIS_URL": f"redis://{target}/0"},
-                     config='[incidents]\nconfirmed_quiet = "2s"\n')  # fmt: skip
+                     config='[incidents]\nconfirmed_quiet = "5s"\n')  # fmt: skip
     log = a.logs / "app.log"
     log.write_text(healthy())
     a.start()
     append(log, refused_on(target) * 2)
     written = time.monotonic()
-    wait(slack, a, lambda rs: any("RESOLVED" in texts(r) for r in updates(rs)), 20, "the resolve")
+    wait(slack, a, lambda rs: any("RESOLVED" in texts(r) for r in updates(rs)), 30, "the resolve")
     resolved_after = time.monotonic() - written
     wait(slack, a, lambda rs: any(r.body.get("reply_broadcast") for r in replies(rs)), 5,
          "the broadcast all-clear")  # fmt: skip
     assert a.stop() == 0
 
-    assert resolved_after < 15, resolved_after  # not the 60 s quiet period
+    assert resolved_after < 30, resolved_after  # not the 60 s quiet period
     [edit] = [r for r in updates(slack.requests) if "RESOLVED" in texts(r)]
     shown = texts(edit)
     assert "recovery confirmed: Redis answers PING" in shown and "What to do" not in shown

@@ -89,7 +89,7 @@ def test_refused_when_server_stopped(redis_server: Start) -> None:
     server.stop()
     started = time.monotonic()
     result = run_probe(server.url, 2.0)
-    assert time.monotonic() - started < 1.0  # refused is immediate, no retries
+    assert time.monotonic() - started < 1.9  # refused is immediate: no retry, no 2 s timeout
     assert (result.healthy, result.status) == (False, "refused")
     assert result.summary == f"Redis 127.0.0.1:{server.port} refuses connections"
     assert result.details["reason"] == "connection refused"
