@@ -462,8 +462,8 @@ def json_object(text: str) -> dict[str, Any] | None:
     """The JSON object a line holds, or None (not JSON, or JSON but not an object)."""
     try:
         value = json.loads(text)
-    except ValueError:  # json.JSONDecodeError, and a lone surrogate in some inputs
-        return None
+    except (ValueError, RecursionError):  # not JSON, a lone surrogate; nesting past the
+        return None  # recursion limit ('{"a": [[[[...' 60 KB deep) is no log record
     return value if isinstance(value, dict) else None
 
 

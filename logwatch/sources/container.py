@@ -89,7 +89,7 @@ def parse_entry(text: str, fmt: ContainerFormat) -> ContainerEntry | None:
         return None
     try:
         fields = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting past the recursion limit too
         return None
     if not isinstance(fields, dict) or not isinstance(fields.get("log"), str):
         return None
