@@ -462,8 +462,8 @@ def json_object(text: str) -> dict[str, Any] | None:
     """The JSON object a line holds, or None (not JSON, or JSON but not an object)."""
     try:
         value = json.loads(text)
-    except ValueError:  # json.JSONDecodeError, and a lone surrogate in some inputs
-        return None
+    except (ValueError, RecursionError):  # not JSON, a lone surrogate; nesting past the
+        return None  # recursion limit ('{"a": [[[[...' 60 KB deep) is no log record
     return value if isinstance(value, dict) else None
 
 
@@ -496,6 +496,27 @@ def _add_traceback(value: Any, out: list[str]) -> None:
         for item in value:
             if isinstance(item, str):
                 out.extend(item.rstrip("\n").split("\n"))
+        _add_dict_traceback(value, out, 0)
+
+
+def _add_dict_traceback(chain: list[Any], out: list[str], depth: int) -> None:
+    """structlog's dict_tracebacks: a chain of {"exc_type", "exc_value", "exceptions"} dicts,
+    the raised one first; written as Python prints it, causes first, `Type: value` each
+    (the frames are left out: their locals may hold anything, a password too)."""
+    if depth > 8:  # an ExceptionGroup's members nest; a hostile line cannot recurse for long
+        return
+    for item in reversed(chain):
+        if not isinstance(item, dict):
+            continue
+        kind, text = item.get("exc_type"), item.get("exc_value")
+        if not isinstance(kind, str) or not isinstance(text, str):
+            continue
+        members = item.get("exceptions")
+        if isinstance(members, list):
+            for member in members:
+                if isinstance(member, list):
+                    _add_dict_traceback(member, out, depth + 1)
+        out.extend(f"{kind}: {text}".rstrip("\n").split("\n"))
 
 
 def assemble(

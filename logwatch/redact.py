@@ -78,6 +78,12 @@ def _keep_quotes(m: regex.Match[str]) -> str:
 _QUOTE = regex.compile(r"\\*[\"']")
 
 
+def _quoted_args(m: regex.Match[str]) -> str:
+    """`"AUTH" "***"`, `('AUTH', '***')`: the command, its separator, one quoted mask."""
+    quote = m.group("value")[0]
+    return f"{m.group('cmd')}{m.group('sep')}{quote}{MASK}{quote}"
+
+
 def _auth_args(m: regex.Match[str]) -> str:
     second = f"{m.group('gap')}{MASK}" if m.group("arg2") is not None else ""
     return f"{m.group('cmd')}{MASK}{second}"
@@ -149,12 +155,15 @@ _PATTERNS: tuple[tuple[regex.Pattern[str], _Replacement], ...] = (
     ),
     (regex.compile(r"(?i)((?<![a-z])bearer\s{1,8})[A-Za-z0-9._~+/=-]{8,}"), rf"\1{MASK}"),
     # MONITOR and redis-cli echo commands as quoted words: "AUTH" "user" "pw",
-    # "CONFIG" "SET" "requirepass" "pw"; up to two arguments are the credentials.
+    # "CONFIG" "SET" "requirepass" "pw"; a command as a list or tuple too (JSON's
+    # ["AUTH", "pw"], Python's ('AUTH', 'user', 'pw')); up to two arguments are the credentials.
     (
         regex.compile(
-            rf"(?i)(\"(?:{_PW_COMMANDS})\")[ \t]+{_DQ}(?:[ \t]+(?!\"(?:{_PW_COMMANDS})\"){_DQ})?"
+            rf"(?i)(?P<cmd>(?P<q>[\"'])(?:{_PW_COMMANDS})(?P=q))"
+            r"(?P<sep>[ \t]{0,8},[ \t]{0,8}|[ \t]+)"
+            rf"(?P<value>{_DQ}|{_SQ})(?:(?P=sep)(?![\"'](?:{_PW_COMMANDS})[\"'])(?:{_DQ}|{_SQ}))?"
         ),
-        rf'\1 "{MASK}"',
+        _quoted_args,
     ),
     # AUTH pw, auth user pw, requirepass pw, masterauth pw: the command, not the prose
     # ("AUTH failed", "AUTH <password> called without...").
@@ -189,16 +198,20 @@ _PATTERNS: tuple[tuple[regex.Pattern[str], _Replacement], ...] = (
     # Password flags: --pass pw, --password=pw, -pass pw; redis-cli's -a pw.
     (
         regex.compile(
+            # An argv list too: '--requirepass', 'pw' and "--pass","pw".
             r"(?i)((?<![\w-])--?(?:pass(?:word|wd)?|requirepass|masterauth|auth|token|secret"
-            rf"|api-?key|access-key|secret-key)(?:[ \t]{{1,8}}|=))(?!-)(?:{_DQ}|{_SQ}|\S++)"
+            r"|api-?key|access-key|secret-key)(?:[ \t]{1,8}|=|[\"'][ \t]{0,8},[ \t]{0,8}))(?!-)"
+            rf"(?P<value>{_DQ}|{_SQ}|\S++)"
         ),
-        rf"\1{MASK}",
+        _keep_quotes,
     ),
     (
         regex.compile(
-            rf"(?i)((?<![\w-])redis-cli\b[^\n]{{0,200}}?[ \t]-a[ \t]{{1,8}})(?:{_DQ}|{_SQ}|\S++)"
+            r"(?i)((?<![\w-])redis-cli\b[^\n]{0,200}?"
+            r"(?:[ \t]-a[ \t]{1,8}|[\"'][ \t]{0,8},[ \t]{0,8}[\"']-a[\"'][ \t]{0,8},[ \t]{0,8}))"
+            rf"(?P<value>{_DQ}|{_SQ}|\S++)"
         ),
-        rf"\1{MASK}",
+        _keep_quotes,
     ),
     # key=value, key: value, "key": "value", key => 'value' for secret-looking keys; a
     # quoted value is masked whole.
@@ -207,7 +220,8 @@ _PATTERNS: tuple[tuple[regex.Pattern[str], _Replacement], ...] = (
             r"(?i)((?:pass(?:word|wd|phrase)|secret|token|api[_-]?key|access[_-]?key"
             r"|private[_-]?key|credentials?|requirepass|masterauth|(?<![a-z])(?:pass|pwd|auth)(?![a-z]))"
             r"[\w.-]{0,40}\\{0,3}[\"']?\s{0,8}(?:=>?|:)\s{0,8})"
-            rf"(?P<value>{_ESC_DQ}|{_DQ}|{_SQ}|[^\s\"',;&}})\]\\]+)"
+            # A tuple or list whole: auth=("user", "pw"), "password": ["pw"].
+            rf"(?P<value>{_ESC_DQ}|{_DQ}|{_SQ}|[(\[][^)\]\n]*+[)\]]?|[^\s\"',;&}})\]\\]+)"
         ),
         _keep_quotes,
     ),
@@ -249,7 +263,7 @@ _GATES: tuple[_Gate, ...] = (
     (":/", ":\\/"),
     ("authorization",),
     ("bearer",),
-    ('"auth', '"requirepass"', '"masterauth"', '"primaryauth"'),
+    ('"auth', "'auth", "requirepass", "masterauth", "primaryauth"),
     ("auth", "requirepass"),
     ("user",),
     ("-pass",),

@@ -41,13 +41,14 @@ LEVEL_WORDS = (
 _LEVEL = f"(?:{LEVEL_WORDS})"
 # One prefix token and the blanks after it. Each alternative is bounded and anchored: the
 # match is linear in the token. Kinds: 1 a level word (ERROR, [error], <ERROR>, ERROR:),
-# 2 a bracketed tag or thread name ([MainThread], [1234]), 3 a number (pid, pid:thread),
-# 4 a logger or module name (django.request, app:). No "=", "@" or "/" in any: a prefix is
-# never a key=value pair or a URL, so it holds no secret.
+# 2 a bracketed tag or thread name ([MainThread], [1234]) or RFC 5424's priority and
+# version (`<11>1 2026-...`, rsyslog's RSYSLOG_SyslogProtocol23Format), 3 a number (pid,
+# pid:thread), 4 a logger or module name (django.request, app:). No "=", "@" or "/" in
+# any: a prefix is never a key=value pair or a URL, so it holds no secret.
 _TOKEN = re.compile(
     r"(?:\x1b\[[0-9;]{0,16}m)*"
     r"(?:(?P<level>[\[<(]?(?i:" + _LEVEL + r")[\]>)]?:?)"
-    r"|(?P<tag>\[[\w.:-]{1,64}\])"
+    r"|(?P<tag>\[[\w.:-]{1,64}\]|<\d{1,3}>\d{1,2})"
     r"|(?P<number>\d{1,10}(?::\w{1,20})?:?)"
     r"|(?P<name>[A-Za-z_][\w.-]{0,63}:?))"
     r"(?:\x1b\[[0-9;]{0,16}m)*"

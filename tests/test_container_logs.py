@@ -297,3 +297,23 @@ def test_a_traceback_waiting_for_its_exception_line_is_unfinished_on_any_stream(
     exc = {"log": "ValueError: x\n", "stream": "stderr", "time": "2026-03-01T12:00:00.2Z"}
     assembler.feed(LogLine(text=json.dumps(exc), number=4, offset=len(text), end=len(text) + 1))
     assert not assembler.pending_unfinished()
+
+
+@pytest.mark.parametrize("fmt", ["docker", "cri"])
+def test_a_runtime_stamp_past_datetimes_range_in_utc_is_no_time(tmp_path: Path, fmt: str) -> None:
+    """`0001-01-01T00:00:00+14:00` raised OverflowError converting to UTC: scan ended in a
+    traceback. Such an entry has no time; the scan goes on."""
+    assert parse_time("0001-01-01T00:00:00+14:00") is None
+    assert parse_time("9999-12-31T23:59:59.999999999-14:00") is None
+    err = "redis.exceptions.ConnectionError: Error 111 connecting to r:6379. Connection refused."
+    stamps = ["2026-12-01T10:00:01Z", "0001-01-01T00:00:00+14:00", "2026-12-01T10:00:02Z"]
+    if fmt == "docker":
+        lines = [json.dumps({"log": err + "\n", "stream": "stderr", "time": t}) for t in stamps]
+    else:
+        lines = [f"{t} stderr F {err}" for t in stamps]
+    log = tmp_path / "0.log"
+    log.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(main, ["scan", "--format", "json", str(log)])
+    assert result.exit_code == 1, result.output
+    [incident] = json.loads(result.stdout)["incidents"]
+    assert incident["last_seen"] == "2026-12-01T10:00:02+00:00"

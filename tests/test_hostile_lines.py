@@ -381,3 +381,51 @@ def test_user_rule_that_keeps_timing_out_stops_delaying_the_next_incident(
     log = (tmp_path / "agent.log").read_text()
     assert log.count("rule evil-backtracking (") == 1
     assert "switched off for 600s" in log
+
+
+# -- JSON nested past the recursion limit ------------------------------------------------
+
+DEEP = 30_000  # 60 KB of brackets: under the 64 KiB line bound, past json's recursion limit
+
+
+def _deep_json(key: str = "a") -> str:
+    return '{"' + key + '": ' + "[" * DEEP + "]" * DEEP + "}"
+
+
+def test_json_nested_past_the_recursion_limit_is_no_record_field() -> None:
+    """json.loads raises RecursionError (not ValueError) on it: each JSON reader of log
+    text takes the line for what it is (not JSON, not an entry) instead of raising."""
+    from logwatch.records import json_object
+    from logwatch.sources.container import ContainerFormat, parse_entry
+    from logwatch.sources.journal import parse_entry as journal_entry
+
+    assert json_object(_deep_json()) is None
+    assert parse_entry('{"log": ' + "[" * DEEP + "]" * DEEP + "}", ContainerFormat.DOCKER) is None
+    assert journal_entry('{"__CURSOR": ' + "[" * DEEP + "]" * DEEP + "}") is None
+
+
+def test_a_deeply_nested_json_line_does_not_stop_the_scan(tmp_path: Path) -> None:
+    """It ended `scan` (both paths) and `logwatch test` with a RecursionError traceback."""
+    from click.testing import CliRunner
+
+    from logwatch.cli import main
+
+    log = tmp_path / "app.log"
+    refused = ("ERROR redis.exceptions.ConnectionError: Error 111 connecting to"
+               " 10.0.0.5:6379. Connection refused.")  # fmt: skip
+    log.write_text(
+        _deep_json("time") + "\n"
+        + "".join(f"2026-03-01 12:00:0{n},000 {refused}\n" for n in range(2))
+    )  # fmt: skip
+    for flags in ([], ["--reference"]):
+        result = CliRunner().invoke(main, ["scan", "--format", "json", *flags, str(log)])
+        assert result.exit_code == 1, result.output
+        [incident] = json.loads(result.stdout)["incidents"]
+        assert (incident["target"], incident["events"]) == ("10.0.0.5:6379", 2)
+
+
+def test_a_deeply_nested_json_line_does_not_stall_the_agent(tmp_path: Path) -> None:
+    """The agent's loop raised on it, kept the batch and raised again every poll: the
+    outage written after it was never reported. Now its incident opens."""
+    took = _opened_after_hostile_lines(tmp_path, _deep_json() + "\n")
+    assert took < 30.0  # the helper's "never" (no bound on how fast: a loaded machine)

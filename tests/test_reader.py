@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
 import lzma
 import os
 import tracemalloc
@@ -14,9 +15,11 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from logwatch.cli import main
 from logwatch.errors import SourceError
 from logwatch.model import LogLine
 from logwatch.sources.reader import file_mtime, is_binary, open_log, read_lines
@@ -257,3 +260,51 @@ def test_any_block_size_gives_the_same_lines(
         read_lines(io.BytesIO(data), max_line_bytes=limit, block_size=block_size, final=final)
     )
     assert lines == _reference(data, limit, final)
+
+
+@given(
+    text=st.text(st.characters(exclude_categories=("Cs",)), max_size=300),
+    encoding=st.sampled_from(["utf-16", "utf-16-le", "utf-16-be"]),
+    skip=st.integers(0, 400),
+)
+def test_utf16_text_reads_as_its_utf8(
+    tmp_path_factory: pytest.TempPathFactory, text: str, encoding: str, skip: int
+) -> None:
+    """A UTF-16 file with its BOM (PowerShell's `>`) reads as the UTF-8 bytes it holds, from
+    the start or from any offset into them (a seek back reads again from the start). A log
+    starts with ASCII (its stamp), which is how UTF-16 is told from Latin-1's `\xff\xfe`."""
+    text = "2026-03-01 " + text
+    path = tmp_path_factory.mktemp("u16") / "app.log"
+    bom = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    path.write_bytes(bom + text.encode(encoding))
+    utf8 = text.encode("utf-8")
+    with open_log(path) as stream:
+        assert stream.read() == utf8
+        at = min(skip, len(utf8))
+        assert stream.seek(at) == at and stream.read() == utf8[at:]
+    with open_log(path) as stream:
+        assert _texts(list(read_lines(stream))) == _texts(list(read_lines(io.BytesIO(utf8))))
+
+
+def test_a_utf16_log_is_scanned_as_its_utf8(tmp_path: Path) -> None:
+    """The same incidents from a log written in UTF-16 as from its UTF-8 original (a UTF-16
+    log was read as text full of NULs: no timestamps, no incident, exit 0)."""
+    lines = [f"2026-03-01 12:00:0{i},000 ERROR redis.exceptions.ConnectionError: Error 111 "
+             "connecting to 10.0.0.5:6379. Connection refused." for i in range(5)]  # fmt: skip
+    text = "\n".join(lines) + "\n"
+    (tmp_path / "utf8.log").write_text(text, encoding="utf-8")
+    (tmp_path / "utf16.log").write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+
+    def incidents(name: str, *flags: str) -> list[tuple[object, ...]]:
+        result = CliRunner().invoke(
+            main,
+            ["scan", "--format", "json", *flags, str(tmp_path / name)],
+            env={"REDIS_URL": None},
+        )
+        assert result.exit_code == 1, result.output
+        found = json.loads(result.stdout)["incidents"]
+        return [(i["category"], i["target"], i["events"], i["first_seen"]) for i in found]
+
+    expected = [("connection", "10.0.0.5:6379", 5, "2026-03-01T12:00:00+00:00")]
+    for flags in ((), ("--reference",)):
+        assert incidents("utf8.log", *flags) == incidents("utf16.log", *flags) == expected

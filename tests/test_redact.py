@@ -331,6 +331,26 @@ LEAK_CASES = [
     pytest.param("redis-server --requirepass Qf6sek --port 1", ["Qf6sek"], id="server-flag"),
     pytest.param('{"password": "Qf7 sek"}', ["Qf7", " sek"], id="json-password"),
     pytest.param("GET /cb?user=a&password=Qf8sek&x=1", ["Qf8sek"], id="query-string"),
+    # Commands and argv as lists or tuples (JSON arrays, Python reprs, subprocess errors).
+    pytest.param('"cmd": ["AUTH", "Qg1sek"]', ["Qg1sek"], id="json-array-auth"),
+    pytest.param("execute_command('AUTH', 'app', 'Qg2sek')", ["Qg2sek"], id="tuple-auth-user"),
+    pytest.param(
+        "('requirepass', 'Qg3a', 'masterauth', 'Qg3b')", ["Qg3a", "Qg3b"], id="tuple-settings"
+    ),
+    pytest.param(
+        "CalledProcessError: Command '['redis-server', '--requirepass', 'Qg4sek']' returned 1",
+        ["Qg4sek"], id="argv-flag",
+    ),
+    pytest.param('{"argv": ["redis-cli","-a","Qg5sek","ping"]}', ["Qg5sek"], id="argv-cli-a"),
+    pytest.param(
+        "Command '['redis-cli', '-h', 'r', '-a', 'Qg6sek', 'ping']' returned", ["Qg6sek"],
+        id="argv-cli-a-repr",
+    ),
+    # A tuple or list after a secret-looking key: requests' auth=(user, pw) in a traceback's
+    # source line, a local's repr.
+    pytest.param('    requests.post(url, auth=("api", "Qg7sek"))', ["Qg7sek"], id="auth-tuple"),
+    pytest.param("auth_args = ('Qg8sek',)", ["Qg8sek"], id="auth-args-local"),
+    pytest.param('{"passwords": ["Qg9a", "Qg9b"]}', ["Qg9a", "Qg9b"], id="json-list-value"),
 ]  # fmt: skip
 
 
@@ -358,6 +378,10 @@ def test_red_team_secret_shapes_are_masked(text: str, pieces: list[str]) -> None
         ),
         ("redis://localhost:6379 up; mail a@b", "redis://localhost:6379 up; mail a@b"),
         ("ACL SETUSER app on ~cache:* +get", "ACL SETUSER app on ~cache:* +get"),
+        # A listed command keeps its quotes and separators; the arguments are one mask.
+        ("['AUTH', 'u', 'p']", "['AUTH', '***']"),
+        ('["--pass","p"]', '["--pass","***"]'),
+        ("auth=('u', 'p') ok", "auth=*** ok"),
         ("user app logged in from 10.0.0.1 <- ok", "user app logged in from 10.0.0.1 <- ok"),
     ],
 )

@@ -36,6 +36,8 @@ DJANGO = (
         pytest.param("[1234] 2026-12-01 04:54:51,411 x", 1, id="pid-tag"),
         pytest.param("\x1b[31mERROR\x1b[0m 2026-12-01 04:54:51,411 x", 1, id="coloured-level"),
         pytest.param("WARNING [MainThread] 2026-12-01 04:54:51,411 x", 2, id="level-thread"),
+        pytest.param("<11>1 2026-12-01T04:54:51.411Z web-1 app 42 - - x", 1, id="rfc5424"),
+        pytest.param("<190>12 2026-12-01T04:54:51.411+00:00 h a - - - x", 1, id="rfc5424-pri"),
     ],
 )
 def test_stamp_after_a_prefix_is_found_and_learned(line: str, tokens: int) -> None:
@@ -210,3 +212,23 @@ def test_a_prefix_is_three_tokens_at_most_and_the_learned_count_exactly() -> Non
     assert prefixed_stamp("ERROR app x 2026-03-01 12:00:00 y", None, 2) is None
     # A line starting with any letter can hold a prefix (a logger name before the level).
     assert parse_stamp("Xapp ERROR 2026-03-01 12:00:00,000 x", None, StampShape(2)) is not None
+
+
+def test_an_rfc5424_file_is_dated_by_its_stamps_on_both_paths(tmp_path: Path) -> None:
+    """rsyslog's RSYSLOG_SyslogProtocol23Format writes `<PRI>1 STAMP HOST APP PID - - MSG`:
+    an outage in such a file is an incident on its own times (it was undated evidence)."""
+    error = "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused."
+    lines = [f"<11>1 2026-12-01T04:54:5{n}.411Z web-1 app 42 - - {error}" for n in range(5)]
+    log = tmp_path / "syslog.log"
+    log.write_text("\n".join(lines) + "\n")
+    reports = []
+    for flag in ([], ["--reference"]):
+        result = CliRunner().invoke(main, ["scan", "--format", "json", *flag, str(log)], env={})
+        reports.append(json.loads(result.stdout))
+    assert reports[0]["incidents"] == reports[1]["incidents"]
+    (incident,) = reports[0]["incidents"]
+    assert (incident["category"], incident["target"], incident["events"]) == (
+        "connection", "redis:6379", 5
+    )
+    assert incident["first_seen"] == "2026-12-01T04:54:50.411000+00:00"
+    assert incident["last_seen"] == "2026-12-01T04:54:54.411000+00:00"

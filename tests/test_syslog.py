@@ -331,3 +331,39 @@ def test_a_pause_inside_a_traceback_does_not_cut_it_in_two() -> None:
         receiver.stop()
     records += [r for b in receiver.take() for r in b.records]
     assert [r.text for r in records] == ["\n".join([*lines, raised])]
+
+
+@pytest.mark.parametrize(
+    "stamp", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59.999999-14:00"]
+)
+def test_a_stamp_past_datetimes_range_in_utc_is_no_time(stamp: str) -> None:
+    """It raised OverflowError converting to UTC: the message keeps its text, and takes
+    the time it arrived, as a message without a stamp does."""
+    message = parse_message(f"<11>1 {stamp} web-1 app - - - x".encode(), now=NOW)
+    assert message is not None and (message.time, message.text) == (None, "x")
+
+
+def test_a_frame_out_of_datetimes_range_does_not_cut_the_connection() -> None:
+    """A sender's stamp that overflowed killed its connection with a traceback in the
+    agent's log, and every message sent on it after that was lost."""
+    from logwatch.sources.syslog_server import SyslogReceiver, SyslogSpec
+
+    raised = "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379."
+    receiver = SyslogReceiver(
+        SyslogSpec(host="127.0.0.1", port=0), tz=UTC, max_lines=200, max_bytes=65536
+    )
+    receiver.start([])
+    records = []
+    try:
+        assert receiver.address is not None
+        with socket.create_connection(receiver.address[:2], timeout=5) as sock:
+            sock.sendall(b"<11>1 0001-01-01T00:00:00+14:00 web-1 app - - - year one\n")
+            sock.sendall(f"<11>1 - web-1 app - - - {raised}\n".encode())
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not any(raised in r.text for r in records):
+                time.sleep(0.1)
+                records += [r for b in receiver.take() for r in b.records]
+    finally:
+        receiver.stop()
+    records += [r for b in receiver.take() for r in b.records]
+    assert [r.text for r in records] == ["year one", raised]

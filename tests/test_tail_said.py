@@ -310,3 +310,23 @@ def test_a_read_that_fails_is_said_once_and_the_lines_are_read_when_it_works(
     pool.failing = None
     got += settle(tailer, clock)
     assert numbers(got) == [1, 2]
+
+
+def test_a_utf16_log_is_said_not_silently_passed_over(
+    tmp_path: Path, make: Callable[..., Tailer], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The agent reads UTF-8: a UTF-16 log (PowerShell's `>`) followed without a word
+    would hide its outage; it is said once, with what to do, and a UTF-8 log is not."""
+    caplog.set_level(logging.WARNING, logger="logwatch")
+    tailer = make()
+    u16, u8 = tmp_path / "win.log", tmp_path / "app.log"
+    u16.write_bytes("\ufeff".encode("utf-16-le") + line(1).encode("utf-16-le"))
+    u8.write_text(line(1))
+    tailer.open(u16)
+    tailer.open(u8)
+    tailer.open(u16)
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert said == [
+        f"{u16}: UTF-16 text: the agent reads UTF-8 only, so its errors are not seen"
+        " (write the log in UTF-8; `logwatch scan` reads it)"
+    ]

@@ -71,9 +71,9 @@ def parse_time(text: str) -> datetime | None:
     micro = (fraction or "0")[:6].ljust(6, "0")
     try:
         when = datetime.fromisoformat(f"{base}.{micro}{'+00:00' if zone == 'Z' else zone}")
-    except ValueError:
+        return when.astimezone(UTC)
+    except (ValueError, OverflowError):  # 0001-01-01T00:00:00+14:00 is before datetime.min
         return None
-    return when.astimezone(UTC)
 
 
 def parse_entry(text: str, fmt: ContainerFormat) -> ContainerEntry | None:
@@ -89,7 +89,7 @@ def parse_entry(text: str, fmt: ContainerFormat) -> ContainerEntry | None:
         return None
     try:
         fields = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting past the recursion limit too
         return None
     if not isinstance(fields, dict) or not isinstance(fields.get("log"), str):
         return None

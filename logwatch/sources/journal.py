@@ -45,7 +45,7 @@ def parse_entry(line: str | bytes) -> JournalEntry | None:
     """An entry from one line of `journalctl -o json`; None for anything else."""
     try:
         fields = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting past the recursion limit too
         return None
     if not isinstance(fields, dict):
         return None

@@ -1,4 +1,4 @@
-"""Open log files (plain, gzip, bzip2, xz by magic bytes) and split them into lines.
+"""Open log files (plain, gzip, bzip2, xz, UTF-16 by magic bytes) and split them into lines.
 
 The I/O edge of the pipeline: every OS or decompression error leaves here as a one-line
 SourceError naming the file, including errors a compressed stream raises lazily while
@@ -8,6 +8,7 @@ it is read.
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import io
 import lzma
@@ -21,7 +22,7 @@ from typing import BinaryIO, cast
 from logwatch.errors import SourceError
 from logwatch.model import LogLine
 
-__all__ = ["compression_of", "file_mtime", "is_binary", "open_log", "read_lines"]
+__all__ = ["compression_of", "file_mtime", "is_binary", "is_utf16", "open_log", "read_lines"]
 
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),
@@ -32,6 +33,20 @@ _MAGIC = (
 _CONTROLS = bytes(b for b in range(32) if b not in b"\t\n\x0b\x0c\r\x1b") + b"\x7f"
 _BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 (and UTF-32 LE) text has NULs but is not binary
 _CORRUPT = (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError)
+
+
+def is_utf16(head: bytes) -> bool:
+    """UTF-16 text (PowerShell 5's `>`, some Windows services): a BOM, then a NUL in the
+    next three characters (a log starts with ASCII: a stamp, a level), so a Latin-1 file
+    that starts with `\xff\xfe` is not taken for it. Read as the UTF-8 it holds, like a
+    compressed file, so its lines are lines and its literals match."""
+    return head[:2] in _BOMS and b"\x00" in head[2:8]
+
+
+def _kind(head: bytes) -> str | None:
+    if is_utf16(head):
+        return "utf-16"
+    return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
 def _cannot_read(path: Path | str, exc: OSError) -> SourceError:
@@ -95,8 +110,56 @@ class _CheckedStream(io.BufferedIOBase):
             super().close()
 
 
+class _Utf16File(io.RawIOBase):
+    """The UTF-8 bytes of a UTF-16 file (BOM first), read forward; a seek backwards reads
+    again from the start, as GzipFile does."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self._raw = raw
+        self._rewind()
+
+    def _rewind(self) -> None:
+        self._raw.seek(0)
+        self._decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+        self._pending = b""
+        self._pos = 0
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending and not self._eof:
+            chunk = self._raw.read(1 << 16)
+            self._eof = not chunk
+            self._pending = self._decoder.decode(chunk, final=self._eof).encode("utf-8", "replace")
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        target = {io.SEEK_SET: offset, io.SEEK_CUR: self._pos + offset}.get(whence)
+        if target is None or target < 0:
+            raise ValueError("utf-16 text: seek from the start or the current position only")
+        if target < self._pos:
+            self._rewind()
+        while self._pos < target and self.read(min(1 << 16, target - self._pos)):
+            pass
+        return self._pos
+
+
 def open_log(path: Path) -> BinaryIO:
-    """A binary stream of the file's bytes, decompressed if its magic says gzip/bzip2/xz."""
+    """A binary stream of the file's bytes, decompressed if its magic says gzip/bzip2/xz,
+    as UTF-8 if it is UTF-16 text."""
     try:
         raw = open(path, "rb")  # noqa: SIM115 -- closed by the returned stream
     except IsADirectoryError:
@@ -104,35 +167,34 @@ def open_log(path: Path) -> BinaryIO:
     except OSError as exc:
         raise _cannot_read(path, exc) from None
     try:
-        head = raw.peek(6)[:6]
+        head = raw.peek(8)[:8]
     except OSError as exc:  # EISDIR on some platforms surfaces at the first read
         raw.close()
         raise _cannot_read(path, exc) from None
     inner: BinaryIO = raw
-    kind = "plain"
-    for magic, name in _MAGIC:
-        if head.startswith(magic):
-            kind = name
-            break
+    kind = _kind(head) or "plain"
     if kind == "gzip":
         inner = cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
     elif kind == "bzip2":
         inner = cast(BinaryIO, bz2.BZ2File(raw, mode="rb"))
     elif kind == "xz":
         inner = cast(BinaryIO, lzma.LZMAFile(raw, mode="rb"))  # noqa: SIM115 -- as above
+    elif kind == "utf-16":
+        inner = cast(BinaryIO, io.BufferedReader(_Utf16File(raw)))
     return cast(BinaryIO, _CheckedStream(inner, raw, path, kind))
 
 
 def compression_of(path: Path) -> str | None:
-    """ "gzip", "bzip2" or "xz" when the file's magic bytes say so, else None (plain)."""
+    """ "gzip", "bzip2", "xz" or "utf-16" when the file's magic bytes say so, else None
+    (plain: read as it is)."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(6)
+            head = fh.read(8)
     except IsADirectoryError:
         raise SourceError(f"{path}: cannot read: is a directory") from None
     except OSError as exc:
         raise _cannot_read(path, exc) from None
-    return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+    return _kind(head)
 
 
 def is_binary(head: bytes) -> bool:

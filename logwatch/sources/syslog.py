@@ -200,7 +200,10 @@ def _after_structured_data(rest: str) -> str | None:
 def _utc(when: datetime | None, tz: tzinfo) -> datetime | None:
     if when is None:
         return None
-    return (when if when.tzinfo else when.replace(tzinfo=tz)).astimezone(UTC)
+    try:
+        return (when if when.tzinfo else when.replace(tzinfo=tz)).astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00: no time (the message's arrival's)
+        return None
 
 
 def _yearless(m: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:

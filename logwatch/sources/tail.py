@@ -40,7 +40,7 @@ from logwatch.sources.identity import (
     matches_cursor,
     read_head,
 )
-from logwatch.sources.reader import open_log, read_lines
+from logwatch.sources.reader import is_utf16, open_log, read_lines
 from logwatch.sources.seek import count_lines, end_of_complete_lines, seek_to_time
 from logwatch.sources.skimread import Skimmer
 from logwatch.stampshape import SHAPE_HEAD_BYTES as SHAPE
@@ -275,6 +275,12 @@ class Tailer:
             fh.close()
             tailed.fh = None
         logger.info("following path=%s offset=%d", path, position.offset)
+        if is_utf16(shape_head):
+            logger.warning(
+                "%s: UTF-16 text: the agent reads UTF-8 only, so its errors are not seen"
+                " (write the log in UTF-8; `logwatch scan` reads it)",
+                path,
+            )
         return file
 
     def _cannot_open(self, path: Path, exc: OSError) -> None:
