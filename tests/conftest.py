@@ -36,20 +36,6 @@ INSTALL = (
     " `apt-get install redis-server`; macOS: `brew install redis`), or set"
     f" {SKIP_ENV}=1 to skip them (CI never does)."
 )
-#: Workers per core for `pytest -n auto`: most of the suite's time is end-to-end tests
-#: waiting on real agents, servers and quiet periods, not computing, so two workers a core
-#: finish sooner than one. PYTEST_XDIST_AUTO_NUM_WORKERS still overrides it.
-WORKERS_PER_CORE = 2
-
-
-@pytest.hookimpl(optionalhook=True, tryfirst=True)
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
-        return None  # xdist's own hook reads it
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return WORKERS_PER_CORE * max(1, cores or 1)
-
-
 #: Longest a test's own threads get to finish after it, before it counts as a leak.
 THREAD_JOIN_S = 5.0
 #: Ports reserved by test processes for their servers, one "port pid" a line: between
