@@ -9,6 +9,7 @@ either None or exactly the record the assembler, fed the whole file, gives that 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from datetime import UTC, datetime
@@ -285,9 +286,28 @@ _TB = "Traceback (most recent call last):"
             True,
             [3, 4, 1],
         ),
+        (
+            [
+                "ERROR 2026-03-01 12:00:00,5 failed", _TB, _FRAME,
+                "ERROR [app] 2026-03-01 12:00:01,5 x", "ERROR 2026-03-01 12:00:02,5 done",
+            ],
+            True,
+            [4, 1],
+        ),
+        (
+            [
+                _DATED.format(1), _TB, _FRAME, "ValueError: x", "", "",
+                "During handling of the above exception, another exception occurred:", "",
+                _TB, _FRAME, REFUSED, _DATED.format(2),
+            ],
+            False,
+            [11, 1],
+        ),
+        ([_DATED.format(1), _TB, "  " + "y" * 1022, REFUSED, _DATED.format(2)], False, [4, 1]),
     ],
     ids=["json-ends-frames", "not-json-is-the-exception", "stamp-ends-frames",
-         "file-starts-in-a-traceback", "prefixed-stamps"],
+         "file-starts-in-a-traceback", "prefixed-stamps", "two-prefix-tokens-are-the-exception",
+         "chained-with-blank-lines", "a-line-of-max-line-bytes"],
 )  # fmt: skip
 def test_what_ends_a_traceback_is_the_assemblers_choice(
     lines: list[str], prefixed: bool, sizes: list[int]
@@ -380,3 +400,145 @@ def test_the_walk_back_decodes_at_most_32_lines() -> None:
     got = at(1 + 31)
     assert got is not None and got == records[1 + 31]
     assert at(1 + 32) is None
+
+
+def _ask(lean: LeanRecords, data: bytes, base: int, line: int) -> Record | None:
+    return lean.record(
+        data[base:], base, len(data) - base, line, eof=True,
+        number=lambda o: data.count(b"\n", 0, o),
+    )  # fmt: skip
+
+
+def test_the_answer_does_not_depend_on_the_lines_asked_before() -> None:
+    """Asked out of file order (a later record first, then the file's undated first
+    line), every record is still the assembler's: the first line's time is the file's,
+    not the date of a record asked before."""
+    lines = [
+        "12:00:03 default: Job OK (a)",
+        "2026-02-20 12:00:05,000 INFO [api] x",
+        "12:00:07 default: y",
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    starts = _starts(data)
+    records = _assembled(data, START, 200, 64 * 1024, 1024)
+    lean = _lean(START, 200, 64 * 1024, 1024)
+    for index in (1, 2, 0, 1, 0):
+        got = _ask(lean, data, 0, starts[index])
+        assert got is not None and got == records[index], index
+
+
+def test_a_cr_below_the_next_record_does_not_hand_the_record_back() -> None:
+    """Only a "\\r" in the record or in the line after it (which may be a blank line to
+    the reader) sends the record to the assembler; one further down does not."""
+    lines = [
+        _DATED.format(1),
+        _TB,
+        _FRAME,
+        REFUSED,
+        _DATED.format(2),
+        _DATED.format(3) + "\r",
+        "x\r",
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    starts = _starts(data)
+    records = _assembled(data, START, 200, 64 * 1024, 1024)
+    for index in (0, 3):
+        got = _ask(_lean(START, 200, 64 * 1024, 1024), data, 0, starts[index])
+        assert got is not None and got == records[0], index
+
+
+def test_frames_and_headers_cost_the_walk_back_nothing() -> None:
+    """A traceback of 40 chained frames (a header and an indented line each): its last
+    line is built lean, the walk back decoding only its unindented lines."""
+    lines = [_DATED.format(1)] + [_TB, _FRAME] * 40 + [REFUSED, _DATED.format(2)]
+    data = ("\n".join(lines) + "\n").encode()
+    starts = _starts(data)
+    records = _assembled(data, START, 200, 64 * 1024, 1024)
+    assert records[0].lines == 82
+    for base in (0, starts[0]):
+        got = _ask(_lean(START, 200, 64 * 1024, 1024), data, base, starts[81])
+        assert got is not None and got == records[0]
+
+
+@pytest.mark.parametrize(
+    ("lines", "prefixed", "base", "asked"),
+    [
+        (["x", "2026-03-01 12:00:00,000 ERROR [app] start", *[f"plain {n}" for n in range(31)]], False, 0, [32]),
+        ([_TB, _FRAME, REFUSED, json.dumps({"asctime": "2026-03-01 12:00:05,000", "message": "m"}), _DATED.format(6)], False, 3, [3, 4]),
+        (["ERROR 2026-03-01 12:00:00,5 failed", _TB, _FRAME, "ERROR 2026-03-01 12:00:01,5 failed", _TB, _FRAME, REFUSED], True, 3, [3, 5, 6]),
+        (["x", "", _DATED.format(1), _TB, _FRAME, REFUSED], False, 1, [2, 5]),
+    ],
+    ids=["31-plain-lines-below-the-file-start", "block-starts-at-a-json-line", "block-starts-at-a-prefixed-stamp", "block-starts-with-a-blank-line"],
+)  # fmt: skip
+def test_the_walk_back_stops_at_the_stamp_line(
+    lines: list[str], prefixed: bool, base: int, asked: list[int]
+) -> None:
+    """The walk back stops at the nearest line that opens a dated record (JSON, prefixed
+    stamps too), within its budget: those records are built lean, and are the assembler's,
+    from a block that starts there or from the file's start."""
+    data = ("\n".join(lines) + "\n").encode()
+    shape = StampShape(1) if prefixed else START
+    starts = _starts(data)
+    records = _assembled(data, shape, 200, 64 * 1024, 1024)
+    for index in asked:
+        got = _ask(_lean(shape, 200, 64 * 1024, 1024), data, starts[base], starts[index])
+        assert got is not None, index
+        assert [r for r in records if r.offset <= starts[index] < r.end] == [got]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(widths=st.lists(st.integers(0, 70), min_size=1, max_size=8))
+def test_records_at_the_edge_of_the_head_budget(widths: list[int]) -> None:
+    """A dated line and its indented lines, under every line budget from 1 up and every
+    byte budget around the record's length: built lean exactly when the assembler keeps
+    the record whole within its head budget, and then the assembler's."""
+    lines = [_DATED.format(1)] + ["  " + "y" * w for w in widths] + [_DATED.format(2)]
+    data = ("\n".join(lines) + "\n").encode()
+    length = len("\n".join(lines[:-1]))
+    low = (length - 3) * 4 // 3
+    for max_lines, max_bytes in itertools.product(range(1, len(lines) + 4), range(low, low + 12)):
+        [record, _] = _assembled(data, START, max_lines, max_bytes, 1024)
+        budget = RecordAssembler(
+            source="log", file_time=FILE_TIME, max_lines=max_lines, max_bytes=max_bytes
+        )
+        within = (
+            not record.truncated
+            and record.lines <= budget._head_lines
+            and len(record.text) < budget._head_chars
+        )
+        got = _ask(_lean(START, max_lines, max_bytes, 1024), data, 0, _starts(data)[len(widths)])
+        if within:
+            assert got == record, (max_lines, max_bytes)
+        else:
+            assert got is None or got == record, (max_lines, max_bytes)
+
+
+def test_a_json_line_with_continuation_lines_is_the_assemblers() -> None:
+    """A JSON line followed by traceback lines is left to the assembler (its text is its
+    fields, then the lines); a stamped line that merely ends with "}" is not JSON: its
+    traceback is built lean."""
+    json_line = json.dumps({"asctime": "2026-03-01 12:00:00,000", "message": "m"})
+    lines = [json_line, _TB, _FRAME, REFUSED, _DATED.format(1) + " {id}", _TB, _FRAME, REFUSED]
+    lines += ["{not json", _FRAME, _DATED.format(2)]
+    data = ("\n".join(lines) + "\n").encode()
+    starts = _starts(data)
+    records = _assembled(data, START, 200, 64 * 1024, 1024)
+    assert [r.lines for r in records] == [4, 4, 2, 1]
+    lean = _lean(START, 200, 64 * 1024, 1024)
+    for index, line in enumerate(starts):
+        got = _ask(lean, data, 0, line)
+        if got is not None or 4 <= index < 8:
+            assert [r for r in records if r.offset <= line < r.end] == [got], index
+
+
+def test_a_continuation_line_over_max_line_is_the_assemblers() -> None:
+    """A continuation line over max_line bytes (the reader cuts it) is left to the
+    assembler: a record built lean is never one the reader would have cut."""
+    lines = [_DATED.format(1), _TB, "  " + "y" * 61, REFUSED, _DATED.format(2)]
+    data = ("\n".join(lines) + "\n").encode()
+    records = _assembled(data, START, 200, 64 * 1024, 60)
+    assert records[0].truncated
+    lean = _lean(START, 200, 64 * 1024, 60)
+    for line in _starts(data)[:4]:
+        got = _ask(lean, data, 0, line)
+        assert got is None or got == records[0]
