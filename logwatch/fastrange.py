@@ -84,8 +84,10 @@ class RangeScanner:
         *,
         look: Look | None = None,
         rules: RuleFilter | None = None,
+        overlap: int = 0,
     ) -> None:
         self.task = task
+        self.overlap = overlap  # the longest needle's length less one
         self.data = data
         self.config = config
         self.engine = Engine(config, pack, jobs=False)
@@ -136,6 +138,7 @@ class RangeScanner:
         data = self.data
         pos = self.lo
         newlines = 0
+        opened = pos  # start of the line holding `pos`: before it, when a line outgrows a block
         while pos < self.hi:
             end = min(self.hi, pos + BLOCK)
             block = data.load(pos, end)
@@ -149,13 +152,26 @@ class RangeScanner:
             for hit in self.finder(memoryview(block)[:cut]):
                 if hit < line_end:  # more hits on the same line: one look back per line,
                     continue  # else a long line full of them costs its length per hit
-                line = pos + block.rfind(b"\n", 0, hit) + 1
+                before = block.rfind(b"\n", 0, hit)
                 line_end = block.find(b"\n", hit, cut) + 1 or cut
+                if before < 0 and opened < pos:
+                    # The rest of a line longer than a block: its record starts at the
+                    # line's start, in an earlier block; looked at once.
+                    if opened >= self.checked:
+                        self._candidate(opened)
+                    continue
+                line = pos + before + 1
                 if self.rules is not None and self._pass_over(block, pos, cut, line, eof):
                     continue
                 if not self._lean(block, pos, cut, line, eof):
                     self._candidate(line)
             newlines = self._number(pos + cut)  # counted on from the last candidate
+            if block[cut - 1 : cut] == b"\n":
+                opened = end
+            elif end < self.hi:
+                # A line longer than the block goes on: the next block overlaps this one by
+                # a needle's length less one, so that a needle across the cut is found.
+                end = max(pos + 1, end - self.overlap)
             pos = end
         self._finish_run()
         result.events = self.events

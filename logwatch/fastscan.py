@@ -58,7 +58,7 @@ class FileScan:
 
 
 # Set in the parent before the pool forks, so workers inherit the compiled pack.
-_STATE: tuple[Config, RulePack, Finder, RuleFilter | None] | None = None
+_STATE: tuple[Config, RulePack, Finder, RuleFilter | None, int] | None = None
 _LOOK: Look | None = None
 
 
@@ -81,12 +81,14 @@ def scan_files(
     event, if any); what it returns goes to FileScan.side. Without them nothing changes.
     """
     global _STATE, _LOOK
-    finder = make_finder([*needles(pack), *extra])
+    words = [*needles(pack), *extra]
+    finder = make_finder(words)
     # The rules' regexes pass over a literal's line only where no other record is wanted.
     rules = None
     if finder.name == HYPERSCAN and look is None and not extra:
         rules = make_rule_filter(pack)
-    _STATE = (config, pack, finder, rules)
+    # A line longer than a block is searched in pieces that overlap by this much.
+    _STATE = (config, pack, finder, rules, max(map(len, words)) - 1)
     _LOOK = look
     tasks = list(_plan(families, dating or {}, labels or {}))
     total = sum(_size(t.path) for t in tasks if t.last)
@@ -199,12 +201,14 @@ def _run_compressed(task: RangeTask) -> RangeResult:
 
 def _scan_file(task: RangeTask, fh: BinaryIO) -> RangeResult:
     assert _STATE is not None
-    config, pack, finder, rules = _STATE
+    config, pack, finder, rules, overlap = _STATE
     data = FileBytes(fh.fileno())
     result = RangeResult()
     if task.lo == 0 and is_binary(data.read(0, 4096)):
         result.binary = True
         return result
-    scanner = RangeScanner(task, data, config, pack, finder, look=_LOOK, rules=rules)
+    scanner = RangeScanner(
+        task, data, config, pack, finder, look=_LOOK, rules=rules, overlap=overlap
+    )
     scanner.scan(result)
     return result

@@ -1,0 +1,310 @@
+"""The fast scan of any log, cut anywhere, is the reference scan (fastscan, fastrange, filebytes).
+
+A random log (dated lines, tracebacks, JSON, time-only and undated lines, blank and indented
+continuations, "\\r\\n", NUL holes, invalid UTF-8, lines past max_line_bytes, records past
+their bounds, with or without a last newline, plain or gzipped) is scanned with random
+range, block, window and read-ahead sizes. What the scan promises is held to the reference
+path (read_records and the same Engine), one file at a time:
+
+- the same events, with the same times and line numbers;
+- the same count of lines and of bytes, and the time of the file's last record;
+- `records`: each record that holds one of the searched literals, counted once, whichever
+  range holds it (an independent count: the reference's records whose bytes hold a needle);
+- `side`: what `look` returns for exactly those records, in file order.
+
+LOGWATCH_RANGES_EXAMPLES (default 150) sets the number of logs the first property draws.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logwatch import fastrange, fastscan, filebytes
+from logwatch.config import load_config
+from logwatch.dating import plan_dating
+from logwatch.errors import SourceError
+from logwatch.model import Event, Record
+from logwatch.pipeline import Engine, Stats, read_records
+from logwatch.prefilter import AHO_CORASICK, needles
+from logwatch.rules import load_rule_pack
+from logwatch.sources.reader import open_log
+
+PACK = load_rule_pack()
+NEEDLES = needles(PACK)
+# Small bounds, so that truncated lines and records are common in small files.
+CONFIG = replace(
+    load_config(None, {}), max_line_bytes=160, max_record_lines=12, max_record_bytes=900
+)
+REFUSED = "Error 111 connecting to redis:6379. Connection refused."
+EXAMPLES = int(os.environ.get("LOGWATCH_RANGES_EXAMPLES", "150"))
+
+
+def _stamp(n: int) -> str:
+    return f"2026-03-01 23:{n // 60 % 60:02d}:{n % 60:02d},{n % 1000:03d}"
+
+
+# Each piece: one or more lines, by the number n of its place in the log.
+PIECES = {
+    "info": lambda n: [f"{_stamp(n)} INFO [api] 200 GET /feed user={n}"],
+    "refused": lambda n: [f"{_stamp(n)} WARNING redis GET failed ({REFUSED})"],
+    "look-alike": lambda n: [f"{_stamp(n)} WARNING [auth] 401 Authentication required for /x"],
+    "traceback": lambda n: [
+        f"{_stamp(n)} ERROR [app] Exception on /feed [GET]",
+        "Traceback (most recent call last):",
+        *['  File "/app/views.py", line 57, in get_feed', "    cache.get(key)"] * (n % 9),
+        f"redis.exceptions.ConnectionError: {REFUSED}",
+    ],
+    "blank": lambda n: [""],
+    "indented": lambda n: [f"  detail {n}" if n % 2 else f"\tconnecting to redis:{n}"],
+    "json": lambda n: [
+        json.dumps({"ts": f"2026-03-01T23:00:{n % 60:02d}Z", "level": "info", "msg": "ok"})
+    ],
+    "json-refused": lambda n: [
+        json.dumps({"ts": f"2026-03-01T23:01:{n % 60:02d}Z", "error": REFUSED}).replace(
+            "connecting", "\\u0063onnecting" if n % 2 else "connecting"
+        )
+    ],
+    "time-only": lambda n: [f"23:{n % 60:02d}:00 default: Job OK ({n:08x})"],
+    "time-only-refused": lambda n: [
+        f"23:{n % 60:02d}:30 Could not connect to Redis instance: {REFUSED}"
+    ],
+    "undated-refused": lambda n: [f"ERROR:root:{REFUSED}"],
+    "long": lambda n: [f"{_stamp(n)} WARNING " + "x" * (40 * (n % 7)) + f" {REFUSED}"],
+    "latin-1": lambda n: [f"{_stamp(n)} ERROR caf\udce9 {REFUSED}"],  # \xe9 alone
+    "nul-hole": lambda n: ["\x00" * (1 + n % 50) + f"{_stamp(n)} WARNING ({REFUSED})"],
+    "controls": lambda n: [f"{_stamp(n)} INFO \x01\x02\x03\x04\x05\x06 \x00 {n}"],
+}
+ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(1, 32)) * 4  # a binary file's head
+
+
+class Log(NamedTuple):
+    """A drawn log file and the sizes to scan it with."""
+
+    lines: list[str]
+    crlf: list[bool]  # per line: ends with "\r\n"
+    final_newline: bool
+    binary: bool  # an ELF head first
+    gz: bool
+    range_size: int
+    block: int
+    window: int
+    chunk: int
+
+
+@st.composite
+def logs(draw: st.DrawFn) -> Log:
+    kinds = draw(st.lists(st.sampled_from(sorted(PIECES)), min_size=0, max_size=60))
+    lines = [line for n, kind in enumerate(kinds) for line in PIECES[kind](n)]
+    return Log(
+        lines=lines,
+        crlf=draw(st.lists(st.booleans(), min_size=len(lines), max_size=len(lines))),
+        final_newline=draw(st.booleans()),
+        binary=draw(st.integers(0, 9)) == 0,
+        gz=draw(st.booleans()),
+        range_size=draw(st.integers(8, 3000)),
+        block=draw(st.integers(64, 2048)),  # over the longest needle
+        window=draw(st.integers(1, 1024)),
+        chunk=draw(st.integers(1, 600)),
+    )
+
+
+def write(folder: Path, log: Log) -> Path:
+    data = b"".join(
+        line.encode("utf-8", "surrogateescape") + (b"\r\n" if crlf else b"\n")
+        for line, crlf in zip(log.lines, log.crlf, strict=True)
+    )
+    if data and not log.final_newline:
+        data = data[:-2] if data.endswith(b"\r\n") else data[:-1]
+    if log.binary:
+        data = ELF + data
+    path = folder / ("app.log.1.gz" if log.gz else "app.log")
+    path.write_bytes(gzip.compress(data) if log.gz else data)
+    return path
+
+
+class Seen(NamedTuple):
+    """What a test's `look` keeps of a record: all of it but its line number (which, in a
+    worker, counts from its range's start; no look uses it)."""
+
+    record: Record
+    rule: str | None
+
+
+def look(record: Record, event: Event | None) -> Seen:
+    return Seen(replace(record, line=0), event.rule if event else None)
+
+
+class Expected(NamedTuple):
+    binary: bool
+    events: list[Event]
+    lines: int
+    size: int
+    last_time: datetime | None
+    needled: list[Record]  # records holding a needle, in file order
+
+
+def reference(path: Path, extra: tuple[bytes, ...] = ()) -> Expected:
+    dating = plan_dating([[path]], CONFIG.timezone)[path]
+    stats = Stats()
+    records = list(read_records(path, CONFIG, stats, dating))
+    engine = Engine(CONFIG, PACK)
+    events = [e for e in map(engine.match, records) if e is not None]
+    with open_log(path) as stream:
+        data = stream.read()
+    found = (*NEEDLES, *extra)
+    needled = [r for r in records if any(n in data[r.offset : r.end] for n in found)]
+    last = records[-1].time if records else None
+    return Expected(bool(stats.skipped), events, stats.lines, stats.bytes, last, needled)
+
+
+def fast(path: Path, **kwargs: object) -> fastscan.FileScan:
+    dating = plan_dating([[path]], CONFIG.timezone)
+    (found,) = fastscan.scan_files([[path]], CONFIG, PACK, jobs=1, dating=dating, **kwargs)  # type: ignore[arg-type]
+    return found
+
+
+def sizes(monkeypatch: pytest.MonkeyPatch, log: Log) -> None:
+    monkeypatch.setattr(fastscan, "RANGE", log.range_size)
+    monkeypatch.setattr(fastrange, "BLOCK", log.block)
+    monkeypatch.setattr(filebytes, "WINDOW", log.window)
+    monkeypatch.setattr(fastrange, "_CHUNK", log.chunk)
+    monkeypatch.setattr(fastrange, "_MAX_CHUNK", log.chunk * 4)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(log=logs(), filter_=st.sampled_from([None, AHO_CORASICK]))
+def test_any_log_cut_anywhere_scans_as_the_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    log: Log,
+    filter_: str | None,
+) -> None:
+    path = write(tmp_path_factory.mktemp("log"), log)
+    want = reference(path)
+    sizes(monkeypatch, log)
+    if filter_ is None:
+        monkeypatch.delenv("LOGWATCH_FILTER", raising=False)
+    else:
+        monkeypatch.setenv("LOGWATCH_FILTER", filter_)
+    got = fast(path)
+    assert got.binary == want.binary
+    assert got.events == want.events
+    assert (got.lines, got.size, got.last_time) == (want.lines, want.size, want.last_time)
+    assert got.records == len(want.needled)
+    assert got.side == []
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(log=logs())
+def test_look_sees_every_record_holding_a_literal_once_in_order(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, log: Log
+) -> None:
+    """With a report's extra literal ("Job OK", on lines no rule needs) and its `look`."""
+    path = write(tmp_path_factory.mktemp("log"), log)
+    want = reference(path, (b"Job OK",))
+    sizes(monkeypatch, log)
+    got = fast(path, extra=[b"Job OK"], look=look)
+    engine = Engine(CONFIG, PACK)
+    assert got.side == [look(r, engine.match(r)) for r in want.needled]
+    assert got.events == want.events
+    assert got.records == len(want.needled)
+
+
+def test_files_come_in_order_under_their_labels_and_an_error_after_the_files_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two families of plain, gzipped, empty and binary files, one cut into ranges, in a
+    pool of workers: each file's scan comes in the order given, in its family, under its
+    label, as the reference reads it. A corrupt gzip's SourceError, naming it, comes after
+    the scans of the files before it, as the reference raises it when it gets there."""
+    monkeypatch.setattr(fastscan, "_IN_PROCESS_BELOW", 0)
+    monkeypatch.setattr(fastscan, "RANGE", 700)
+    monkeypatch.setattr(fastrange, "BLOCK", 256)
+    lines = [line for n in range(40) for line in PIECES["traceback" if n % 3 else "info"](n)]
+    crlf = [n % 5 == 0 for n in range(len(lines))]
+    plain = Log(lines, crlf, True, binary=False, gz=False, range_size=0, block=0, window=0, chunk=0)
+    logs = [
+        plain,
+        plain._replace(gz=True),
+        plain._replace(binary=True),
+        plain._replace(lines=[], crlf=[]),
+    ]
+    paths = []
+    for n, log in enumerate(logs):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        paths.append(write(folder, log))
+    families = [paths[:2], paths[2:]]
+    labels = {p: f"file {n}" for n, p in enumerate(paths)}
+    got = list(fastscan.scan_files(families, CONFIG, PACK, jobs=2, labels=labels))
+    assert [(g.family, g.label) for g in got] == [
+        (0, "file 0"),
+        (0, "file 1"),
+        (1, "file 2"),
+        (1, "file 3"),
+    ]
+    assert os.path.getsize(paths[0]) > 3 * 700  # cut into ranges
+    for path, scanned in zip(paths, got, strict=True):
+        dating = plan_dating([[path]], CONFIG.timezone)[path]
+        stats = Stats()
+        engine = Engine(CONFIG, PACK)
+        records = list(read_records(path, CONFIG, stats, dating, label=labels[path]))
+        events = [e for e in map(engine.match, records) if e is not None]
+        assert (scanned.binary, scanned.events, scanned.lines, scanned.size) == (
+            bool(stats.skipped),
+            events,
+            stats.lines,
+            stats.bytes,
+        )
+    assert all(e.source == "file 0" for e in got[0].events) and got[0].events
+
+    corrupt = tmp_path / "app.log.2.gz"
+    corrupt.write_bytes(gzip.compress(b"x" * 5000)[:30])  # cut short
+    with pytest.raises(SourceError) as reference_error:
+        list(read_records(corrupt, CONFIG, Stats()))
+    scans = fastscan.scan_files([[paths[0], corrupt, paths[1]]], CONFIG, PACK, jobs=2)
+    assert next(scans).label == str(paths[0])
+    with pytest.raises(SourceError) as fast_error:
+        next(scans)
+    assert str(fast_error.value) == str(reference_error.value)
+    assert str(corrupt) in str(fast_error.value)
+
+
+def test_a_line_longer_than_a_block_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line longer than the search block (8 MiB in a scan; 4 KiB here) is read as one
+    line. Its text where a block was cut is no record of its own: the fast scan once took a
+    dated error there for a record (an event the reference has not: the line is cut at
+    max_line_bytes). A needle across the cut, within max_line_bytes, is found."""
+    monkeypatch.setattr(fastrange, "BLOCK", 4096)
+    head = f"{_stamp(0)} INFO [api] "
+    hidden = head + "x" * (4096 - len(head)) + f"{_stamp(1)} ERROR [app] {REFUSED}"
+    across = head + "y" * (4096 - len(head) - 10) + f" ERROR [app] {REFUSED}"
+    path = tmp_path / "app.log"
+    path.write_text(f"{hidden}\n{across}\n{_stamp(2)} INFO ok\n", encoding="utf-8")
+    wide = replace(CONFIG, max_line_bytes=8192, max_record_bytes=16384)
+    for config in (CONFIG, wide):
+        stats = Stats()
+        engine = Engine(config, PACK)
+        want = [e for e in map(engine.match, read_records(path, config, stats)) if e]
+        (got,) = fastscan.scan_files([[path]], config, PACK, jobs=1)
+        assert got.events == want
+        assert got.records == 2
+    assert [e.line for e in want] == [1, 2]  # with the whole lines, both match
