@@ -44,7 +44,6 @@ class RangeTask:
     """One piece of work: the lines of `path` starting in [lo, hi) (hi None: to the end)."""
 
     family: int
-    index: int  # of the file in the whole scan, for ordering
     path: str
     label: str
     lo: int

@@ -115,13 +115,11 @@ def _size(path: str) -> int:
 def _plan(
     families: Sequence[Sequence[Path]], dating: Mapping[Path, Dating], labels: Mapping[Path, str]
 ) -> Iterator[RangeTask]:
-    index = 0
     for family, files in enumerate(families):
         for path in files:
             dated = dating.get(path)
             base = RangeTask(
                 family=family,
-                index=index,
                 path=str(path),
                 label=labels.get(path, str(path)),
                 lo=0,
@@ -131,7 +129,6 @@ def _plan(
                 file_time=dated.file_time if dated else None,
                 shape=dated.shape if dated else START,
             )
-            index += 1
             size = _size(str(path))
             if not base.compressed:
                 with open(path, "rb") as fh:

@@ -93,7 +93,7 @@ class Log(NamedTuple):
     lines: list[str]
     crlf: list[bool]  # per line: ends with "\r\n"
     final_newline: bool
-    binary: bool  # an ELF head first
+    head: bytes  # before the lines: an ELF's head, a few random bytes, or none
     gz: bool
     range_size: int
     block: int
@@ -109,7 +109,9 @@ def logs(draw: st.DrawFn) -> Log:
         lines=lines,
         crlf=draw(st.lists(st.booleans(), min_size=len(lines), max_size=len(lines))),
         final_newline=draw(st.booleans()),
-        binary=draw(st.integers(0, 9)) == 0,
+        head=draw(
+            st.sampled_from([b"", b"", b"", ELF]) | st.binary(max_size=6).map(b"\x00".__add__)
+        ),
         gz=draw(st.booleans()),
         range_size=draw(st.integers(8, 3000)),
         block=draw(st.integers(64, 2048)),  # over the longest needle
@@ -125,8 +127,7 @@ def write(folder: Path, log: Log) -> Path:
     )
     if data and not log.final_newline:
         data = data[:-2] if data.endswith(b"\r\n") else data[:-1]
-    if log.binary:
-        data = ELF + data
+    data = log.head + data
     path = folder / ("app.log.1.gz" if log.gz else "app.log")
     path.write_bytes(gzip.compress(data) if log.gz else data)
     return path
@@ -238,11 +239,11 @@ def test_files_come_in_order_under_their_labels_and_an_error_after_the_files_bef
     monkeypatch.setattr(fastrange, "BLOCK", 256)
     lines = [line for n in range(40) for line in PIECES["traceback" if n % 3 else "info"](n)]
     crlf = [n % 5 == 0 for n in range(len(lines))]
-    plain = Log(lines, crlf, True, binary=False, gz=False, range_size=0, block=0, window=0, chunk=0)
+    plain = Log(lines, crlf, True, head=b"", gz=False, range_size=0, block=0, window=0, chunk=0)
     logs = [
         plain,
         plain._replace(gz=True),
-        plain._replace(binary=True),
+        plain._replace(head=ELF),
         plain._replace(lines=[], crlf=[]),
     ]
     paths = []
