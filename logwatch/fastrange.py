@@ -111,7 +111,6 @@ class RangeScanner:
         # (line, end, rules): the last candidate line's span and the rules that can match
         # it, when a record of it alone has its decoded text (logwatch.passover).
         self.hint: tuple[int, int, frozenset[int]] | None = None
-        self.passed_over = 0  # lines no rule can match, counted as records unbuilt
         self.side: list[Any] = []
         self.count_at = self.lo  # an offset in the current block and its line number
         self.count_line = 0
@@ -206,7 +205,6 @@ class RangeScanner:
             return False
         self.checked = base + end
         self.records += 1  # a record holding a literal, as if the rules had run on it
-        self.passed_over += 1
         return True
 
     # -- records from the block's bytes (logwatch.leanrecords) ------------------------

@@ -21,17 +21,18 @@ import gzip
 import json
 import os
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logwatch import fastrange, fastscan, filebytes
-from logwatch.config import load_config
-from logwatch.dating import plan_dating
+from logwatch.config import Config, load_config
+from logwatch.dating import Dating, plan_dating
 from logwatch.errors import SourceError
 from logwatch.model import Event, Record
 from logwatch.pipeline import Engine, Stats, read_records
@@ -46,6 +47,7 @@ CONFIG = replace(
     load_config(None, {}), max_line_bytes=160, max_record_lines=12, max_record_bytes=900
 )
 REFUSED = "Error 111 connecting to redis:6379. Connection refused."
+FILE_TIME = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # not the files' mtime
 EXAMPLES = int(os.environ.get("LOGWATCH_RANGES_EXAMPLES", "150"))
 
 
@@ -82,6 +84,8 @@ PIECES = {
     "long": lambda n: [f"{_stamp(n)} WARNING " + "x" * (40 * (n % 7)) + f" {REFUSED}"],
     "latin-1": lambda n: [f"{_stamp(n)} ERROR caf\udce9 {REFUSED}"],  # \xe9 alone
     "nul-hole": lambda n: ["\x00" * (1 + n % 50) + f"{_stamp(n)} WARNING ({REFUSED})"],
+    "needle-first": lambda n: ["MISCONF Redis is configured to save RDB snapshots"],
+    "django": lambda n: [f"ERROR {_stamp(n)} log 7 8 Internal Server Error: {REFUSED}"],
     "controls": lambda n: [f"{_stamp(n)} INFO \x01\x02\x03\x04\x05\x06 \x00 {n}"],
 }
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(1, 32)) * 4  # a binary file's head
@@ -99,6 +103,8 @@ class Log(NamedTuple):
     block: int
     window: int
     chunk: int
+    zone: str  # the config's timezone (stamps carry none)
+    file_time: datetime | None  # the dating's, when not the one plan_dating gives
 
 
 @st.composite
@@ -117,6 +123,8 @@ def logs(draw: st.DrawFn) -> Log:
         block=draw(st.integers(64, 2048)),  # over the longest needle
         window=draw(st.integers(1, 1024)),
         chunk=draw(st.integers(1, 600)),
+        zone=draw(st.sampled_from(["UTC", "Europe/Paris", "America/New_York"])),
+        file_time=draw(st.sampled_from([None, FILE_TIME])),
     )
 
 
@@ -154,11 +162,20 @@ class Expected(NamedTuple):
     needled: list[Record]  # records holding a needle, in file order
 
 
-def reference(path: Path, extra: tuple[bytes, ...] = ()) -> Expected:
-    dating = plan_dating([[path]], CONFIG.timezone)[path]
+def config_of(log: Log) -> Config:
+    return replace(CONFIG, timezone=ZoneInfo(log.zone))
+
+
+def dating_of(path: Path, log: Log) -> Dating:
+    dating = plan_dating([[path]], ZoneInfo(log.zone))[path]
+    return dating if log.file_time is None else replace(dating, file_time=log.file_time)
+
+
+def reference(path: Path, log: Log, extra: tuple[bytes, ...] = ()) -> Expected:
+    config = config_of(log)
     stats = Stats()
-    records = list(read_records(path, CONFIG, stats, dating))
-    engine = Engine(CONFIG, PACK)
+    records = list(read_records(path, config, stats, dating_of(path, log)))
+    engine = Engine(config, PACK)
     events = [e for e in map(engine.match, records) if e is not None]
     with open_log(path) as stream:
         data = stream.read()
@@ -168,9 +185,9 @@ def reference(path: Path, extra: tuple[bytes, ...] = ()) -> Expected:
     return Expected(bool(stats.skipped), events, stats.lines, stats.bytes, last, needled)
 
 
-def fast(path: Path, **kwargs: object) -> fastscan.FileScan:
-    dating = plan_dating([[path]], CONFIG.timezone)
-    (found,) = fastscan.scan_files([[path]], CONFIG, PACK, jobs=1, dating=dating, **kwargs)  # type: ignore[arg-type]
+def fast(path: Path, log: Log, **kwargs: object) -> fastscan.FileScan:
+    dating = {path: dating_of(path, log)}
+    (found,) = fastscan.scan_files([[path]], config_of(log), PACK, jobs=1, dating=dating, **kwargs)  # type: ignore[arg-type]
     return found
 
 
@@ -195,13 +212,13 @@ def test_any_log_cut_anywhere_scans_as_the_reference(
     filter_: str | None,
 ) -> None:
     path = write(tmp_path_factory.mktemp("log"), log)
-    want = reference(path)
+    want = reference(path, log)
     sizes(monkeypatch, log)
     if filter_ is None:
         monkeypatch.delenv("LOGWATCH_FILTER", raising=False)
     else:
         monkeypatch.setenv("LOGWATCH_FILTER", filter_)
-    got = fast(path)
+    got = fast(path, log)
     assert got.binary == want.binary
     assert got.events == want.events
     assert (got.lines, got.size, got.last_time) == (want.lines, want.size, want.last_time)
@@ -218,10 +235,10 @@ def test_look_sees_every_record_holding_a_literal_once_in_order(
 ) -> None:
     """With a report's extra literal ("Job OK", on lines no rule needs) and its `look`."""
     path = write(tmp_path_factory.mktemp("log"), log)
-    want = reference(path, (b"Job OK",))
+    want = reference(path, log, (b"Job OK",))
     sizes(monkeypatch, log)
-    got = fast(path, extra=[b"Job OK"], look=look)
-    engine = Engine(CONFIG, PACK)
+    got = fast(path, log, extra=[b"Job OK"], look=look)
+    engine = Engine(config_of(log), PACK)
     assert got.side == [look(r, engine.match(r)) for r in want.needled]
     assert got.events == want.events
     assert got.records == len(want.needled)
@@ -239,7 +256,7 @@ def test_files_come_in_order_under_their_labels_and_an_error_after_the_files_bef
     monkeypatch.setattr(fastrange, "BLOCK", 256)
     lines = [line for n in range(40) for line in PIECES["traceback" if n % 3 else "info"](n)]
     crlf = [n % 5 == 0 for n in range(len(lines))]
-    plain = Log(lines, crlf, True, head=b"", gz=False, range_size=0, block=0, window=0, chunk=0)
+    plain = Log(lines, crlf, True, b"", False, 0, 0, 0, 0, zone="UTC", file_time=None)
     logs = [
         plain,
         plain._replace(gz=True),
