@@ -36,7 +36,7 @@ from logwatch.dating import Dating, plan_dating
 from logwatch.errors import SourceError
 from logwatch.model import Event, Record
 from logwatch.pipeline import Engine, Stats, read_records
-from logwatch.prefilter import AHO_CORASICK, needles
+from logwatch.prefilter import AHO_CORASICK, make_finder, needles
 from logwatch.rules import load_rule_pack
 from logwatch.sources.reader import open_log
 
@@ -224,6 +224,7 @@ def test_any_log_cut_anywhere_scans_as_the_reference(
     assert (got.lines, got.size, got.last_time) == (want.lines, want.size, want.last_time)
     assert got.records == len(want.needled)
     assert got.side == []
+    assert got.filter == make_finder(NEEDLES).name  # the engine that searched
 
 
 @settings(
@@ -326,3 +327,25 @@ def test_a_line_longer_than_a_block_is_one_line(
         assert got.events == want
         assert got.records == 2
     assert [e.line for e in want] == [1, 2]  # with the whole lines, both match
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_binary_is_told_from_the_first_4096_bytes_as_the_reference_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gz: bool
+) -> None:
+    """Control bytes in the head and a NUL at byte 4095 (in the head: binary) or at 4096
+    (past it: text with a hole, scanned). Both paths say the same of each file."""
+    monkeypatch.setattr(fastscan, "RANGE", 2048)  # a plain file is cut into ranges
+    line = f"{_stamp(1)} WARNING \x01\x02 ({REFUSED})\n".encode()
+    body = (line * (4096 // len(line) + 1))[:4095]
+    told = []
+    for at in (4095, 4096):
+        data = body + b"x" * (at - len(body)) + b"\x00\x00\n" + line * 5
+        path = tmp_path / f"{at}.log{'.gz' if gz else ''}"
+        path.write_bytes(gzip.compress(data) if gz else data)
+        log = Log([], [], True, b"", gz, 2048, 4096, 1024, 512, "UTC", None)
+        want = reference(path, log)
+        got = fast(path, log)
+        assert (got.binary, got.events, got.lines) == (want.binary, want.events, want.lines)
+        told.append(got.binary)
+    assert told == [True, False]
