@@ -168,8 +168,9 @@ class RangeScanner:
                 opened = end
             elif end < self.hi:
                 # A line longer than the block goes on: the next block overlaps this one by
-                # a needle's length less one, so that a needle across the cut is found.
-                end = max(pos + 1, end - self.overlap)
+                # a needle's length less one (BLOCK is far longer), so that a needle across
+                # the cut is found.
+                end -= self.overlap
             pos = end
         self._finish_run()
         result.events = self.events
