@@ -34,7 +34,7 @@ from logwatch import fastrange, fastscan, filebytes
 from logwatch.config import Config, load_config
 from logwatch.dating import Dating, plan_dating
 from logwatch.errors import SourceError
-from logwatch.model import Event, Record
+from logwatch.model import Event, LogLine, Record
 from logwatch.pipeline import Engine, Stats, read_records
 from logwatch.prefilter import AHO_CORASICK, make_finder, needles
 from logwatch.rules import load_rule_pack
@@ -349,3 +349,34 @@ def test_binary_is_told_from_the_first_4096_bytes_as_the_reference_does(
         assert (got.binary, got.events, got.lines) == (want.binary, want.events, want.lines)
         told.append(got.binary)
     assert told == [True, False]
+
+
+def test_records_are_assembled_only_around_the_hits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What makes the scan fast: a file of healthy lines with a few tracebacks (cut by
+    blocks and ranges, so that some go to runs of the assembler) has only the lines of the
+    records around those hits assembled, plus a few to walk back and to find the file's
+    last record: not the rest of the file. Counted in lines fed, not timed."""
+    fed = [0]
+
+    class Counting(fastrange.RecordAssembler):
+        def feed(self, line: LogLine) -> list[Record]:
+            fed[0] += 1
+            return super().feed(line)
+
+    monkeypatch.setattr(fastrange, "RecordAssembler", Counting)
+    monkeypatch.setattr(fastrange, "BLOCK", 2048)
+    monkeypatch.setattr(fastscan, "RANGE", 16384)
+    lines: list[str] = []
+    hits = 0
+    for n in range(1500):
+        lines += PIECES["info"](n)
+        if n % 150 == 75:
+            lines += PIECES["traceback"](n)
+            hits += len(PIECES["traceback"](n))
+    log = Log(lines, [False] * len(lines), True, b"", False, 0, 0, 0, 0, "UTC", None)
+    path = write(tmp_path, log)
+    got = fast(path, log)
+    assert got.events == reference(path, log).events and len(got.events) == 10
+    assert 0 < fed[0] <= 2 * hits + 40, (fed[0], hits)
