@@ -380,3 +380,17 @@ def test_records_are_assembled_only_around_the_hits(
     got = fast(path, log)
     assert got.events == reference(path, log).events and len(got.events) == 10
     assert 0 < fed[0] <= 2 * hits + 40, (fed[0], hits)
+    # Lines that are records alone are built from the block's bytes (the lean path) or
+    # passed over: only the file's last record is assembled.
+    fed[0] = 0
+    lines = [line for n in range(1500) for line in PIECES["info" if n % 150 else "refused"](n)]
+    log = log._replace(lines=lines, crlf=[False] * len(lines))
+    path = write(tmp_path, log)
+    for engine in (None, AHO_CORASICK):
+        if engine is None:
+            monkeypatch.delenv("LOGWATCH_FILTER", raising=False)
+        else:
+            monkeypatch.setenv("LOGWATCH_FILTER", engine)
+        got = fast(path, log)
+        assert got.events == reference(path, log).events and len(got.events) == 10
+    assert fed[0] == 2, fed[0]  # the file's last record, once per scan
