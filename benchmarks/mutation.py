@@ -87,7 +87,12 @@ MODULES: dict[str, Target] = {
     # in a short seeded run), and the corpora, filters and pass-overs against it.
     "fastscan": Target(
         "logwatch/fastscan.py",
-        ("tests/test_fast_ranges.py", "tests/test_fastscan.py", "tests/test_prefilter.py"),
+        (
+            "tests/test_fast_ranges.py",
+            "tests/test_fastscan.py",
+            "tests/test_passover.py",
+            "tests/test_prefilter.py",
+        ),
         args=("--hypothesis-seed=0",),
         env=(("LOGWATCH_RANGES_EXAMPLES", "80"),),
     ),

@@ -230,15 +230,19 @@ def test_any_log_cut_anywhere_scans_as_the_reference(
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(log=logs())
+@given(log=logs(), extra=st.sampled_from([(), (b"Job OK",)]))
 def test_look_sees_every_record_holding_a_literal_once_in_order(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, log: Log
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    log: Log,
+    extra: tuple[bytes, ...],
 ) -> None:
-    """With a report's extra literal ("Job OK", on lines no rule needs) and its `look`."""
+    """A report's `look`, with or without its extra literal ("Job OK", on lines no rule
+    needs): it sees each record holding a literal, look-alikes too."""
     path = write(tmp_path_factory.mktemp("log"), log)
-    want = reference(path, log, (b"Job OK",))
+    want = reference(path, log, extra)
     sizes(monkeypatch, log)
-    got = fast(path, log, extra=[b"Job OK"], look=look)
+    got = fast(path, log, extra=list(extra), look=look)
     engine = Engine(config_of(log), PACK)
     assert got.side == [look(r, engine.match(r)) for r in want.needled]
     assert got.events == want.events
@@ -305,28 +309,41 @@ def test_files_come_in_order_under_their_labels_and_an_error_after_the_files_bef
     assert str(corrupt) in str(fast_error.value)
 
 
+LONGEST = max(NEEDLES, key=len).decode()
+
+
+@pytest.mark.parametrize("case", ["dated-at-the-cut", "longest-needle-across", "event-across"])
 def test_a_line_longer_than_a_block_is_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
     """A line longer than the search block (8 MiB in a scan; 4 KiB here) is read as one
     line. Its text where a block was cut is no record of its own: the fast scan once took a
     dated error there for a record (an event the reference has not: the line is cut at
-    max_line_bytes). A needle across the cut, within max_line_bytes, is found."""
+    max_line_bytes). A needle across the cut is found: the longest needle with one byte
+    past it, and, within a max_line_bytes longer than the block, a rule's match."""
     monkeypatch.setattr(fastrange, "BLOCK", 4096)
     head = f"{_stamp(0)} INFO [api] "
-    hidden = head + "x" * (4096 - len(head)) + f"{_stamp(1)} ERROR [app] {REFUSED}"
-    across = head + "y" * (4096 - len(head) - 10) + f" ERROR [app] {REFUSED}"
+    if case == "dated-at-the-cut":
+        tail, at = f"{_stamp(1)} ERROR [app] {REFUSED}", 4096
+    elif case == "longest-needle-across":
+        tail, at = f"{LONGEST} now", 4096 - (len(LONGEST) - 1)
+    else:
+        tail = f"ERROR [app] {REFUSED}"
+        at = 4096 - 6 - tail.index("connecting to")
+    line = head + "x" * (at - len(head)) + tail
     path = tmp_path / "app.log"
-    path.write_text(f"{hidden}\n{across}\n{_stamp(2)} INFO ok\n", encoding="utf-8")
+    path.write_text(f"{line}\n{_stamp(2)} INFO ok\n", encoding="utf-8")
     wide = replace(CONFIG, max_line_bytes=8192, max_record_bytes=16384)
     for config in (CONFIG, wide):
         stats = Stats()
         engine = Engine(config, PACK)
-        want = [e for e in map(engine.match, read_records(path, config, stats)) if e]
+        records = list(read_records(path, config, stats))
+        want = [e for e in map(engine.match, records) if e]
         (got,) = fastscan.scan_files([[path]], config, PACK, jobs=1)
         assert got.events == want
-        assert got.records == 2
-    assert [e.line for e in want] == [1, 2]  # with the whole lines, both match
+        assert got.records == 1  # the long line's record holds a needle
+    if case != "longest-needle-across":
+        assert len(want) == 1  # whole, the line matches a rule
 
 
 @pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
