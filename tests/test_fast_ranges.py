@@ -389,14 +389,18 @@ def test_records_are_assembled_only_around_the_hits(
     hits = 0
     for n in range(1500):
         lines += PIECES["info"](n)
-        if n % 150 == 75:
-            lines += PIECES["traceback"](n)
-            hits += len(PIECES["traceback"](n))
+        if n % 150 == 75:  # past the record bounds (12 lines, 900 bytes) every other time
+            lines += PIECES["traceback"](n + n % 2 * 3)
+            hits += len(PIECES["traceback"](n + n % 2 * 3))
     log = Log(lines, [False] * len(lines), True, b"", False, 0, 0, 0, 0, "UTC", None)
     path = write(tmp_path, log)
-    got = fast(path, log)
-    assert got.events == reference(path, log).events and len(got.events) == 10
+    got = fast(path, log, look=look)
+    want = reference(path, log)
+    assert got.events == want.events and len(got.events) == 10
     assert 0 < fed[0] <= 2 * hits + 40, (fed[0], hits)
+    engine = Engine(config_of(log), PACK)
+    assert got.side == [look(r, engine.match(r)) for r in want.needled]  # bounded alike
+    assert 0 < sum(s.record.truncated for s in got.side) < 10  # some past the bounds
     # Lines that are records alone are built from the block's bytes (the lean path) or
     # passed over: only the file's last record is assembled.
     fed[0] = 0
