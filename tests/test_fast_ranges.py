@@ -301,12 +301,13 @@ def test_files_come_in_order_under_their_labels_and_an_error_after_the_files_bef
     corrupt.write_bytes(gzip.compress(b"x" * 5000)[:30])  # cut short
     with pytest.raises(SourceError) as reference_error:
         list(read_records(corrupt, CONFIG, Stats()))
-    scans = fastscan.scan_files([[paths[0], corrupt, paths[1]]], CONFIG, PACK, jobs=2)
-    assert next(scans).label == str(paths[0])
-    with pytest.raises(SourceError) as fast_error:
-        next(scans)
-    assert str(fast_error.value) == str(reference_error.value)
-    assert str(corrupt) in str(fast_error.value)
+    for jobs in (1, 2):  # in this process, and from a worker
+        scans = fastscan.scan_files([[paths[0], corrupt, paths[1]]], CONFIG, PACK, jobs=jobs)
+        assert next(scans).label == str(paths[0])
+        with pytest.raises(SourceError) as fast_error:
+            next(scans)
+        assert str(fast_error.value) == str(reference_error.value)
+        assert str(corrupt) in str(fast_error.value)
 
 
 LONGEST = max(NEEDLES, key=len).decode()
@@ -350,14 +351,13 @@ def test_a_line_longer_than_a_block_is_one_line(
 def test_binary_is_told_from_the_first_4096_bytes_as_the_reference_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gz: bool
 ) -> None:
-    """Control bytes in the head and a NUL at byte 4095 (in the head: binary) or at 4096
-    (past it: text with a hole, scanned). Both paths say the same of each file."""
+    """Control bytes throughout and one NUL: at byte 0 or 4095 (in the head: binary) or at
+    4096 (past it: text with a hole, scanned). Both paths say the same of each file."""
     monkeypatch.setattr(fastscan, "RANGE", 2048)  # a plain file is cut into ranges
-    line = f"{_stamp(1)} WARNING \x01\x02 ({REFUSED})\n".encode()
-    body = (line * (4096 // len(line) + 1))[:4095]
+    text = f"{_stamp(1)} WARNING \x01\x02 ({REFUSED})\n".encode() * 60
     told = []
-    for at in (4095, 4096):
-        data = body + b"x" * (at - len(body)) + b"\x00\x00\n" + line * 5
+    for at in (0, 4095, 4096):
+        data = text[:at] + b"\x00" + text[at:]
         path = tmp_path / f"{at}.log{'.gz' if gz else ''}"
         path.write_bytes(gzip.compress(data) if gz else data)
         log = Log([], [], True, b"", gz, 2048, 4096, 1024, 512, "UTC", None)
@@ -365,7 +365,7 @@ def test_binary_is_told_from_the_first_4096_bytes_as_the_reference_does(
         got = fast(path, log)
         assert (got.binary, got.events, got.lines) == (want.binary, want.events, want.lines)
         told.append(got.binary)
-    assert told == [True, False]
+    assert told == [True, True, False]
 
 
 def test_records_are_assembled_only_around_the_hits(
