@@ -86,6 +86,7 @@ PIECES = {
     "nul-hole": lambda n: ["\x00" * (1 + n % 50) + f"{_stamp(n)} WARNING ({REFUSED})"],
     "needle-first": lambda n: ["MISCONF Redis is configured to save RDB snapshots"],
     "django": lambda n: [f"ERROR {_stamp(n)} log 7 8 Internal Server Error: {REFUSED}"],
+    "undated-look-alike": lambda n: ["[auth] 401 Authentication required for /x"],
     "controls": lambda n: [f"{_stamp(n)} INFO \x01\x02\x03\x04\x05\x06 \x00 {n}"],
 }
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(1, 32)) * 4  # a binary file's head
@@ -415,3 +416,18 @@ def test_records_are_assembled_only_around_the_hits(
         got = fast(path, log)
         assert got.events == reference(path, log).events and len(got.events) == 10
     assert fed[0] == 2, fed[0]  # the file's last record, once per scan
+
+
+def test_one_job_starts_no_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--jobs 1` scans in the scan's own process, however large the files: no pool."""
+
+    def no_pool(method: str) -> None:
+        raise AssertionError(f"a pool was started ({method})")
+
+    monkeypatch.setattr(fastscan, "_IN_PROCESS_BELOW", 0)
+    monkeypatch.setattr(fastscan, "RANGE", 512)
+    monkeypatch.setattr(fastscan.multiprocessing, "get_context", no_pool)
+    lines = [line for n in range(60) for line in PIECES["refused" if n % 7 else "info"](n)]
+    log = Log(lines, [False] * len(lines), True, b"", False, 512, 0, 0, 0, "UTC", None)
+    path = write(tmp_path, log)
+    assert fast(path, log).events == reference(path, log).events
