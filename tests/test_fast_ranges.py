@@ -86,7 +86,7 @@ PIECES = {
     "nul-hole": lambda n: ["\x00" * (1 + n % 50) + f"{_stamp(n)} WARNING ({REFUSED})"],
     "needle-first": lambda n: ["MISCONF Redis is configured to save RDB snapshots"],
     "django": lambda n: [f"ERROR {_stamp(n)} log 7 8 Internal Server Error: {REFUSED}"],
-    "undated-look-alike": lambda n: ["[auth] 401 Authentication required for /x"],
+    "undated-look-alike": lambda n: ["api: connecting to the search backend"],
     "controls": lambda n: [f"{_stamp(n)} INFO \x01\x02\x03\x04\x05\x06 \x00 {n}"],
 }
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(1, 32)) * 4  # a binary file's head
