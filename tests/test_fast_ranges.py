@@ -431,3 +431,30 @@ def test_one_job_starts_no_process(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     log = Log(lines, [False] * len(lines), True, b"", False, 512, 0, 0, 0, "UTC", None)
     path = write(tmp_path, log)
     assert fast(path, log).events == reference(path, log).events
+
+
+def test_without_jobs_the_scan_has_a_worker_per_cpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jobs not given: one worker per CPU; one CPU (or a count the system cannot tell)
+    scans in the scan's own process. The same events whichever."""
+    pools: list[str] = []
+    get_context = fastscan.multiprocessing.get_context
+
+    def counted(method: str) -> object:
+        pools.append(method)
+        return get_context(method)
+
+    monkeypatch.setattr(fastscan, "_IN_PROCESS_BELOW", 0)
+    monkeypatch.setattr(fastscan, "RANGE", 512)
+    monkeypatch.setattr(fastscan.multiprocessing, "get_context", counted)
+    lines = [line for n in range(60) for line in PIECES["refused" if n % 7 else "info"](n)]
+    log = Log(lines, [False] * len(lines), True, b"", False, 512, 0, 0, 0, "UTC", None)
+    path = write(tmp_path, log)
+    want = reference(path, log).events
+    for cpus, pooled in ((None, False), (1, False), (3, True)):
+        monkeypatch.setattr(fastscan.os, "cpu_count", lambda n=cpus: n)
+        pools.clear()
+        (found,) = fastscan.scan_files([[path]], config_of(log), PACK)
+        assert found.events == want
+        assert bool(pools) == pooled, cpus
