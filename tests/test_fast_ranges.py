@@ -436,8 +436,9 @@ def test_one_job_starts_no_process(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_without_jobs_the_scan_has_a_worker_per_cpu(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Jobs not given: one worker per CPU; one CPU (or a count the system cannot tell)
-    scans in the scan's own process. The same events whichever."""
+    """Jobs not given: one worker per CPU; one CPU (or a count the system cannot tell), or
+    files smaller in all than _IN_PROCESS_BELOW, scan in the scan's own process. The same
+    events whichever."""
     pools: list[str] = []
     get_context = fastscan.multiprocessing.get_context
 
@@ -452,9 +453,17 @@ def test_without_jobs_the_scan_has_a_worker_per_cpu(
     log = Log(lines, [False] * len(lines), True, b"", False, 512, 0, 0, 0, "UTC", None)
     path = write(tmp_path, log)
     want = reference(path, log).events
-    for cpus, pooled in ((None, False), (1, False), (3, True)):
+    size = path.stat().st_size
+    # (CPUs, the size below which no pool is worth starting, whether one is)
+    for cpus, below, pooled in (
+        (None, 0, False),
+        (1, 0, False),
+        (2, size, True),
+        (2, size + 1, False),
+    ):
         monkeypatch.setattr(fastscan.os, "cpu_count", lambda n=cpus: n)
+        monkeypatch.setattr(fastscan, "_IN_PROCESS_BELOW", below)
         pools.clear()
         (found,) = fastscan.scan_files([[path]], config_of(log), PACK)
         assert found.events == want
-        assert bool(pools) == pooled, cpus
+        assert bool(pools) == pooled, (cpus, below)
