@@ -72,8 +72,7 @@ def config(host: str, slack_url: str, database_url: str | None) -> str:
     )
     if database_url:
         text += (
-            f'[fleet]\ndatabase_url = "{database_url}"\nhost = "{host}"\n'
-            'host_deadline = "30s"\n'
+            f'[fleet]\ndatabase_url = "{database_url}"\nhost = "{host}"\nhost_deadline = "30s"\n'
         )
     return text
 

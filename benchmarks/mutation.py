@@ -83,15 +83,36 @@ MODULES: dict[str, Target] = {
     "redact": Target("logwatch/redact.py", ("tests/test_redact.py",)),
     "timestamps": Target("logwatch/timestamps.py", ("tests/test_timestamps.py",)),
     "records": Target("logwatch/records.py", ("tests/test_records.py", "tests/test_time_only.py")),
+    # The fast scan: its random logs cut anywhere against the reference (test_fast_ranges,
+    # in a short seeded run), and the corpora, filters and pass-overs against it.
     "fastscan": Target(
         "logwatch/fastscan.py",
-        ("tests/test_fastscan.py", "tests/test_leanrecords.py", "tests/test_prefilter.py"),
+        (
+            "tests/test_fast_ranges.py",
+            "tests/test_fastscan.py",
+            "tests/test_passover.py",
+            "tests/test_prefilter.py",
+        ),
+        args=("--hypothesis-seed=0",),
+        env=(("LOGWATCH_RANGES_EXAMPLES", "80"),),
     ),
     "fastrange": Target(
         "logwatch/fastrange.py",
-        ("tests/test_fastscan.py", "tests/test_passover.py", "tests/test_prefilter.py"),
+        (
+            "tests/test_fast_ranges.py",
+            "tests/test_fastscan.py",
+            "tests/test_passover.py",
+            "tests/test_prefilter.py",
+        ),
+        args=("--hypothesis-seed=0",),
+        env=(("LOGWATCH_RANGES_EXAMPLES", "80"),),
     ),
-    "filebytes": Target("logwatch/filebytes.py", ("tests/test_fastscan.py",)),
+    "filebytes": Target(
+        "logwatch/filebytes.py",
+        ("tests/test_filebytes.py", "tests/test_fast_ranges.py", "tests/test_fastscan.py"),
+        args=("--hypothesis-seed=0",),
+        env=(("LOGWATCH_RANGES_EXAMPLES", "80"),),
+    ),
     "passover": Target("logwatch/passover.py", ("tests/test_passover.py", "tests/test_skim.py")),
     "regexfilter": Target("logwatch/regexfilter.py", ("tests/test_regexfilter.py",)),
     "leanrecords": Target(

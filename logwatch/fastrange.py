@@ -44,7 +44,6 @@ class RangeTask:
     """One piece of work: the lines of `path` starting in [lo, hi) (hi None: to the end)."""
 
     family: int
-    index: int  # of the file in the whole scan, for ordering
     path: str
     label: str
     lo: int
@@ -84,8 +83,10 @@ class RangeScanner:
         *,
         look: Look | None = None,
         rules: RuleFilter | None = None,
+        overlap: int = 0,
     ) -> None:
         self.task = task
+        self.overlap = overlap  # the longest needle's length less one
         self.data = data
         self.config = config
         self.engine = Engine(config, pack, jobs=False)
@@ -110,7 +111,6 @@ class RangeScanner:
         # (line, end, rules): the last candidate line's span and the rules that can match
         # it, when a record of it alone has its decoded text (logwatch.passover).
         self.hint: tuple[int, int, frozenset[int]] | None = None
-        self.passed_over = 0  # lines no rule can match, counted as records unbuilt
         self.side: list[Any] = []
         self.count_at = self.lo  # an offset in the current block and its line number
         self.count_line = 0
@@ -136,6 +136,7 @@ class RangeScanner:
         data = self.data
         pos = self.lo
         newlines = 0
+        opened = pos  # start of the line holding `pos`: before it, when a line outgrows a block
         while pos < self.hi:
             end = min(self.hi, pos + BLOCK)
             block = data.load(pos, end)
@@ -149,13 +150,27 @@ class RangeScanner:
             for hit in self.finder(memoryview(block)[:cut]):
                 if hit < line_end:  # more hits on the same line: one look back per line,
                     continue  # else a long line full of them costs its length per hit
-                line = pos + block.rfind(b"\n", 0, hit) + 1
+                before = block.rfind(b"\n", 0, hit)
                 line_end = block.find(b"\n", hit, cut) + 1 or cut
+                if before < 0 and opened < pos:
+                    # The rest of a line longer than a block: its record starts at the
+                    # line's start, in an earlier block; looked at once.
+                    if opened >= self.checked:
+                        self._candidate(opened)
+                    continue
+                line = pos + before + 1
                 if self.rules is not None and self._pass_over(block, pos, cut, line, eof):
                     continue
                 if not self._lean(block, pos, cut, line, eof):
                     self._candidate(line)
             newlines = self._number(pos + cut)  # counted on from the last candidate
+            if block[cut - 1 : cut] == b"\n":
+                opened = end
+            elif end < self.hi:
+                # A line longer than the block goes on: the next block overlaps this one by
+                # a needle's length less one (BLOCK is far longer), so that a needle across
+                # the cut is found.
+                end -= self.overlap
             pos = end
         self._finish_run()
         result.events = self.events
@@ -191,7 +206,6 @@ class RangeScanner:
             return False
         self.checked = base + end
         self.records += 1  # a record holding a literal, as if the rules had run on it
-        self.passed_over += 1
         return True
 
     # -- records from the block's bytes (logwatch.leanrecords) ------------------------

@@ -58,7 +58,7 @@ class FileScan:
 
 
 # Set in the parent before the pool forks, so workers inherit the compiled pack.
-_STATE: tuple[Config, RulePack, Finder, RuleFilter | None] | None = None
+_STATE: tuple[Config, RulePack, Finder, RuleFilter | None, int] | None = None
 _LOOK: Look | None = None
 
 
@@ -81,12 +81,14 @@ def scan_files(
     event, if any); what it returns goes to FileScan.side. Without them nothing changes.
     """
     global _STATE, _LOOK
-    finder = make_finder([*needles(pack), *extra])
+    words = [*needles(pack), *extra]
+    finder = make_finder(words)
     # The rules' regexes pass over a literal's line only where no other record is wanted.
     rules = None
     if finder.name == HYPERSCAN and look is None and not extra:
         rules = make_rule_filter(pack)
-    _STATE = (config, pack, finder, rules)
+    # A line longer than a block is searched in pieces that overlap by this much.
+    _STATE = (config, pack, finder, rules, max(map(len, words)) - 1)
     _LOOK = look
     tasks = list(_plan(families, dating or {}, labels or {}))
     total = sum(_size(t.path) for t in tasks if t.last)
@@ -113,13 +115,11 @@ def _size(path: str) -> int:
 def _plan(
     families: Sequence[Sequence[Path]], dating: Mapping[Path, Dating], labels: Mapping[Path, str]
 ) -> Iterator[RangeTask]:
-    index = 0
     for family, files in enumerate(families):
         for path in files:
             dated = dating.get(path)
             base = RangeTask(
                 family=family,
-                index=index,
                 path=str(path),
                 label=labels.get(path, str(path)),
                 lo=0,
@@ -129,7 +129,6 @@ def _plan(
                 file_time=dated.file_time if dated else None,
                 shape=dated.shape if dated else START,
             )
-            index += 1
             size = _size(str(path))
             if not base.compressed:
                 with open(path, "rb") as fh:
@@ -199,12 +198,14 @@ def _run_compressed(task: RangeTask) -> RangeResult:
 
 def _scan_file(task: RangeTask, fh: BinaryIO) -> RangeResult:
     assert _STATE is not None
-    config, pack, finder, rules = _STATE
+    config, pack, finder, rules, overlap = _STATE
     data = FileBytes(fh.fileno())
     result = RangeResult()
     if task.lo == 0 and is_binary(data.read(0, 4096)):
         result.binary = True
         return result
-    scanner = RangeScanner(task, data, config, pack, finder, look=_LOOK, rules=rules)
+    scanner = RangeScanner(
+        task, data, config, pack, finder, look=_LOOK, rules=rules, overlap=overlap
+    )
     scanner.scan(result)
     return result

@@ -251,7 +251,9 @@ def check_outage(
 
     def in_root() -> list[Recorded]:
         posted = [r for r in rig.roots(category) if verdict in _text(r)]
-        edited = [r for r in rig.thread(ts) if r.api_method == "chat.update" and verdict in _text(r)]
+        edited = [
+            r for r in rig.thread(ts) if r.api_method == "chat.update" and verdict in _text(r)
+        ]
         return posted + edited
 
     rig.wait(lambda: bool(in_root()), PROBE_S, "the probe's verdict in the root")

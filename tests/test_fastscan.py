@@ -426,9 +426,7 @@ def test_a_long_line_full_of_literals_is_looked_back_over_once(
             return found
 
     load = filebytes.FileBytes.load
-    monkeypatch.setattr(
-        filebytes.FileBytes, "load", lambda self, a, b: Counting(load(self, a, b))
-    )
+    monkeypatch.setattr(filebytes.FileBytes, "load", lambda self, a, b: Counting(load(self, a, b)))
     hit = "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. "
     line = "2026-03-01 12:00:00,000 ERROR app: " + hit * 3000
     path = write(tmp_path / "app.log", [line, "2026-03-01 12:00:01,000 INFO ok"])

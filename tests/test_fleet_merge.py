@@ -167,7 +167,13 @@ def test_merged_takes_the_worst_and_the_first_and_drops_what_is_per_host() -> No
     assert inc.samples == ("a1", "a2", "b1")  # the earliest host's first, two each, no repeats
     assert (inc.resolved_at, inc.reopened) == (resolved_at, 2)
     assert (inc.diagnosis, inc.recovery) == ("confirmed: refused", "recovery confirmed")
-    assert (inc.outage, inc.linked, inc.ack, inc.silence, inc.active_s) == ("", (), None, None, None)
+    assert (inc.outage, inc.linked, inc.ack, inc.silence, inc.active_s) == (
+        "",
+        (),
+        None,
+        None,
+        None,
+    )
     assert inc.hint == a.incident.hint and inc.category == "connection"
     still_open = merged("fleet-9", [a], status="open", resolved_at=resolved_at, reopened=0)
     assert still_open.resolved_at is None and still_open.status == "open"

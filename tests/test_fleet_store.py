@@ -189,7 +189,9 @@ def test_a_host_whose_clock_is_a_year_off_joins_the_open_incident(store: Postgre
     assert inc.first_seen == late and inc.events == 2 * make_incident().events
 
 
-def test_prune_forgets_only_what_no_replay_can_need(store: PostgresStore, database_url: str) -> None:
+def test_prune_forgets_only_what_no_replay_can_need(
+    store: PostgresStore, database_url: str
+) -> None:
     apply(store, change("web-1", 1))
     apply(store, change("web-2", 1))
     claim = store.claim("web-1", ["slack"], lease_s=5)
@@ -200,7 +202,9 @@ def test_prune_forgets_only_what_no_replay_can_need(store: PostgresStore, databa
     store.prune()
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT host FROM lw_applied").fetchall() == [("web-2",)]
-        assert conn.execute("SELECT kind, status FROM lw_outbox").fetchall() == [("updated", "pending")]
+        assert conn.execute("SELECT kind, status FROM lw_outbox").fetchall() == [
+            ("updated", "pending")
+        ]
 
 
 def test_a_host_without_a_heartbeat_yet_counts_from_its_last_report(

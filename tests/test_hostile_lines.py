@@ -247,9 +247,7 @@ class _Catastrophic:
         raise TimeoutError
 
 
-def test_a_user_rule_that_timed_out_gets_a_tenth_of_the_timeout_until_it_is_switched_off() -> (
-    None
-):
+def test_a_user_rule_that_timed_out_gets_a_tenth_of_the_timeout_until_it_is_switched_off() -> None:
     """The benchmark's user-rule case (20 lines that time out) cost 3 full timeouts before the
     switch-off; on probation the 2nd and 3rd cost a tenth each: about 1.2 s, not 3 s."""
     clock = FakeMonotonic()

@@ -27,4 +27,6 @@ def test_quick_start_scan_shows_every_incidents_steps() -> None:
     headings = [n for n, line in enumerate(lines) if line == "  what to do:"]
     assert len(headings) == 3 and done.stdout.startswith("3 Redis incidents"), done.stdout
     for n in headings:
-        assert re.match(r"    \S", lines[n + 1]) and re.match(r"    1\. \S", lines[n + 2]), lines[n : n + 3]
+        assert re.match(r"    \S", lines[n + 1]) and re.match(r"    1\. \S", lines[n + 2]), lines[
+            n : n + 3
+        ]

@@ -146,7 +146,9 @@ def test_read_error_on_plain_file(tmp_path: Path) -> None:
         pytest.param("héllo\n".encode("utf-16"), False, id="utf16-bom"),
         pytest.param(b"", False, id="empty"),
         pytest.param(b"\xff\xd8\xff\xe0\x00\x10JFIF", True, id="jpeg"),
-        pytest.param(b"SQLite format 3\x00\x10\x00\x01\x01\x00@  \x00\x00\x00\x02", True, id="sqlite"),
+        pytest.param(
+            b"SQLite format 3\x00\x10\x00\x01\x01\x00@  \x00\x00\x00\x02", True, id="sqlite"
+        ),
         pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", True, id="png"),
         # copytruncate under a writer without O_APPEND: a hole of NULs, then its lines
         pytest.param(b"\x00" * 3000 + TEXT, False, id="log-after-a-hole"),

@@ -286,7 +286,9 @@ _ALPHABET = "".join(chr(c) for c in range(32, 127)) + "\t"
 @pytest.mark.parametrize("pattern", _EXACT)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_what_the_translation_matches_the_pattern_matches(pattern: str, data: st.DataObject) -> None:
+def test_what_the_translation_matches_the_pattern_matches(
+    pattern: str, data: st.DataObject
+) -> None:
     """Both ways, on texts made from each side's own expression: every ASCII text the
     translation matches, the pattern matches (tight), and the other way round (a superset)."""
     import re

@@ -29,7 +29,9 @@ CONFIG = load_config(None, {})
 PACK = load_rule_pack()
 FINDER = literal_finder(PACK)
 
-REFUSED = "redis.exceptions.ConnectionError: Error 111 connecting to 10.0.0.5:6379. Connection refused."
+REFUSED = (
+    "redis.exceptions.ConnectionError: Error 111 connecting to 10.0.0.5:6379. Connection refused."
+)
 
 
 def stamp(n: int) -> str:
