@@ -82,7 +82,7 @@ MODULES: dict[str, Target] = {
     "fleet_link": Target("logwatch/fleet/link.py", ("tests/test_fleet_merge.py",)),
     "store_postgres": Target(
         "logwatch/store/postgres.py",
-        ("tests/test_fleet_store.py", "tests/test_fleet_outbox.py"),
+        ("tests/test_fleet_store.py", "tests/test_fleet_outbox.py", "tests/test_fleet_apply.py"),
         postgres=True,
     ),
     "store_pg_outbox": Target(

@@ -1,0 +1,130 @@
+"""The fleet store's incidents and its connection against a real PostgreSQL: what the
+listing shows, when an incident comes back as the same one or a new one, one pending
+update for many joins, the schema, a database that dropped the store's connections, and
+errors that say why in one line without the database URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from slack_standin import make_incident
+
+from logwatch.store.postgres import MIGRATIONS, HostChange, PostgresStore, StoreUnavailable
+
+
+def change(host: str, row: int, *, target: str = "127.0.0.1:6379", status: str = "open",
+           host_incident: str = "", kind: str = "opened") -> HostChange:  # fmt: skip
+    incident = make_incident(id=host_incident or f"inc-{host}-{target}", target=target,
+                             status=status)  # fmt: skip
+    return HostChange(host=host, key=f"{incident.id}#{row}", kind=kind, incident=incident,
+                      notifiers=("slack",), fallback={})  # fmt: skip
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[PostgresStore]:
+    s = PostgresStore(database_url)
+    yield s
+    s.close()
+
+
+def sql(url: str, statement: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(url) as conn:
+        cur = conn.execute(statement.encode())
+        return cur.fetchall() if cur.description else []
+
+
+def kinds(url: str) -> list[tuple[object, ...]]:
+    return sql(url, "SELECT incident_id, kind FROM lw_outbox ORDER BY id")
+
+
+def test_the_listing_is_newest_first_filtered_by_status_and_bounded(store: PostgresStore) -> None:
+    a = store.apply(change("web-1", 1, target="a:1"), min_hosts=1, reopen_window_s=0).incident_id
+    b = store.apply(change("web-1", 1, target="b:1"), min_hosts=1, reopen_window_s=0).incident_id
+    resolved = change("web-1", 2, target="a:1", status="resolved", kind="resolved")
+    store.apply(resolved, min_hosts=1, reopen_window_s=0)
+    assert [i.id for i in store.incidents()] == [b, a]
+    assert [(i.id, i.status) for i in store.incidents(status="open")] == [(b, "open")]
+    assert [(i.id, i.status) for i in store.incidents(status="resolved")] == [(a, "resolved")]
+    assert [i.id for i in store.incidents(limit=1)] == [b]
+
+
+def test_an_incident_back_after_its_reopen_window_is_a_new_one(
+    store: PostgresStore, database_url: str
+) -> None:
+    first = store.apply(change("web-1", 1), min_hosts=1, reopen_window_s=900).incident_id
+    store.apply(change("web-1", 2, status="resolved", kind="resolved"), min_hosts=1,
+                reopen_window_s=900)  # fmt: skip
+    sql(database_url, "UPDATE lw_incidents SET resolved_at = now() - interval '901 s'")
+    # The host's own incident (same id) reopens after the fleet's window: a new incident.
+    again = store.apply(change("web-1", 3), min_hosts=1, reopen_window_s=900)
+    assert again.incident_id != first and again.queued
+    assert [(i.id, i.status, i.reopened) for i in store.incidents()] == [
+        (again.incident_id, "open", 0), (first, "resolved", 0)
+    ]  # fmt: skip
+    assert kinds(database_url) == [(first, "opened"), (first, "resolved"),
+                                   (again.incident_id, "opened")]  # fmt: skip
+
+
+def test_a_host_reopening_its_own_incident_within_the_window_reopens_the_fleet_one(
+    store: PostgresStore, database_url: str
+) -> None:
+    first = store.apply(change("web-1", 1), min_hosts=1, reopen_window_s=900).incident_id
+    store.apply(change("web-1", 2, status="resolved", kind="resolved"), min_hosts=1,
+                reopen_window_s=900)  # fmt: skip
+    again = store.apply(change("web-1", 3), min_hosts=1, reopen_window_s=900)
+    assert again.incident_id == first and again.queued
+    (inc,) = store.incidents()
+    assert (inc.status, inc.reopened, inc.resolved_at) == ("open", 1, None)
+    # Announced again: the reopened incident says "opened" once more.
+    assert [k for _, k in kinds(database_url)] == ["opened", "resolved", "opened"]
+
+
+def test_hosts_joining_before_anyone_sends_the_update_make_one_update(
+    store: PostgresStore, database_url: str
+) -> None:
+    fid = store.apply(change("web-1", 1), min_hosts=1, reopen_window_s=0).incident_id
+    for n, host in enumerate(("web-2", "web-3", "web-4"), start=1):
+        assert store.apply(change(host, n), min_hosts=1, reopen_window_s=0).incident_id == fid
+    assert kinds(database_url) == [(fid, "opened"), (fid, "updated")]
+    assert store.hosts_of(fid) == [(h, "open") for h in ("web-1", "web-2", "web-3", "web-4")]
+
+
+def test_a_schema_newer_than_this_logwatch_is_refused(database_url: str) -> None:
+    first = PostgresStore(database_url)
+    try:
+        assert first.migrate() == len(MIGRATIONS)
+        assert first.migrate() == len(MIGRATIONS)
+    finally:
+        first.close()
+    newer = len(MIGRATIONS) + 1
+    sql(database_url, f"INSERT INTO lw_schema (version) VALUES ({newer})")
+    later = PostgresStore(database_url)
+    try:
+        with pytest.raises(StoreUnavailable, match="upgrade logwatch"):
+            later.incidents()
+    finally:
+        later.close()
+
+
+def test_a_database_that_dropped_the_stores_connections_is_used_again_at_once(
+    store: PostgresStore, database_url: str
+) -> None:
+    fid = store.apply(change("web-1", 1), min_hosts=1, reopen_window_s=0).incident_id
+    # A restart of the database, as the pool's idle connections see it.
+    sql(database_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      " WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
+    assert [i.id for i in store.incidents()] == [fid]
+
+
+def test_an_error_says_why_in_one_line_without_the_database_url(database_url: str) -> None:
+    url = database_url.replace("postgres@", "postgres:hunter2pw@")  # trust: any password
+    store = PostgresStore(url)
+    try:
+        with pytest.raises(StoreUnavailable) as info, store.transaction() as cur:
+            cur.execute("SELECT %s::int", (url,))  # the database quotes what it refuses
+    finally:
+        store.close()
+    message = str(info.value)
+    assert message == 'fleet store: invalid input syntax for type integer: "***"'
