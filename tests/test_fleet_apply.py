@@ -128,3 +128,26 @@ def test_an_error_says_why_in_one_line_without_the_database_url(database_url: st
         store.close()
     message = str(info.value)
     assert message == 'fleet store: invalid input syntax for type integer: "***"'
+
+
+@pytest.mark.parametrize("resolved_ago", ["1 min", "1 hour"], ids=["in-window", "past-window"])
+def test_a_late_replay_of_an_opening_changes_nothing(
+    store: PostgresStore, database_url: str, resolved_ago: str
+) -> None:
+    # web-1's "opened" reached the store but its answer was lost; web-1 was then cut off
+    # long enough for the incident to resolve. Back, it replays the row.
+    opened = change("web-1", 1)
+    fid = store.apply(opened, min_hosts=1, reopen_window_s=900).incident_id
+    store.apply(change("web-1", 2, status="resolved", kind="resolved"), min_hosts=1,
+                reopen_window_s=900)  # fmt: skip
+    sql(database_url, f"UPDATE lw_incidents SET resolved_at = now() - interval '{resolved_ago}'")
+
+    def seen() -> tuple[object, ...]:
+        listed = [store.incidents(status=s) for s in (None, "open", "resolved")]
+        return (*listed, kinds(database_url), store.hosts_of(fid))
+
+    before = seen()
+    assert [i.id for i in store.incidents(status="resolved")] == [fid]
+    again = store.apply(opened, min_hosts=1, reopen_window_s=900)
+    assert (again.incident_id, again.replay, again.queued) == (fid, True, False)
+    assert seen() == before
