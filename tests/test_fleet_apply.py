@@ -151,3 +151,20 @@ def test_a_late_replay_of_an_opening_changes_nothing(
     again = store.apply(opened, min_hosts=1, reopen_window_s=900)
     assert (again.incident_id, again.replay, again.queued) == (fid, True, False)
     assert seen() == before
+
+
+def test_an_error_without_words_is_named_by_its_kind(store: PostgresStore) -> None:
+    with pytest.raises(StoreUnavailable) as info, store.transaction():
+        raise psycopg.OperationalError()
+    assert str(info.value) == "fleet store: OperationalError"
+
+
+def test_a_sweep_counts_every_incident_it_resolves(store: PostgresStore, database_url: str) -> None:
+    # Two incidents announced, one held back by min_hosts: their only hosts went silent.
+    for target in ("a:1", "b:1"):
+        store.apply(change("web-1", 1, target=target), min_hosts=1, reopen_window_s=0)
+    store.apply(change("web-2", 1, target="c:1"), min_hosts=2, reopen_window_s=0)
+    sql(database_url, "UPDATE lw_contributions SET updated = now() - interval '2 min'")
+    assert store.sweep(deadline_s=60, min_hosts=2, notifiers=["slack"]) == 3
+    assert {i.status for i in store.incidents()} == {"resolved"}
+    assert store.sweep(deadline_s=60, min_hosts=2, notifiers=["slack"]) == 0  # once
