@@ -11,7 +11,13 @@ import psycopg
 import pytest
 from slack_standin import make_incident
 
-from logwatch.store.postgres import MIGRATIONS, HostChange, PostgresStore, StoreUnavailable
+from logwatch.store.postgres import (
+    MIGRATIONS,
+    Applied,
+    HostChange,
+    PostgresStore,
+    StoreUnavailable,
+)
 
 
 def change(host: str, row: int, *, target: str = "127.0.0.1:6379", status: str = "open",
@@ -168,3 +174,30 @@ def test_a_sweep_counts_every_incident_it_resolves(store: PostgresStore, databas
     assert store.sweep(deadline_s=60, min_hosts=2, notifiers=["slack"]) == 3
     assert {i.status for i in store.incidents()} == {"resolved"}
     assert store.sweep(deadline_s=60, min_hosts=2, notifiers=["slack"]) == 0  # once
+
+
+def test_what_an_apply_says_it_did(store: PostgresStore) -> None:
+    first = store.apply(change("web-1", 1), min_hosts=1, reopen_window_s=0)
+    fid = first.incident_id
+    assert first == Applied(incident_id=fid, queued=True, replay=False, adopted=False)
+    same = store.apply(change("web-1", 2), min_hosts=1, reopen_window_s=0)  # nothing new
+    assert same == Applied(incident_id=fid, queued=False, replay=False, adopted=False)
+    again = store.apply(change("web-1", 1), min_hosts=1, reopen_window_s=0)
+    assert again == Applied(incident_id=fid, queued=False, replay=True, adopted=False)
+
+
+def test_a_hosts_late_word_goes_to_the_incident_it_joined_not_a_newer_one(
+    store: PostgresStore, database_url: str
+) -> None:
+    old = store.apply(change("web-1", 1), min_hosts=1, reopen_window_s=900).incident_id
+    sql(database_url, "UPDATE lw_contributions SET updated = now() - interval '2 min'")
+    assert store.sweep(deadline_s=60, min_hosts=1, notifiers=["slack"]) == 1  # web-1 went silent
+    sql(database_url, "UPDATE lw_incidents SET resolved_at = now() - interval '1 hour'")
+    new = store.apply(change("web-2", 1), min_hosts=1, reopen_window_s=900).incident_id
+    assert new != old
+    # web-1 is back and says its own incident ended: that is the old incident's news.
+    late = store.apply(change("web-1", 2, status="resolved", kind="resolved"), min_hosts=1,
+                       reopen_window_s=900)  # fmt: skip
+    assert late.incident_id == old
+    assert store.hosts_of(new) == [("web-2", "open")]
+    assert store.hosts_of(old) == [("web-1", "resolved")]
