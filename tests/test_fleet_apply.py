@@ -201,3 +201,34 @@ def test_a_hosts_late_word_goes_to_the_incident_it_joined_not_a_newer_one(
     assert late.incident_id == old
     assert store.hosts_of(new) == [("web-2", "open")]
     assert store.hosts_of(old) == [("web-1", "resolved")]
+
+
+def time_passes(url: str, span: str) -> None:
+    """The database's clock moves on by `span`: every time the store wrote is that much older."""
+    sql(url, f"UPDATE lw_incidents SET opened_at = opened_at - interval '{span}',"
+             f" resolved_at = resolved_at - interval '{span}'")  # fmt: skip
+    sql(url, f"UPDATE lw_contributions SET updated = updated - interval '{span}'")
+
+
+def test_a_resolved_incident_says_when_and_its_reopen_window_counts_from_then(
+    store: PostgresStore, database_url: str
+) -> None:
+    def say(row: int, status: str) -> str:
+        kind = "opened" if status == "open" else "resolved"
+        c = change("web-1", row, status=status, kind=kind)
+        return store.apply(c, min_hosts=1, reopen_window_s=900).incident_id
+
+    fid = say(1, "open")
+    time_passes(database_url, "20 min")  # a long outage: open for 20 minutes
+    ((before,),) = sql(database_url, "SELECT now()")
+    assert say(2, "resolved") == fid
+    ((after,),) = sql(database_url, "SELECT now()")
+    (inc,) = store.incidents()
+    assert inc.status == "resolved" and inc.resolved_at is not None
+    assert before <= inc.resolved_at <= after  # the database's clock, when it resolved
+    assert say(3, "open") == fid  # back within the window (15 min) of the resolution
+    assert say(4, "resolved") == fid
+    time_passes(database_url, "20 min")
+    # A late word that it is still resolved does not restart the window.
+    assert say(5, "resolved") == fid
+    assert say(6, "open") != fid  # 20 min after the resolution: a new incident
