@@ -6,6 +6,7 @@ errors that say why in one line without the database URL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -232,3 +233,24 @@ def test_a_resolved_incident_says_when_and_its_reopen_window_counts_from_then(
     # A late word that it is still resolved does not restart the window.
     assert say(5, "resolved") == fid
     assert say(6, "open") != fid  # 20 min after the resolution: a new incident
+
+
+def test_a_join_while_one_notifiers_update_is_in_flight_queues_that_notifier_another(
+    store: PostgresStore, database_url: str
+) -> None:
+    def join(host: str) -> None:
+        c = replace(change(host, 1), notifiers=("slack", "pager"))
+        store.apply(c, min_hosts=1, reopen_window_s=0)
+
+    join("web-1")
+    for notifier in ("slack", "pager"):
+        opened = store.claim("web-1", [notifier], lease_s=60)
+        assert opened is not None and store.delivered(opened, "web-1", None)
+    join("web-2")
+    in_flight = store.claim("web-1", ["pager"], lease_s=60)  # rendered with web-1 and web-2
+    assert in_flight is not None and in_flight.kind == "updated"
+    join("web-3")
+    pending = sql(database_url, "SELECT notifier, kind FROM lw_outbox WHERE status = 'pending'"
+                                " ORDER BY id")  # fmt: skip
+    # Slack's update, not yet taken, will say web-3 too; the pager's was: it gets another.
+    assert pending == [("slack", "updated"), ("pager", "updated"), ("pager", "updated")]
