@@ -5,6 +5,8 @@ errors that say why in one line without the database URL."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -254,3 +256,29 @@ def test_a_join_while_one_notifiers_update_is_in_flight_queues_that_notifier_ano
                                 " ORDER BY id")  # fmt: skip
     # Slack's update, not yet taken, will say web-3 too; the pager's was: it gets another.
     assert pending == [("slack", "updated"), ("pager", "updated"), ("pager", "updated")]
+
+
+def test_a_call_waiting_for_another_agent_leaves_the_agents_other_thread_served(
+    store: PostgresStore, database_url: str
+) -> None:
+    # An agent's link (applying its host's changes) and its delivery thread share a store.
+    store.migrate()
+    applied: list[str] = []
+    with psycopg.connect(database_url) as other:  # another agent, mid-change on that target
+        other.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                      ("connection\x1f127.0.0.1:6379",))  # fmt: skip
+        link = threading.Thread(
+            target=lambda: applied.append(
+                store.apply(change("web-1", 1), min_hosts=1, reopen_window_s=0).incident_id
+            )
+        )
+        link.start()
+        waiting = "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        waiting += " AND datname = current_database()"
+        while link.is_alive() and not sql(database_url, waiting):
+            time.sleep(0.01)
+        assert link.is_alive()  # web-1's change waits for the other agent's
+        assert store.incidents() == []  # meanwhile the delivery thread is served
+        other.commit()
+    link.join(30)
+    assert [i.id for i in store.incidents()] == applied
