@@ -84,7 +84,6 @@ class PostgresStore(FleetOutboxQueries):
 
     def __init__(self, url: str, *, max_size: int = 2, timeout_s: float = 3.0) -> None:
         self._secrets = [url]
-        self._timeout_s = timeout_s
         self._pool = ConnectionPool(
             url,
             min_size=1,
