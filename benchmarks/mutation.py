@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,6 +43,7 @@ class Target(NamedTuple):
     deselect: tuple[str, ...] = ()  # slow tests of those files
     args: tuple[str, ...] = ()  # more pytest arguments, for every run
     env: tuple[tuple[str, str], ...] = ()  # environment of the test runs
+    postgres: bool = False  # one throwaway PostgreSQL for the whole run (tests/pg_rig.py)
 
 
 MODULES: dict[str, Target] = {
@@ -78,8 +80,16 @@ MODULES: dict[str, Target] = {
     # The fleet: its pure merge, and the PostgreSQL store (its tests start their own server).
     "fleet_merge": Target("logwatch/fleet/merge.py", ("tests/test_fleet_merge.py",)),
     "fleet_link": Target("logwatch/fleet/link.py", ("tests/test_fleet_merge.py",)),
-    "store_postgres": Target("logwatch/store/postgres.py", ("tests/test_fleet_store.py",)),
-    "store_pg_outbox": Target("logwatch/store/pg_outbox.py", ("tests/test_fleet_store.py",)),
+    "store_postgres": Target(
+        "logwatch/store/postgres.py",
+        ("tests/test_fleet_store.py", "tests/test_fleet_outbox.py", "tests/test_fleet_apply.py"),
+        postgres=True,
+    ),
+    "store_pg_outbox": Target(
+        "logwatch/store/pg_outbox.py",
+        ("tests/test_fleet_store.py", "tests/test_fleet_outbox.py"),
+        postgres=True,
+    ),
     "redact": Target("logwatch/redact.py", ("tests/test_redact.py",)),
     "timestamps": Target("logwatch/timestamps.py", ("tests/test_timestamps.py",)),
     "records": Target("logwatch/records.py", ("tests/test_records.py", "tests/test_time_only.py")),
@@ -211,15 +221,35 @@ def mutated_line(diff: str) -> str:
     return "deleted: " + (removed[0] if removed else "?")
 
 
+@contextlib.contextmanager
+def postgres(target: Target) -> Iterator[dict[str, str]]:
+    """For a module whose tests need PostgreSQL, one throwaway cluster for the whole run
+    (mutmut runs a test session per mutant: a cluster each would take most of the run);
+    stopped and removed at the end. The environment that lends it to the sessions."""
+    if not target.postgres:
+        yield {}
+        return
+    sys.path[:0] = [str(REPO / "scripts")]
+    from postgres_server import PostgresServer
+    from redis_server import free_port
+
+    server = PostgresServer(free_port())
+    try:
+        server.start()
+        yield {"LOGWATCH_TEST_POSTGRES_PORT": str(server.port)}  # tests/pg_rig.py
+    finally:
+        server.cleanup()
+
+
 def run(module: str, target: Target, jobs: int) -> Score:
     workdir = prepare(module, target)
     log = workdir / "run.log"
     started = time.monotonic()
-    with open(log, "w", encoding="utf-8") as out:
+    with open(log, "w", encoding="utf-8") as out, postgres(target) as lent:
         proc = subprocess.run(
             [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
             cwd=workdir,
-            env={**os.environ, **dict(target.env)},
+            env={**os.environ, **dict(target.env), **lent},
             stdout=out,
             stderr=subprocess.STDOUT,
             check=False,

@@ -1,9 +1,15 @@
 """A real PostgreSQL for the fleet tests (scripts/postgres_server.py: initdb + pg_ctl on a
-free loopback port in a temporary directory), stopped by the test; never a shared server."""
+free loopback port in a temporary directory), stopped by the test; never a shared server.
+
+One exception: benchmarks/mutation.py runs a test session per mutant, and starting a
+cluster for each would take most of a run. It starts one throwaway cluster for a module's
+whole run, stops it at the end, and names its port in LOGWATCH_TEST_POSTGRES_PORT; the
+sessions then borrow it (each test still gets an empty database of its own)."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 
@@ -39,9 +45,36 @@ class PostgresServer(_Server):  # type: ignore[misc, valid-type]
         release_ports([self.port])
 
 
+BORROWED = "LOGWATCH_TEST_POSTGRES_PORT"  # a cluster its starter stops (benchmarks/mutation.py)
+
+
+class Borrowed:
+    """A throwaway cluster another process started and stops; never the machine's own."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def url(self, db: str = "postgres", user: str = "postgres") -> str:
+        return _Server.url(self, db, user)  # type: ignore[no-any-return]
+
+    def create_database(self) -> str:
+        return _Server.create_database(self)  # type: ignore[no-any-return]
+
+    def drop_database(self, url: str) -> None:
+        """Drop a database create_database() made (the cluster outlives this session)."""
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
+
+
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server() -> Iterator[PostgresServer | Borrowed]:
     """One PostgreSQL per test process, for the tests that never stop it."""
+    if os.environ.get(BORROWED):
+        yield Borrowed(int(os.environ[BORROWED]))
+        return
     server = PostgresServer()
     try:
         server.start()
@@ -51,9 +84,12 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def database_url(postgres_server: PostgresServer) -> str:
+def database_url(postgres_server: PostgresServer | Borrowed) -> Iterator[str]:
     """An empty database of its own for each test."""
-    return str(postgres_server.create_database())
+    url = str(postgres_server.create_database())
+    yield url
+    if isinstance(postgres_server, Borrowed):  # leave the lent cluster as it was found
+        postgres_server.drop_database(url)
 
 
 @pytest.fixture

@@ -138,9 +138,9 @@ def test_a_root_posted_alone_is_adopted_not_posted_again(store: PostgresStore) -
     assert claim.thread == ThreadRef(channel="C123", ts="9.9")  # the first host's root
 
 
-def test_the_password_is_never_in_the_error(own_postgres) -> None:
-    url = f"postgresql://postgres:hunter2pw@127.0.0.1:{own_postgres.port}/postgres"
-    own_postgres.stop()
+def test_the_password_is_never_in_the_error(refused_port: int) -> None:
+    # The database is down: nothing listens on its port.
+    url = f"postgresql://postgres:hunter2pw@127.0.0.1:{refused_port}/postgres"
     store = PostgresStore(url, timeout_s=1)
     try:
         with pytest.raises(StoreUnavailable) as info:

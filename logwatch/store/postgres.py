@@ -84,7 +84,6 @@ class PostgresStore(FleetOutboxQueries):
 
     def __init__(self, url: str, *, max_size: int = 2, timeout_s: float = 3.0) -> None:
         self._secrets = [url]
-        self._timeout_s = timeout_s
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -165,10 +164,13 @@ class PostgresStore(FleetOutboxQueries):
                 "INSERT INTO lw_applied (host, key) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                 (change.host, change.key),
             )
-            replay = cur.rowcount == 0
+            if cur.rowcount == 0:
+                # A replay finds the incident it went to and touches nothing: its incident
+                # may have resolved since, and must not be reopened (or a new one made).
+                joined = self._joined(cur, change)
+                assert joined is not None  # applied with its contribution, in one transaction
+                return Applied(incident_id=joined[0], queued=False, replay=True)
             fleet_id = self._incident_for(cur, change, reopen_window_s=reopen_window_s)
-            if replay:
-                return Applied(incident_id=fleet_id, queued=False, replay=True)
             status = "open" if inc.status == "open" else "resolved"
             cur.execute(
                 "INSERT INTO lw_contributions (incident_id, host, host_incident, status, body)"
@@ -200,15 +202,9 @@ class PostgresStore(FleetOutboxQueries):
         """The fleet incident a host's incident belongs to: the one it joined, the open one
         on its (category, target), a recently resolved one (reopened), or a new one."""
         inc = change.incident
-        cur.execute(
-            "SELECT i.id, i.status FROM lw_contributions c JOIN lw_incidents i"
-            " ON i.id = c.incident_id WHERE c.host = %s AND c.host_incident = %s"
-            " ORDER BY i.opened_at DESC LIMIT 1",
-            (change.host, inc.id),
-        )
-        joined = cur.fetchone()
+        joined = self._joined(cur, change)
         if joined is not None and (joined[1] == "open" or inc.status != "open"):
-            return str(joined[0])
+            return joined[0]
         cur.execute(
             "SELECT id, status, resolved_at >= now() - make_interval(secs => %s)"
             " FROM lw_incidents WHERE category = %s AND target = %s"
@@ -232,6 +228,17 @@ class PostgresStore(FleetOutboxQueries):
             (fleet_id, inc.category, inc.target, json.dumps(incident_dict(inc))),
         )
         return fleet_id
+
+    def _joined(self, cur: psycopg.Cursor[Any], change: HostChange) -> tuple[str, str] | None:
+        """(id, status) of the fleet incident the host's incident last went to, if any."""
+        cur.execute(
+            "SELECT i.id, i.status FROM lw_contributions c JOIN lw_incidents i"
+            " ON i.id = c.incident_id WHERE c.host = %s AND c.host_incident = %s"
+            " ORDER BY i.opened_at DESC LIMIT 1",
+            (change.host, change.incident.id),
+        )
+        row = cur.fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
 
     def _settle(
         self, cur: psycopg.Cursor[Any], fleet_id: str, *, min_hosts: int
