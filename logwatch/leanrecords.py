@@ -17,6 +17,7 @@ tests/test_leanrecords.py holds both paths to the same records, times and line n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 
@@ -35,6 +36,7 @@ HEADERS = (
     b"The above exception was the direct cause of the following exception:",
 )
 _CONTINUED = frozenset({b" ", b"\t", b"\n", b"\r"})
+_HOLED_LINE = re.compile(rb"(?:^|\n)\0+[^\0\n]")  # a line with NULs before its text
 _WALK_DECODED = 32  # unindented lines the walk back decodes before it gives up
 _TAIL_LINES = 10  # as records._TAIL_LINES: the head budget is what the tail leaves
 
@@ -108,8 +110,13 @@ class LeanRecords:
             opener = next_opener
         # Up to the end of the line after the record, which ended it.
         seen = block.find(b"\n", next_opener, limit) if next_opener < limit else limit
-        if b"\r" in block[start : limit if seen < 0 else seen]:
+        span = block[start : limit if seen < 0 else seen]
+        if b"\r" in span:
             return None  # the reader drops a line's "\r": a blank line may be one
+        if b"\0" in span and _HOLED_LINE.search(span):
+            # A hole (copytruncate without O_APPEND): the assembler drops NULs before a
+            # line's text, which may make it a dated opener or a continuation: its business.
+            return None
         abs_end = base + last_end
         if lines == 1:
             return Record(
