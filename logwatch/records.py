@@ -249,8 +249,11 @@ class RecordAssembler:
 
     def pending_complete(self) -> bool:
         """Whether the buffered record is surely whole: it ends with a traceback's
-        exception line, or is a JSON line. A live agent flushes it without waiting."""
-        return self._first is not None and (self._state == _RAISED or self._json)
+        exception line, or is a JSON line (not one a traceback's header has joined: that
+        waits for its exception line). A live agent flushes it without waiting."""
+        return self._first is not None and (
+            self._state == _RAISED or (self._json and self._state != _FRAMES)
+        )
 
     def pending_unfinished(self) -> bool:
         """Whether the buffered record is a traceback still waiting for its exception line.

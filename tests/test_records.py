@@ -778,3 +778,112 @@ def test_prefixed_naive_stamps_take_the_configured_zone() -> None:
     assert records[0].time == _utc(2026, 3, 1, 12)
     assembler = RecordAssembler(source="a", file_time=FILE_TIME, shape=StampShape(2))
     assert assembler.shape == StampShape(2)  # the tailer reads it to learn a young file's shape
+
+
+# -- NUL holes, a traceback still waiting, a shape learned late ------------------------------
+
+
+def _said(records: list[Record]) -> list[tuple[object, ...]]:
+    """What a record tells, its position in the file aside."""
+    return [(r.text, r.time, r.timed, r.lines, r.truncated) for r in records]
+
+
+@given(
+    texts=st.lists(_LINE_KINDS, max_size=30),
+    holes=st.lists(st.tuples(st.integers(0, 29), st.integers(1, 5)), max_size=5),
+)
+def test_nuls_before_a_line_are_a_hole_not_part_of_the_line(
+    texts: list[str], holes: list[tuple[int, int]]
+) -> None:
+    """copytruncate under a writer without O_APPEND leaves NULs before the next line: the
+    records are those of the lines without them, and a line of NULs alone stays a line."""
+    holed = list(texts)
+    for at, count in holes:
+        if at < len(holed):
+            holed[at] = "\0" * count + holed[at]
+    clean = [t.lstrip("\0") or t for t in holed]
+    got = _records("".join(t + "\n" for t in holed))
+    assert _said(got) == _said(_records("".join(t + "\n" for t in clean)))
+
+
+def test_a_line_of_nuls_alone_is_a_record_of_its_own() -> None:
+    records = _records("2026-03-01 12:00:00,000 ERROR a\n\0\0\0\n\0" + REFUSED + "\n")
+    assert [r.text for r in records] == ["2026-03-01 12:00:00,000 ERROR a", "\0\0\0", REFUSED]
+    assert [r.line for r in records] == [1, 2, 3]
+
+
+def _unfinished_by_model(fed: list[str]) -> bool:
+    """A traceback waits for its exception line from its header until the next line that
+    is neither indented nor blank (that line ends it, or starts another record)."""
+    headers = ("Traceback (most recent", "During handling of", "The above exception")
+    ends = [t for t in fed if t and t[0] not in " \t"]
+    return bool(ends) and ends[-1].startswith(headers)
+
+
+@given(st.lists(_LINE_KINDS, max_size=40))
+def test_pending_unfinished_while_a_traceback_waits_for_its_exception_line(
+    texts: list[str],
+) -> None:
+    """A live reader waits longer for such a record: a writer's pause mid-traceback must
+    not cut it in two. It is never said of a whole record, and not after a flush."""
+    assembler = RecordAssembler(source="app.log", file_time=FILE_TIME)
+    for n, line in enumerate(_lines("".join(t + "\n" for t in texts))):
+        assembler.feed(line)
+        unfinished = assembler.pending_unfinished()
+        assert unfinished == _unfinished_by_model(texts[: n + 1]), texts[: n + 1]
+        assert not (unfinished and assembler.pending_complete())
+    assembler.flush()
+    assert not assembler.pending_unfinished()
+
+
+_LATE_LINES = st.sampled_from(
+    [
+        'INFO:     172.18.0.1:40000 - "GET /api/v1/feed HTTP/1.1" 200 OK',
+        "INFO:rq.worker:Job OK (took 00:00:12)",
+        "plain",
+        "Traceback (most recent call last):",
+        '  File "/x.py", line 1, in f',
+        REFUSED,
+        "ERROR 2026-03-01 12:00:05,000 log 7 Internal Server Error",
+        "WARNING app 2026-03-01 12:00:06,000 slow",
+        "ERROR app.x 17 2026-03-01 12:00:07,000 x",
+        "ERROR 12:00:08 worker failed",
+        "2026-03-01 12:00:09,000 INFO a",
+        "12:00:10 Worker c",
+        '{"ts": "2026-03-01T12:00:11Z", "m": "j"}',
+    ]
+)
+
+
+@given(texts=st.lists(_LATE_LINES, max_size=30), given_tokens=st.sampled_from([0, 1, 2]))
+def test_a_shape_learned_late_gives_the_records_of_the_shape_known_from_the_start(
+    texts: list[str], given_tokens: int
+) -> None:
+    """A live file whose head showed no stamp learns where its stamps sit from its first
+    stamped line: its records are those of an assembler told that line's shape from the
+    start. A shape already known with a prefix is kept."""
+    from logwatch.stampshape import START, line_shape
+
+    shape = StampShape(given_tokens)
+    if not given_tokens:
+        shapes = [s for s in (line_shape(t, UTC) for t in texts if t[:1] != "{") if s]
+        shape = shapes[0] if shapes else START
+    lines = _lines("".join(t + "\n" for t in texts))
+    learning = RecordAssembler(source="a", file_time=FILE_TIME, learn_shape=True,
+                               shape=StampShape(given_tokens))  # fmt: skip
+    knowing = RecordAssembler(source="a", file_time=FILE_TIME, shape=shape)
+    for line in lines:
+        assert learning.feed(line) == knowing.feed(line)
+    assert learning.flush() == knowing.flush()
+    assert learning.shape == shape
+
+
+def test_a_shape_told_late_ends_the_learning() -> None:
+    """The tailer tells a young file's shape once its first lines arrive: learned no more."""
+    assembler = RecordAssembler(source="a", file_time=FILE_TIME, learn_shape=True)
+    assembler.use_shape(StampShape(1))
+    records = [
+        *assembler.feed(_lines("WARNING app 2026-03-01 12:00:06,000 slow\n")[0]),
+        *assembler.flush(),
+    ]
+    assert assembler.shape == StampShape(1) and not records[0].timed
