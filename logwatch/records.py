@@ -70,8 +70,9 @@ _MIN_YEAR, _MAX_YEAR = 1900, 9000  # stamps outside are garbage, never a log's t
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal", "Zulu"})
 _NO_LINE = LogLine(text="", number=0, offset=0, end=0)
 # Looked for in a line before learning a shape from it: literal-led, so it costs little.
+# Anywhere in the line, as line_shape (and so a scan) reads it: colour codes make a
+# prefix as long as they like.
 _CLOCK = re.compile(r":\d\d:\d\d")
-_LEARN_CHARS = 300  # three prefix tokens and a stamp fit in this many characters
 
 
 class RecordAssembler:
@@ -207,7 +208,7 @@ class RecordAssembler:
         if stamp is not None:
             self._learning = False
             return stamp
-        if _CLOCK.search(text, 0, _LEARN_CHARS) is None:
+        if _CLOCK.search(text) is None:
             return None  # no stamp a prefix is learned from (all hold a clock): the usual case
         shape = line_shape(text, self._tz)
         if shape is None or not shape.prefix_tokens:
