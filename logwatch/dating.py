@@ -126,12 +126,22 @@ def _from_first_stamp(stream: BinaryIO, head: bytes, tz: tzinfo) -> bytes:
     the file if shorter); empty when no line does. Lines are picked out for a look by
     byte searches, so a long file without stamps is read at the speed of a search."""
     data = b"\n" + head[head.rfind(b"\n") + 1 :]  # the line the head cut, after a newline
+    inside = False  # data starts inside a line longer than a chunk, already looked at
     while True:
         chunk = stream.read(_CHUNK)
         data += chunk
+        if inside:  # the rest of that line starts no line: on from its end
+            newline = data.find(b"\n", 1)
+            if newline < 0:
+                if not chunk:
+                    return b""
+                data = b"\n"
+                continue
+            data, inside = data[newline:], False
         end = len(data) if not chunk else data.rfind(b"\n") + 1
         if end == 1 and len(data) > _CHUNK:  # one line longer than a chunk: look at it
             end = len(data)
+            inside = bool(chunk)
         pos, clock, starts = 1, -1, -1
         while pos < end:
             if clock < pos:

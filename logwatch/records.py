@@ -70,8 +70,9 @@ _MIN_YEAR, _MAX_YEAR = 1900, 9000  # stamps outside are garbage, never a log's t
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal", "Zulu"})
 _NO_LINE = LogLine(text="", number=0, offset=0, end=0)
 # Looked for in a line before learning a shape from it: literal-led, so it costs little.
+# Anywhere in the line, as line_shape (and so a scan) reads it: colour codes make a
+# prefix as long as they like.
 _CLOCK = re.compile(r":\d\d:\d\d")
-_LEARN_CHARS = 300  # three prefix tokens and a stamp fit in this many characters
 
 
 class RecordAssembler:
@@ -207,7 +208,7 @@ class RecordAssembler:
         if stamp is not None:
             self._learning = False
             return stamp
-        if _CLOCK.search(text, 0, _LEARN_CHARS) is None:
+        if _CLOCK.search(text) is None:
             return None  # no stamp a prefix is learned from (all hold a clock): the usual case
         shape = line_shape(text, self._tz)
         if shape is None or not shape.prefix_tokens:
@@ -249,8 +250,11 @@ class RecordAssembler:
 
     def pending_complete(self) -> bool:
         """Whether the buffered record is surely whole: it ends with a traceback's
-        exception line, or is a JSON line. A live agent flushes it without waiting."""
-        return self._first is not None and (self._state == _RAISED or self._json)
+        exception line, or is a JSON line (not one a traceback's header has joined: that
+        waits for its exception line). A live agent flushes it without waiting."""
+        return self._first is not None and (
+            self._state == _RAISED or (self._json and self._state != _FRAMES)
+        )
 
     def pending_unfinished(self) -> bool:
         """Whether the buffered record is a traceback still waiting for its exception line.

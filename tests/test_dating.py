@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from logwatch.cli import main
 
@@ -590,3 +592,116 @@ def test_first_stamps_in_the_configured_zone_and_the_years_a_log_can_hold(
     path = tmp_path / "app.log"
     path.write_text(text)
     assert read_head(path, PARIS).first == first
+
+
+# -- a file's first stamp wherever it is: past its head too ------------------------------------
+
+# Lines that hold no stamp, some with a clock inside or a JSON object without a time (what
+# the byte searches for candidate lines stop at), and long ones (longer than a read).
+_UNDATED = [
+    'INFO:     172.18.0.1:40000 - "GET /api/v1/feed HTTP/1.1" 200 OK',
+    "INFO:rq.worker:Job OK (took 00:00:12)",
+    '{"level": "info", "msg": "no time 10:00:00"}',
+    "1234 items took 00:00:03",
+    "",
+    "  at 12:00:00",
+]
+# First stamped lines of every kind the byte searches look for: a clock (ISO, after a
+# prefix, time-only, syslog), an epoch, a JSON time, journalctl's export.
+_FIRST = [
+    "2026-11-26 14:50:01,000 ERROR app: enqueue failed",
+    "ERROR 2026-11-26 14:50:01,000 log 7 Internal Server Error: /api/v1/feed",
+    "14:50:01 ERROR worker: failed",
+    "Nov 26 14:50:01 host app: failed",
+    "1764168601.25 ERROR app: failed",
+    '{"asctime": "2026-11-26 14:50:01,000", "levelname": "ERROR"}',
+    "__REALTIME_TIMESTAMP=1764168601000000",
+]
+
+
+def _undated_lines() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(_UNDATED), st.integers(1, 1500).map(lambda n: "x" * n))
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    before=st.lists(_undated_lines(), max_size=40),
+    first=st.sampled_from(_FIRST),
+    after=st.lists(st.one_of(_undated_lines(), st.sampled_from(_FIRST)), max_size=6),
+    stamped=st.booleans(),
+    head_bytes=st.sampled_from([256, 1000]),
+    chunk=st.sampled_from([100, 333, 4096]),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    compressed=st.booleans(),
+)
+def test_a_files_first_stamp_is_found_wherever_it_is(
+    before: list[str],
+    first: str,
+    after: list[str],
+    stamped: bool,
+    head_bytes: int,
+    chunk: int,
+    newline: str,
+    compressed: bool,
+) -> None:
+    """Past a head of undated lines (the head's size and the reads' made small here), the
+    file reads as if it started at its first stamped line: the same first and last
+    stamps, clock and shape; with no stamped line at all, it is undated."""
+    import tempfile
+
+    from logwatch import dating
+
+    def head_of(path: Path, text: str, gz: bool) -> dating.FileHead:
+        data = text.encode()
+        if gz:
+            path = path.with_suffix(".log.gz")
+            data = gzip.compress(data)
+        path.write_bytes(data)
+        return dating.read_head(path, PARIS)
+
+    def said(h: dating.FileHead) -> tuple[object, ...]:
+        return (h.first, h.last, h.clock, h.month, h.day, h.shape)
+
+    from logwatch.stampshape import line_shape
+
+    assert all(line_shape(line, PARIS) is None for line in before)
+    undated = newline.join(before) + newline if before else ""
+    rest = newline.join([first, *after]) if stamped else ""
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dating, "HEAD_BYTES", head_bytes)
+        mp.setattr(dating, "_CHUNK", chunk)
+        got = head_of(Path(tmp) / "app.log", undated + rest, compressed)
+        model = head_of(Path(tmp) / "model.log", rest, False)
+    if not stamped:
+        assert (got.first, got.clock) == (None, None)
+    elif len(undated) + len(first) + len(newline) > head_bytes:  # no stamped line in the head
+        assert said(got) == said(model)
+    else:
+        assert (got.first, got.clock) == (model.first, model.clock)
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        "2026-11-26 14:50:09,000 ERROR app: quoted in a message",
+        "14:50:09 ERROR worker: quoted",
+        '{"time": "2026-11-26T14:50:09Z"}',
+        "1764168609 ERROR quoted",
+    ],
+)
+def test_a_stamp_inside_a_line_longer_than_a_read_is_no_first_stamp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inside: str
+) -> None:
+    """Past the head, a line longer than a read is looked at from its start; the rest of
+    it, wherever a read cuts it, starts no line: a stamp quoted inside it was taken for
+    the file's first when a read began just there."""
+    from logwatch import dating
+
+    monkeypatch.setattr(dating, "HEAD_BYTES", 256)
+    monkeypatch.setattr(dating, "_CHUNK", 100)
+    path = tmp_path / "app.log"
+    for quoted_at in range(300, 420):
+        line = "y" * quoted_at + inside
+        path.write_text("x" * 299 + "\n" + line + "\n2026-11-26 15:00:00,000 ERROR app: first\n")
+        head = dating.read_head(path, UTC)
+        assert (head.first, head.clock) == (datetime(2026, 11, 26, 15, tzinfo=UTC), None)

@@ -355,3 +355,47 @@ def test_signals_join_from_two_seconds_before_the_first_error_to_the_end_of_the_
         "within the slack",
     ]
     assert [s.detail for s in jobs.of("worker_start")] == ["in the quiet"]
+
+
+def test_a_new_rq_reading_updates_the_incident_even_with_the_same_summary() -> None:
+    g = _grouper()
+    for s in (0, 1, 2):
+        g.add(_event(T0 + timedelta(seconds=s)))
+    g.tick(T0 + timedelta(seconds=60))
+    inc = g.incidents()[0]
+    first, later = _rq(default=(3, 1)), _rq(default=(5, 2))
+    g.diagnose(inc.id, Finding(summary="recovery confirmed", rq=first, recovery=True), T0)
+    [change] = g.diagnose(
+        inc.id, Finding(summary="recovery confirmed", rq=later, recovery=True), T0
+    )
+    assert change.incident.jobs is not None and change.incident.jobs.rq == later
+
+
+def test_each_incident_takes_its_own_finding_whichever_was_opened_first() -> None:
+    g = _grouper()
+    for s in (0, 1, 2):
+        g.add(_event(T0 + timedelta(seconds=s)))
+        g.add(_event(T0 + timedelta(seconds=s), target="queue-redis:6379"))
+    ids = [i.id for i in g.incidents()]
+    assert len(ids) == 2
+    for inc_id in ids:
+        [change] = g.diagnose(inc_id, Finding(summary=f"probed {inc_id}"), T0)
+        assert change.incident.id == inc_id and change.incident.diagnosis == f"probed {inc_id}"
+
+
+def test_a_confirmed_recovery_keeps_what_rq_said() -> None:
+    g = Grouper({"conn": _Rule()}, GroupingPolicy(quiet_period_s=300, confirmed_quiet_s=30))
+    for s in (0, 1, 2):
+        g.add(_event(T0 + timedelta(seconds=s)))
+    inc = g.incidents()[0]
+    rq = _rq(default=(3, 1))
+    healthy = Finding(summary="recovery confirmed", rq=rq, recovery=True, healthy=True)
+    [change] = g.confirm_recovery(inc.id, healthy, T0 + timedelta(seconds=60))
+    assert change.kind == "resolved"
+    assert change.incident.jobs is not None and change.incident.jobs.rq == rq
+    quiet = Finding(summary="recovery confirmed", recovery=True, healthy=True)
+    g2 = Grouper({"conn": _Rule()}, GroupingPolicy(quiet_period_s=300, confirmed_quiet_s=30))
+    for s in (0, 1, 2):
+        g2.add(_event(T0 + timedelta(seconds=s)))
+    [change] = g2.confirm_recovery(g2.incidents()[0].id, quiet, T0 + timedelta(seconds=60))
+    assert change.incident.jobs is None or change.incident.jobs.rq is None

@@ -512,16 +512,14 @@ def _dated_by_feeding(text: str, tz: tzinfo, shape: StampShape) -> bool:
     return times[0] == times[1]
 
 
-@given(
-    text=st.sampled_from(_DATED_LINES),
-    tokens=st.sampled_from([0, 1]),
-    zone=st.sampled_from(["UTC", "Europe/Paris", "Asia/Kolkata"]),
-)
-def test_starts_dated_record_agrees_with_feeding_the_line(
-    text: str, tokens: int, zone: str
-) -> None:
-    tz, shape = ZoneInfo(zone), StampShape(tokens)
-    assert starts_dated_record(text, tz, shape=shape) == _dated_by_feeding(text, tz, shape), text
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "Asia/Kolkata"])
+def test_starts_dated_record_agrees_with_feeding_the_line(zone: str) -> None:
+    """Every line of the list, in both shapes (all of them: a sample missed the years at
+    the edges)."""
+    for text, tokens in itertools.product(_DATED_LINES, [0, 1]):
+        tz, shape = ZoneInfo(zone), StampShape(tokens)
+        got = starts_dated_record(text, tz, shape=shape)
+        assert got == _dated_by_feeding(text, tz, shape), (text, tokens)
 
 
 def test_starts_dated_record_reads_the_given_time_fields() -> None:
@@ -535,6 +533,11 @@ def test_starts_dated_record_reads_the_given_time_fields() -> None:
 
 
 @example(sizes=[5] * 30, max_lines=20, max_bytes=400)  # ten 10-byte lines fill the tail's 100
+@example(sizes=[96] * 5, max_lines=20, max_bytes=400)  # the last line is the tail's 100: cut
+@example(sizes=[97] * 5, max_lines=20, max_bytes=400)  # 101: cut
+@example(sizes=[95] * 5, max_lines=20, max_bytes=400)  # 99 and its newline fit
+@example(sizes=[95, 94, 94, 5, 5], max_lines=20, max_bytes=400)  # the head's 300 exactly
+@example(sizes=[95, 94, 95, 5, 5], max_lines=20, max_bytes=400)  # 301: the third goes to the tail
 @given(
     sizes=st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=40),
     max_lines=st.integers(min_value=2, max_value=24),
@@ -778,3 +781,159 @@ def test_prefixed_naive_stamps_take_the_configured_zone() -> None:
     assert records[0].time == _utc(2026, 3, 1, 12)
     assembler = RecordAssembler(source="a", file_time=FILE_TIME, shape=StampShape(2))
     assert assembler.shape == StampShape(2)  # the tailer reads it to learn a young file's shape
+
+
+# -- NUL holes, a traceback still waiting, a shape learned late ------------------------------
+
+
+def _said(records: list[Record]) -> list[tuple[object, ...]]:
+    """What a record tells, its position in the file aside."""
+    return [(r.text, r.time, r.timed, r.lines, r.truncated) for r in records]
+
+
+@example(texts=["2026-03-01 12:00:00,000 INFO a", '  File "/x.py", line 1, in f'], holes=[(1, 3)])
+@example(texts=["2026-03-01 12:00:00,000 INFO a", "XADD stream failed"], holes=[(1, 1)])
+@given(
+    texts=st.lists(st.one_of(_LINE_KINDS, st.just("XADD stream failed")), max_size=30),
+    holes=st.lists(st.tuples(st.integers(0, 29), st.integers(1, 5)), max_size=5),
+)
+def test_nuls_before_a_line_are_a_hole_not_part_of_the_line(
+    texts: list[str], holes: list[tuple[int, int]]
+) -> None:
+    """copytruncate under a writer without O_APPEND leaves NULs before the next line: the
+    records are those of the lines without them, and a line of NULs alone stays a line."""
+    holed = list(texts)
+    for at, count in holes:
+        if at < len(holed):
+            holed[at] = "\0" * count + holed[at]
+    clean = [t.lstrip("\0") or t for t in holed]
+    got = _records("".join(t + "\n" for t in holed))
+    assert _said(got) == _said(_records("".join(t + "\n" for t in clean)))
+
+
+def test_a_line_of_nuls_alone_is_a_record_of_its_own() -> None:
+    records = _records("2026-03-01 12:00:00,000 ERROR a\n\0\0\0\n\0" + REFUSED + "\n")
+    assert [r.text for r in records] == ["2026-03-01 12:00:00,000 ERROR a", "\0\0\0", REFUSED]
+    assert [r.line for r in records] == [1, 2, 3]
+
+
+def _unfinished_by_model(fed: list[str]) -> bool:
+    """A traceback waits for its exception line from its header until the next line that
+    is neither indented nor blank (that line ends it, or starts another record)."""
+    headers = ("Traceback (most recent", "During handling of", "The above exception")
+    ends = [t for t in fed if t and t[0] not in " \t"]
+    return bool(ends) and ends[-1].startswith(headers)
+
+
+@given(st.lists(_LINE_KINDS, max_size=40))
+def test_pending_unfinished_while_a_traceback_waits_for_its_exception_line(
+    texts: list[str],
+) -> None:
+    """A live reader waits longer for such a record: a writer's pause mid-traceback must
+    not cut it in two. It is never said of a whole record, and not after a flush."""
+    assembler = RecordAssembler(source="app.log", file_time=FILE_TIME)
+    for n, line in enumerate(_lines("".join(t + "\n" for t in texts))):
+        assembler.feed(line)
+        unfinished = assembler.pending_unfinished()
+        assert unfinished == _unfinished_by_model(texts[: n + 1]), texts[: n + 1]
+        assert not (unfinished and assembler.pending_complete())
+    assembler.flush()
+    assert not assembler.pending_unfinished()
+
+
+# A level word in colour codes, its stamp past the 300th character.
+_COLOURED = "\x1b[1;31m" * 45 + "ERROR\x1b[0m 2026-03-01 12:00:12,000 coloured"
+_LATE_LINES = st.sampled_from(
+    [
+        'INFO:     172.18.0.1:40000 - "GET /api/v1/feed HTTP/1.1" 200 OK',
+        "INFO:rq.worker:Job OK (took 00:00:12)",
+        "plain",
+        "Traceback (most recent call last):",
+        '  File "/x.py", line 1, in f',
+        REFUSED,
+        "ERROR 2026-03-01 12:00:05,000 log 7 Internal Server Error",
+        "WARNING app 2026-03-01 12:00:06,000 slow",
+        "ERROR app.x 17 2026-03-01 12:00:07,000 x",
+        "ERROR 12:00:08 worker failed",
+        "2026-03-01 12:00:09,000 INFO a",
+        "12:00:10 Worker c",
+        '{"ts": "2026-03-01T12:00:11Z", "m": "j"}',
+        _COLOURED,
+    ]
+)
+
+
+_PREFIXED = "ERROR 2026-03-01 12:00:05,000 log 7 Internal Server Error"
+
+
+@example(texts=["2026-03-01 12:00:09,000 INFO a", _PREFIXED], given_tokens=0, zone="UTC")
+@example(texts=["plain", _PREFIXED, "ERROR 12:00:08 worker failed"], given_tokens=0,
+         zone="Europe/Paris")  # fmt: skip
+@example(texts=["plain", _COLOURED, "plain"], given_tokens=0, zone="UTC")
+@given(
+    texts=st.lists(_LATE_LINES, max_size=30),
+    given_tokens=st.sampled_from([0, 1, 2]),
+    zone=st.sampled_from(["UTC", "Europe/Paris"]),
+)
+def test_a_shape_learned_late_gives_the_records_of_the_shape_known_from_the_start(
+    texts: list[str], given_tokens: int, zone: str
+) -> None:
+    """A live file whose head showed no stamp learns where its stamps sit from its first
+    stamped line (as a scan learns it from the file's head): its records are those of an
+    assembler told that line's shape from the start. A shape already known with a prefix
+    is kept; a stamp at the start of a line ends the learning."""
+    from logwatch.stampshape import START, line_shape
+
+    tz = ZoneInfo(zone)
+    shape = StampShape(given_tokens)
+    if not given_tokens:
+        shapes = [s for s in (line_shape(t, tz) for t in texts if t[:1] != "{") if s]
+        shape = shapes[0] if shapes else START
+    lines = _lines("".join(t + "\n" for t in texts))
+    learning = RecordAssembler(source="a", file_time=FILE_TIME, tz=tz, learn_shape=True,
+                               shape=StampShape(given_tokens))  # fmt: skip
+    knowing = RecordAssembler(source="a", file_time=FILE_TIME, tz=tz, shape=shape)
+    for line in lines:
+        assert learning.feed(line) == knowing.feed(line)
+    assert learning.flush() == knowing.flush()
+    assert learning.shape == shape
+
+
+def test_a_shape_told_late_ends_the_learning() -> None:
+    """The tailer tells a young file's shape once its first lines arrive: learned no more."""
+    assembler = RecordAssembler(source="a", file_time=FILE_TIME, learn_shape=True)
+    assembler.use_shape(StampShape(1))
+    records = [
+        *assembler.feed(_lines("WARNING app 2026-03-01 12:00:06,000 slow\n")[0]),
+        *assembler.flush(),
+    ]
+    assert assembler.shape == StampShape(1) and not records[0].timed
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (datetime(2026, 3, 5, 6, 0), _utc(2026, 3, 5, 5, 0)),  # naive: the configured zone's
+        (datetime(2026, 3, 5, 6, 0, tzinfo=UTC), _utc(2026, 3, 5, 6, 0)),  # aware: as it is
+    ],
+)
+def test_a_file_written_again_dates_what_follows_by_its_new_time(
+    written: datetime, expected: datetime
+) -> None:
+    """A live tail tells the assembler the file's latest time: an untimed record takes it,
+    a time-only one its date (in the configured zone), not the time it was opened with."""
+    paris = ZoneInfo("Europe/Paris")
+    assembler = RecordAssembler(source="a", file_time=FILE_TIME, tz=paris)
+    assembler.use_file_time(written)
+    lines = _lines("plain words\n")
+    records = [*assembler.feed(lines[0]), *assembler.flush()]
+    assert [(r.time, r.timed) for r in records] == [(expected, False)]
+    assembler.use_file_time(written)
+    records = [*assembler.feed(_lines("04:00:00 job failed\n")[0]), *assembler.flush()]
+    assert records[0].time == datetime(2026, 3, 5, 4, 0, tzinfo=paris)
+
+
+@pytest.mark.parametrize("max_bytes", [1, 2, 3, 5])
+def test_a_first_line_longer_than_max_bytes_is_kept_to_max_bytes(max_bytes: int) -> None:
+    [record] = _records("E" + "x" * 20 + "\n", max_bytes=max_bytes)
+    assert record.text == ("E" + "x" * 20)[:max_bytes] and record.truncated

@@ -387,3 +387,19 @@ def test_red_team_secret_shapes_are_masked(text: str, pieces: list[str]) -> None
 )
 def test_what_stays_around_the_red_team_shapes(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+@given(
+    scheme=st.sampled_from(["redis", "rediss", "https", "amqp"]),
+    user=st.text(alphabet="abcXYZ019._-[]~!$&'()*+,;=%", max_size=12),
+    password=st.lists(
+        st.text(alphabet="pqrsPQRS5678", min_size=1, max_size=6), min_size=1, max_size=4
+    ).map(":".join),
+)
+def test_a_urls_user_stays_and_its_whole_password_goes_whatever_their_characters(
+    scheme: str, user: str, password: str
+) -> None:
+    """A user in any characters userinfo allows (brackets too), a password holding colons:
+    only the user is shown, never a piece of the password."""
+    text = f"connecting to {scheme}://{user}:{password}@cache.internal:6379/0 failed"
+    assert redact(text) == f"connecting to {scheme}://{user}:{MASK}@cache.internal:6379/0 failed"

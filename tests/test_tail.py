@@ -565,6 +565,25 @@ def test_a_pause_inside_a_traceback_does_not_cut_it_in_two(
     assert [r.text for r in records] == [TRACEBACK.rstrip("\n")]
 
 
+def test_a_pause_inside_a_traceback_after_a_json_line_does_not_cut_it_in_two(
+    tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
+) -> None:
+    """An app logging JSON lines, then the interpreter's plain traceback on the same
+    stream: the traceback joins the JSON record, as a scan reads it. The JSON line made
+    the record 'surely whole' even once a traceback's header had joined it: flushed at
+    the writer's pause, the frames and the exception line were records of their own."""
+    log = tmp_path / "app.log"
+    frames = TRACEBACK.split("\n", 1)[1]
+    head, raised = frames.rsplit("\n", 2)[0] + "\n", frames.rsplit("\n", 2)[1] + "\n"
+    json_line = '{"ts": "2026-03-01T12:01:00Z", "msg": "job failed"}\n'
+    log.write_text(json_line + head)
+    tailer.open(log)
+    assert settle(tailer, clock) == []
+    append(log, raised)
+    records = settle(tailer, clock)
+    assert [r.text for r in records] == ["2026-03-01T12:01:00Z job failed\n" + frames.rstrip("\n")]
+
+
 def test_a_traceback_whose_exception_line_never_comes_is_not_held_for_ever(
     tmp_path: Path, tailer: Tailer, clock: FakeMonotonic
 ) -> None:

@@ -481,6 +481,10 @@ def test_journal_export_field(line: str, expected: datetime | None) -> None:
         ('[26/Nov/2026 14:50:01] "POST /api/enqueue/ HTTP/1.1" 500 145', 22),
         ('127.0.0.1 - - [26/Nov/2026 14:50:01] "GET / HTTP/1.1" 500 -', 36),  # werkzeug
         ('192.168.65.1 - - [26/Nov/2026 14:50:01] "GET /x HTTP/1.1" 200 -', 39),
+        # The client as a host name or an IPv6 address: the 4th field all the same.
+        ('localhost - - [26/Nov/2026 14:50:01] "GET / HTTP/1.1" 500 -', 36),
+        ('WEB01 - - [26/Nov/2026 14:50:01] "GET / HTTP/1.1" 500 -', 32),
+        ('2001:db8::5 - - [26/Nov/2026 14:50:01] "GET / HTTP/1.1" 200 -', 38),
     ],
 )
 def test_runserver_and_werkzeug_stamps_are_local_times(line: str, end: int) -> None:
