@@ -93,7 +93,14 @@ MODULES: dict[str, Target] = {
     ),
     "filebytes": Target("logwatch/filebytes.py", ("tests/test_fastscan.py",)),
     "passover": Target("logwatch/passover.py", ("tests/test_passover.py", "tests/test_skim.py")),
-    "regexfilter": Target("logwatch/regexfilter.py", ("tests/test_regexfilter.py",)),
+    "regexfilter": Target(
+        "logwatch/regexfilter.py",
+        (
+            "tests/test_regexfilter.py",
+            "tests/test_regexfilter_translate.py",
+            "tests/test_regexfilter_filter.py",
+        ),
+    ),
     "leanrecords": Target(
         "logwatch/leanrecords.py",
         ("tests/test_leanrecords.py",),
