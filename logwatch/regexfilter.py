@@ -55,7 +55,7 @@ _SPACE_NARROW = frozenset(b" \t\n\r\x0b\x0c")
 _DIGIT = frozenset(b"0123456789")
 _WORD = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _ALL = frozenset(range(128))
-_SIMPLE_ESCAPES = {"n": 10, "t": 9, "r": 13, "f": 12, "v": 11, "a": 7, "e": 27}
+_SIMPLE_ESCAPES = {"n": 10, "t": 9, "r": 13, "f": 12, "v": 11, "a": 7}  # the regex module's
 # A class escape's ASCII bytes, at most (where it stands for itself) and at least (inside
 # a negated class, whose complement must be the widest); each also takes other characters.
 _CLASS_ESCAPES: dict[str, tuple[frozenset[int], frozenset[int]]] = {
@@ -84,8 +84,7 @@ class _Atom:
         self.high = high
 
     def render(self) -> str:
-        if not self.ascii and not self.high:
-            raise Untranslatable("an empty class")
+        # Never empty: a class item takes an ASCII byte or a character outside ASCII.
         parts = []
         if self.ascii:
             if len(self.ascii) == 1:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,17 @@ def test_a_rule_that_cannot_be_translated_is_named_by_its_literals_only() -> Non
 def test_a_fallback_is_logged_with_its_reason(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="logwatch.regexfilter"):
         RuleFilter(RulePack([_rule("x", r"(?i)boom", literals=("boom",))]), hyperscan)
-    assert any("x" in r.getMessage() and "inline flags" in r.getMessage() for r in caplog.records)
+    assert [r.getMessage() for r in caplog.records] == [
+        "rule x: literals stand for its patterns (inline flags or an unknown group)"
+    ]
+
+
+def test_no_filter_is_logged_with_its_reason(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="logwatch.regexfilter"):
+        assert make_rule_filter(RulePack([_rule("x", r"(?i)boom")])) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "the rules' regexes filter no lines: inline flags or an unknown group"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -158,6 +169,25 @@ class _Counting:
 
 
 _LINE = b"Timeout reading; Connection refused"
+
+
+def test_a_thread_makes_its_scratch_space_once() -> None:
+    """A scan needs a scratch space; a line's scan does not allocate one anew."""
+    made: list[int] = []
+
+    class Counting(_Counting):
+        def Scratch(self, db: Any) -> Any:
+            made.append(1)
+            return hyperscan.Scratch(db)
+
+    found = RuleFilter(_PACK, Counting())
+    for _ in range(3):
+        assert found.rules_in(_LINE) == {0, 3}
+    assert made == [1]
+    done = threading.Thread(target=lambda: found.rules_in(_LINE))
+    done.start()
+    done.join()
+    assert made == [1, 1]  # another thread, its own
 
 
 def test_a_database_compiled_once_is_loaded_from_the_cache(_cache: Path) -> None:
