@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -99,11 +100,20 @@ def test_a_fallback_is_logged_with_its_reason(caplog: pytest.LogCaptureFixture) 
     ]
 
 
-def test_no_filter_is_logged_with_its_reason(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("rule", "reason"),
+    [
+        (_rule("x", r"(?i)boom"), "inline flags or an unknown group"),
+        (_rule("x", r"boom", literals=("boom",), ignore_case=True), "ignore_case"),
+    ],
+)
+def test_no_filter_is_logged_with_its_reason(
+    caplog: pytest.LogCaptureFixture, rule: Rule, reason: str
+) -> None:
     with caplog.at_level(logging.INFO, logger="logwatch.regexfilter"):
-        assert make_rule_filter(RulePack([_rule("x", r"(?i)boom")])) is None
+        assert make_rule_filter(RulePack([rule])) is None
     assert [r.getMessage() for r in caplog.records] == [
-        "the rules' regexes filter no lines: inline flags or an unknown group"
+        f"the rules' regexes filter no lines: {reason}"
     ]
 
 
@@ -225,15 +235,32 @@ def test_the_cache_is_made_where_it_is_missing(
 
 
 def test_a_cache_that_cannot_be_written_only_costs_a_compile(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     monkeypatch.setenv("LOGWATCH_CACHE_DIR", str(blocker / "cache"))
     for _ in range(2):
         counting = _Counting()
-        assert RuleFilter(_PACK, counting).rules_in(_LINE) == {0, 3}
+        with caplog.at_level(logging.DEBUG, logger="logwatch.regexfilter"):
+            assert RuleFilter(_PACK, counting).rules_in(_LINE) == {0, 3}
         assert counting.compiles == 1
+    said = f"cannot cache the rules' database in {blocker / 'cache'}: "
+    told = [r.getMessage() for r in caplog.records if not r.getMessage().startswith("rule ")]
+    assert [m[: len(said)] for m in told] == [said, said]
+    assert all(m[len(said) :].startswith("[Errno ") for m in told)
+
+
+def test_the_database_is_written_in_the_cache_whatever_the_temporary_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written next to its place and renamed there: a system temporary directory that is
+    missing (or on another file system) does not keep the cache from being written."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-dir"))
+    RuleFilter(_PACK, _Counting())
+    again = _Counting()
+    RuleFilter(_PACK, again)
+    assert again.compiles == 0
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from logwatch.regexfilter import Untranslatable, translate
 from tests.regex_pieces import EXACT_ALPHABET, TEXT_PIECES, Piece, patterns
+from tests.test_regexfilter import _scaled
 
 hyperscan = pytest.importorskip("hyperscan")
 
@@ -56,7 +57,7 @@ _TEXTS = st.lists(st.sampled_from(TEXT_PIECES), max_size=12).map("".join) | st.t
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=_scaled(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(piece=patterns(), data=st.data())
 def test_on_ascii_text_a_translation_matches_exactly_what_its_pattern_does(
     piece: Piece, data: st.DataObject
@@ -71,7 +72,7 @@ def test_on_ascii_text_a_translation_matches_exactly_what_its_pattern_does(
         assert _matches(piece.full, text.encode()) == want, (piece, text)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=_scaled(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(piece=patterns(widened=True), data=st.data())
 def test_what_is_widened_is_widened_as_written(piece: Piece, data: st.DataObject) -> None:
     """Assertions dropped, possessive and atomic taken as greedy and plain: on ASCII the
@@ -97,7 +98,7 @@ _CHUNKS = st.one_of(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=_scaled(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(piece=patterns(widened=True), data=st.data())
 def test_a_translation_finds_every_match_in_any_bytes(piece: Piece, data: st.DataObject) -> None:
     """The superset: wherever the pattern matches a line's decoded text, the translation
