@@ -214,6 +214,11 @@ def test_a_character_outside_ascii_is_its_own_utf8_bytes() -> None:
     assert _matches(r"x\u20acy", "x\u20acy".encode())
     assert _matches(r"x\U0001f600y", "x\U0001f600y".encode())
     assert _matches(r"x\xe9y", "x\u00e9y".encode())
+    # A quantifier takes the whole character, not its last byte.
+    assert _matches("x\u00e9{2}y", "x\u00e9\u00e9y".encode())
+    assert not _matches("x\u00e9{2}y", "x\u00e9y".encode())
+    assert _matches("x\u20ac+y", "x\u20ac\u20acy".encode())
+    assert _matches(r"x\u20ac?y", b"xy")
 
 
 @pytest.mark.parametrize("n", [1, 2, 15, 16])
