@@ -88,7 +88,7 @@ def test_what_is_widened_is_widened_as_written(piece: Piece, data: st.DataObject
 
 
 # Characters outside ASCII of each UTF-8 length, and bytes that decode to U+FFFD.
-_WIDE = ["\u00e9", "\u00a0", "\u0663", "\u2003", "\u20ac", "\U0001f600", "\u212a"]
+_WIDE = ["\u0080", "\u00e9", "\u00a0", "\u0663", "\u2003", "\u20ac", "\U0001f600", "\u212a"]
 _BAD = [b"\xff", b"\xc3", b"\xe2\x80", b"\xed\xa0\x80", b"\x80\x80\x80", b"\xf0\x9f\x98"]
 _CHUNKS = st.one_of(
     st.sampled_from(TEXT_PIECES).map(str.encode),
@@ -154,14 +154,22 @@ def test_braces_that_are_no_repeat_are_text(pattern: str, text: str, other: str)
 
 
 @pytest.mark.parametrize(
-    ("pattern", "text"),
-    [(r"ab{0}c", "ac"), (r"a(?:bc){0}d", "ad"), (r"ab{0,0}c", "ac"), (r"ab{,0}c", "ac")],
+    ("pattern", "text", "twice"),
+    [
+        (r"ab{0}c", "ac", "abbc"),
+        (r"a(?:bc){0}d", "ad", "abcbcd"),
+        (r"ab{0,0}c", "ac", "abbc"),
+        (r"ab{,0}c", "ac", "abbc"),
+    ],
 )
-def test_a_repeat_of_zero_compiles_and_keeps_every_match(pattern: str, text: str) -> None:
+def test_a_repeat_of_zero_compiles_and_keeps_every_match(
+    pattern: str, text: str, twice: str
+) -> None:
     """Hyperscan refuses {0}: the translation takes the item at most once instead."""
     assert regex.search(pattern, text)
     assert _matches(pattern, text.encode())
     assert not _matches(pattern, b"a")
+    assert not _matches(pattern, twice.encode())
 
 
 @pytest.mark.parametrize("pattern", [r"x[^\d\D]y", r"x[^\S\s]y", r"x[^a\W\w]y"])
@@ -176,7 +184,7 @@ def test_a_negated_class_of_an_escape_and_its_complement_takes_any_character(
 
 
 # Atoms that take characters outside ASCII, and a character of each UTF-8 length.
-_HIGH_ATOMS = [".", r"\s", r"\S", r"\d", r"\D", r"\w", r"\W", r"[^a]", "[a-\u00ff]", "[\u00e9]",
+_HIGH_ATOMS = [".", r"\s", r"\S", r"\d", r"\D", r"\w", r"\W", r"[^a]", "[a-\u00ff]", "[\u00e9]", "[a-\u0080]",
                r"[\s]", r"[\d]", r"[^\d]", r"[\w-]", r"[^\s)]"]  # fmt: skip
 
 
@@ -201,7 +209,9 @@ def test_an_atom_outside_ascii_is_one_to_four_bytes_above_0x7f(atom: str) -> Non
         assert _matches(f"<{atom}{{2}}>", b"<\xff\xff>")
 
 
-@pytest.mark.parametrize("pattern", ["<a>", "<[a-c]>", r"<\x41>", r"<[\-a]>", r"<[\n\t ]>"])
+@pytest.mark.parametrize(
+    "pattern", ["<a>", "<[a-c]>", r"<\x41>", r"<[\-a]>", r"<[\n\t ]>", "<[a-\x7f]>", "<[\x7f]>"]
+)
 def test_an_ascii_atom_takes_no_byte_above_0x7f(pattern: str) -> None:
     for raw in [b"<\xc3\xa9>", b"<\xff>", b"<\x80>", "<\U0001f600>".encode()]:
         assert not _matches(pattern, raw), raw
@@ -256,6 +266,11 @@ def test_a_repeat_over_16_keeps_its_least_and_loses_its_most() -> None:
         (r"a++a!", "aa!", "!"),  # possessive: greedy
         (r"a{1,3}+a!", "aaa!", "!"),
         (r"a*?b", "b", "a"),  # lazy: the same matches
+        (r"ba+?", "ba", "b"),
+        (r"(a)-\1", "a-", "-"),
+        (r"(?P<n>a)-(?P=n)(b)!", "a-xb!", "a-x!"),
+        (r"(?P<n>a)->", "a->", "->"),
+        (r"(?<n>a)->", "a->", "->"),
     ],
 )
 def test_widened_constructs(pattern: str, yes: str, no: str) -> None:
