@@ -326,6 +326,7 @@ def test_a_surrogate_escape_translates() -> None:
         (r"\X", "the escape \\X"),
         (r"\e", "the escape \\e"),
         ("[abc", "an open class"),
+        ("[a-", "an open class"),
         (r"[a[b]]", "a nested class or set operation"),
         (r"[a&&b]", "a nested class or set operation"),
         (r"[\w--_]", "a nested class or set operation"),
