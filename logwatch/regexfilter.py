@@ -14,16 +14,20 @@ UTF-8 bytes that matches wherever the pattern matches the decoded text, and poss
 - lookarounds, anchors and word boundaries are dropped (each only removes matches);
   a backreference matches any run of bytes;
 - possessive and lazy quantifiers become greedy ones, atomic groups plain ones, a
-  bounded repeat over 16 an unbounded one;
+  bounded repeat over 16 an unbounded one, a repeat of zero ({0}) one of at most once;
+- a negated class holding an escape and its complement ([^\d\D]) takes any character,
+  as the regex module reads it;
 - every atom that can match a character outside ASCII (\s, \w, \d, ., a negated class)
   also matches any run of 1 to 4 bytes >= 0x80: a character outside ASCII is such a run
   in the bytes, and so is what decodes to U+FFFD (errors="replace" never takes an ASCII
   byte into an error); each decoded character is one repetition, so counts still hold.
 
-Anything else (inline flags, Unicode properties, set operations, ignore_case rules) is
+Anything else (inline flags, Unicode properties, set operations, fuzzy constraints) is
 not translated: such a rule falls back to its literals, one of which every text it
-matches holds. tests/test_regexfilter.py holds every built-in pattern to the superset
-on random byte strings.
+matches holds. A rule that ignores case, or is untranslatable without literals, leaves
+no filter at all (`make_rule_filter` answers None). tests/test_regexfilter.py holds every
+built-in pattern to the superset on random byte strings; tests/test_regexfilter_translate.py
+holds random patterns to it, and to exactness on ASCII text where nothing is widened.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["RuleFilter", "make_rule_filter", "translate"]
 
 _CACHE_VERSION = 1  # of the translation: a change to it must not load an old database
-_HIGH = "[\\x80-\\xff]{1,4}"  # one character outside ASCII, or one U+FFFD
+_HIGH = "(?:[\\x80-\\xff]{1,4})"  # one character outside ASCII, or one U+FFFD
 _WIDEN_ABOVE = 16  # a bounded repeat with a larger upper bound is made unbounded
 # ASCII whitespace: what \s takes at most (str.isspace's), and at least.
 _SPACE_WIDE = frozenset(b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")
@@ -51,7 +55,7 @@ _SPACE_NARROW = frozenset(b" \t\n\r\x0b\x0c")
 _DIGIT = frozenset(b"0123456789")
 _WORD = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _ALL = frozenset(range(128))
-_SIMPLE_ESCAPES = {"n": 10, "t": 9, "r": 13, "f": 12, "v": 11, "a": 7, "e": 27}
+_SIMPLE_ESCAPES = {"n": 10, "t": 9, "r": 13, "f": 12, "v": 11, "a": 7}  # the regex module's
 # A class escape's ASCII bytes, at most (where it stands for itself) and at least (inside
 # a negated class, whose complement must be the widest); each also takes other characters.
 _CLASS_ESCAPES: dict[str, tuple[frozenset[int], frozenset[int]]] = {
@@ -63,6 +67,7 @@ _CLASS_ESCAPES: dict[str, tuple[frozenset[int], frozenset[int]]] = {
     "W": (_ALL - _WORD, _ALL - _WORD),
 }
 _ZERO_WIDTH = frozenset("bBAZ")  # \b \B \A \Z: assertions, dropped
+_FUZZY = frozenset("deis0123456789")  # what opens a fuzzy constraint after a "{"
 
 
 class Untranslatable(Exception):
@@ -79,8 +84,7 @@ class _Atom:
         self.high = high
 
     def render(self) -> str:
-        if not self.ascii and not self.high:
-            raise Untranslatable("an empty class")
+        # Never empty: a class item takes an ASCII byte or a character outside ASCII.
         parts = []
         if self.ascii:
             if len(self.ascii) == 1:
@@ -90,6 +94,11 @@ class _Atom:
         if self.high:
             parts.append(_HIGH)
         return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+def _digits(text: str) -> bool:
+    """Whether the text is ASCII digits, the only ones the regex module counts with."""
+    return text.isascii() and text.isdigit()
 
 
 def _literal(ch: str) -> str:
@@ -189,6 +198,7 @@ class _Translator:
             i += 1
         ascii_: set[int] = set()
         high = False
+        escapes: set[str] = set()
         first = True
         while True:
             if i >= len(src):
@@ -206,6 +216,7 @@ class _Translator:
                 if e in _CLASS_ESCAPES:
                     ascii_ |= _CLASS_ESCAPES[e][1 if negated else 0]
                     high = True
+                    escapes.add(e)
                     continue
                 if e in _SIMPLE_ESCAPES:
                     lo = _SIMPLE_ESCAPES[e]
@@ -230,6 +241,9 @@ class _Translator:
             if hi > 127:
                 high = True
         self.i = i
+        if negated and any(e.swapcase() in escapes for e in escapes):
+            # The regex module takes [^\d\D] (an escape and its complement) for any character.
+            return _Atom(_ALL, True)
         if negated:
             return _Atom(_ALL - ascii_, True)
         return _Atom(frozenset(ascii_), high)
@@ -295,9 +309,12 @@ class _Translator:
             lo_s, comma, hi_s = body.partition(",")
             if (
                 end < 0
-                or not (lo_s.isdigit() or (not lo_s and comma))
-                or (hi_s and not hi_s.isdigit())
+                or not (_digits(lo_s) or (not lo_s and comma))
+                or (hi_s and not _digits(hi_s))
             ):
+                if end > 0 and src[self.i + 1 : self.i + 2] in _FUZZY:
+                    # The regex module reads a fuzzy constraint ({e<=1}, {1<=s<=2}) there.
+                    raise Untranslatable("a fuzzy constraint")
                 # Not a quantifier: the regex module reads it as a literal "{".
                 self.i += 1
                 self._emit(_literal("{"))
@@ -307,6 +324,8 @@ class _Translator:
             self.i = end + 1
             if hi is not None and hi > _WIDEN_ABOVE:
                 hi = None
+            elif hi == 0:
+                hi = 1  # Hyperscan takes no repeat of zero: at most once is a superset
             text = f"{{{lo}}}" if hi == lo else f"{{{lo},{'' if hi is None else hi}}}"
         else:
             self.i += 1

@@ -8,6 +8,7 @@ negated classes take them, invalid UTF-8, long runs) and on hand-made lines.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,15 @@ from tests.test_rules import ALL_SAMPLES, rule_text, write
 hyperscan = pytest.importorskip("hyperscan")
 
 PACK = load_rule_pack()
+# The properties' examples, scaled down by LOGWATCH_REGEXFILTER_EXAMPLES (a per cent; the
+# mutation run's short pass, benchmarks/mutation.py).
+_PER_CENT = int(os.environ.get("LOGWATCH_REGEXFILTER_EXAMPLES", "100"))
+
+
+def _scaled(examples: int) -> int:
+    return max(5, examples * _PER_CENT // 100)
+
+
 FILTER = RuleFilter(PACK, hyperscan)
 
 
@@ -68,7 +78,7 @@ def _mutated(draw: st.DrawFn) -> bytes:
     return raw
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=_scaled(800), deadline=None)
 @given(_mutated())
 def test_mutated_samples(raw: bytes) -> None:
     assert _must(PACK, raw) <= FILTER.rules_in(raw)
@@ -201,7 +211,7 @@ def _outcome(found: object) -> object:
     return None if found is None else (found.rule.id, found.fields, found.line)  # type: ignore[attr-defined]
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=_scaled(800), deadline=None)
 @given(_mutated())
 def test_the_rules_named_give_the_packs_match(raw: bytes) -> None:
     """RulePack.match with `only` (the filter's answer) finds what the whole pack finds."""
@@ -262,7 +272,7 @@ def test_most_builtin_patterns_are_held_to_exactness() -> None:
     assert len(_EXACT) >= 20  # the property below must hold many patterns, not none
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=_scaled(300), deadline=None)
 @given(_ascii_mutated())
 def test_on_ascii_text_the_translation_matches_exactly_what_the_pattern_does(text: str) -> None:
     """A wider translation loses no event but builds and matches look-alikes the passover
@@ -284,7 +294,7 @@ _ALPHABET = "".join(chr(c) for c in range(32, 127)) + "\t"
 
 
 @pytest.mark.parametrize("pattern", _EXACT)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=_scaled(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_what_the_translation_matches_the_pattern_matches(
     pattern: str, data: st.DataObject
