@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 from logwatch.cli import main
 from logwatch.model import LogLine
 from logwatch.records import assemble
-from logwatch.stampshape import START, StampShape, learn_shape, parse_stamp, prefixed_stamp
+from logwatch.stampshape import (
+    START,
+    StampShape,
+    learn_shape,
+    line_shape,
+    parse_stamp,
+    prefixed_stamp,
+)
 from logwatch.timestamps import parse_line_start
 
 T = datetime(2026, 12, 1, 4, 54, 51, 411000, tzinfo=UTC)
@@ -38,12 +45,14 @@ DJANGO = (
         pytest.param("WARNING [MainThread] 2026-12-01 04:54:51,411 x", 2, id="level-thread"),
         pytest.param("<11>1 2026-12-01T04:54:51.411Z web-1 app 42 - - x", 1, id="rfc5424"),
         pytest.param("<190>12 2026-12-01T04:54:51.411+00:00 h a - - - x", 1, id="rfc5424-pri"),
+        pytest.param("Xworker ERROR 2026-12-01 04:54:51,411 x", 2, id="x-logger-then-level"),
     ],
 )
 def test_stamp_after_a_prefix_is_found_and_learned(line: str, tokens: int) -> None:
     stamp = prefixed_stamp(line, UTC)
     assert stamp is not None and stamp.when == T
     assert learn_shape([line], UTC) == StampShape(tokens)
+    assert line_shape(line, UTC) == StampShape(tokens)  # one line's say, as learning takes it
     assert parse_stamp(line, UTC, StampShape(tokens)) == stamp
 
 
@@ -60,6 +69,23 @@ def test_stamp_after_a_prefix_is_found_and_learned(line: str, tokens: int) -> No
 def test_a_date_quoted_in_a_message_is_not_a_stamp(line: str) -> None:
     assert prefixed_stamp(line, UTC) is None
     assert learn_shape([line], UTC) == START
+    assert line_shape(line, UTC) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "shape"),
+    [
+        pytest.param("2026-12-01 04:54:51,411 ERROR app: x", START, id="iso-start"),
+        pytest.param("14:50:01 default: Job OK (abc)", START, id="time-only-start"),
+        pytest.param("hello world", None, id="no-stamp"),
+        pytest.param("", None, id="empty"),
+        pytest.param('  File "/app/x.py", line 3, in f', None, id="frame"),
+        pytest.param("\tat 2026-12-01 04:54:51", None, id="tab"),
+        pytest.param('{"time": "2026-12-01T04:54:51Z"}', None, id="json"),
+    ],
+)
+def test_a_lines_shape_is_where_its_stamp_sits(line: str, shape: StampShape | None) -> None:
+    assert line_shape(line, UTC) == shape
 
 
 def test_learned_token_count_is_the_only_one_taken() -> None:
