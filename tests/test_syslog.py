@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -303,34 +304,42 @@ def test_a_sender_naming_a_new_app_per_message_cannot_grow_the_receiver_without_
 def test_a_pause_inside_a_traceback_does_not_cut_it_in_two() -> None:
     """A sender logging a traceback one message per line pauses after the frames, longer
     than the record wait: the exception line still joins its traceback (one event)."""
-    from logwatch.sources.syslog_server import SyslogReceiver, SyslogSpec
-
     lines = [
         "2026-11-26 14:50:00,000 ERROR [app] Exception on /feed [GET]",
         "Traceback (most recent call last):",
         '  File "/app/redis/connection.py", line 369, in connect',
     ]
     raised = "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379."
+    head = b"".join(f"<11>1 - web-1 app - - - {t}\n".encode() for t in lines)
+    records = _received([head, f"<11>1 - web-1 app - - - {raised}\n".encode()], raised, 1.2)
+    assert [r.text for r in records] == ["\n".join([*lines, raised])]
+
+
+def _received(frames: list[bytes], last: str, pause_s: float = 0.0) -> list[Any]:
+    """The records a real receiver on a loopback port makes of frames sent on one
+    connection (`pause_s` after each but the last), once one holds `last` (10 s at most)."""
+    from logwatch.sources.syslog_server import SyslogReceiver, SyslogSpec
+
     receiver = SyslogReceiver(
         SyslogSpec(host="127.0.0.1", port=0), tz=UTC, max_lines=200, max_bytes=65536
     )
     receiver.start([])
-    records = []
+    records: list[Any] = []
     try:
         assert receiver.address is not None
         with socket.create_connection(receiver.address[:2], timeout=5) as sock:
-            sock.sendall(b"".join(f"<11>1 - web-1 app - - - {t}\n".encode() for t in lines))
-            time.sleep(1.2)  # four times the record wait
-            records += [r for b in receiver.take() for r in b.records]
-            sock.sendall(f"<11>1 - web-1 app - - - {raised}\n".encode())
+            for frame in frames[:-1]:
+                sock.sendall(frame)
+                time.sleep(pause_s)  # the pause under test, not a wait for something
+                records += [r for b in receiver.take() for r in b.records]
+            sock.sendall(frames[-1])
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not any(raised in r.text for r in records):
+            while time.monotonic() < deadline and not any(last in r.text for r in records):
                 time.sleep(0.1)
                 records += [r for b in receiver.take() for r in b.records]
     finally:
         receiver.stop()
-    records += [r for b in receiver.take() for r in b.records]
-    assert [r.text for r in records] == ["\n".join([*lines, raised])]
+    return records + [r for b in receiver.take() for r in b.records]
 
 
 @pytest.mark.parametrize(
@@ -346,24 +355,9 @@ def test_a_stamp_past_datetimes_range_in_utc_is_no_time(stamp: str) -> None:
 def test_a_frame_out_of_datetimes_range_does_not_cut_the_connection() -> None:
     """A sender's stamp that overflowed killed its connection with a traceback in the
     agent's log, and every message sent on it after that was lost."""
-    from logwatch.sources.syslog_server import SyslogReceiver, SyslogSpec
-
     raised = "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379."
-    receiver = SyslogReceiver(
-        SyslogSpec(host="127.0.0.1", port=0), tz=UTC, max_lines=200, max_bytes=65536
-    )
-    receiver.start([])
-    records = []
-    try:
-        assert receiver.address is not None
-        with socket.create_connection(receiver.address[:2], timeout=5) as sock:
-            sock.sendall(b"<11>1 0001-01-01T00:00:00+14:00 web-1 app - - - year one\n")
-            sock.sendall(f"<11>1 - web-1 app - - - {raised}\n".encode())
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not any(raised in r.text for r in records):
-                time.sleep(0.1)
-                records += [r for b in receiver.take() for r in b.records]
-    finally:
-        receiver.stop()
-    records += [r for b in receiver.take() for r in b.records]
-    assert [r.text for r in records] == ["year one", raised]
+    frames = [
+        b"<11>1 0001-01-01T00:00:00+14:00 web-1 app - - - year one\n",
+        f"<11>1 - web-1 app - - - {raised}\n".encode(),
+    ]
+    assert [r.text for r in _received(frames, raised)] == ["year one", raised]
